@@ -1,0 +1,29 @@
+// Package python reproduces, in pure Go, the few behaviours of CPython
+// 3.11 (Debian bookworm's /usr/bin/python3, 3.11.2, Unicode 14.0.0) that
+// decide how oslo.policy 4.0.0 evaluates a rule:
+//
+//   - LiteralEval: ast.literal_eval(KIND) followed by str(value), as run by
+//     GenericCheck.__call__, classified as Literal (compare MATCH with Str),
+//     NotLiteral (ValueError: KIND is a creds dot-path) or SyntaxError (any
+//     other exception, which escapes from enforce()).
+//   - Lower: str.lower(), used for the case-insensitive and/or/not
+//     operators of the rule tokenizer.
+//   - IsSpace: str.isspace(), i.e. what `\s` matches when oslo splits a rule.
+//   - FloatRepr and StrRepr: repr() of float and str, as seen in str() of
+//     containers and in %-formatting of targets.
+//
+// LiteralEval contains a port of the 3.11 tokenizer and of the expression
+// part of the PEG parser (first pass, with pegen's helper-rule structure so
+// that its 6000-level stack guard triggers at the same depth), string,
+// bytes and f-string literal parsing, number parsing (with the 4300-digit
+// int/str limit), literal_eval's node rules, and CPython's hash functions
+// and set table so that str() of a set lists elements in CPython's order.
+//
+// Unicode properties come from tables.go, generated from the reference
+// interpreter by gen_tables.py, because Go's unicode package follows a newer
+// Unicode version than Python 3.11.
+//
+// The tests compare everything with /usr/bin/python3 when it exists
+// (TestAgainstPython, FuzzLiteralEvalVsPython); OSLOREGO_PYDIFF_SCALE=N
+// multiplies the number of random cases.
+package python
