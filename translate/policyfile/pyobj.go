@@ -1,0 +1,364 @@
+package policyfile
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// pyObj models the Python object graph that json.loads / yaml.safe_load
+// build. Containers are pointers so that YAML aliases share objects and
+// the constructor can fill collections after creating them, exactly like
+// PyYAML's two-step (generator) constructors.
+type pyObj struct {
+	kind  pyKind
+	b     bool
+	i     *big.Int
+	f     float64
+	s     string // str (generalized UTF-8) or raw bytes
+	dt    *pyDatetime
+	items []*pyObj // list, tuple, set (members)
+	pos   []pos    // positions of items
+	dict  *pydict
+}
+
+type pyKind uint8
+
+const (
+	pyNone pyKind = iota
+	pyBool
+	pyInt
+	pyFloat
+	pyStr
+	pyBytes
+	pyDate
+	pyDatetimeKind
+	pyList
+	pyTuple
+	pyDict
+	pySet
+)
+
+type dictEntry struct {
+	key, val   *pyObj
+	keyPos     pos // position of the first occurrence of the key
+	valPos     pos // position of the last value
+	lastKeyPos pos // position of the last occurrence of the key
+}
+
+type pydict struct {
+	entries []dictEntry
+	index   map[string]int
+}
+
+func newDict() *pydict { return &pydict{index: map[string]int{}} }
+
+// set stores key -> val with Python dict semantics: an existing equal key
+// keeps its key object and position, and gets the new value.
+func (d *pydict) set(key, val *pyObj, keyPos, valPos pos) error {
+	h, err := hashKey(key)
+	if err != nil {
+		return err
+	}
+	if i, ok := d.index[h]; ok {
+		d.entries[i].val = val
+		d.entries[i].valPos = valPos
+		d.entries[i].lastKeyPos = keyPos
+		return nil
+	}
+	d.index[h] = len(d.entries)
+	d.entries = append(d.entries, dictEntry{key: key, val: val, keyPos: keyPos, valPos: valPos, lastKeyPos: keyPos})
+	return nil
+}
+
+var errUnhashable = fmt.Errorf("unhashable key")
+
+// hashKey returns a string that is equal for two objects iff Python
+// considers them the same dict key (hash and ==).
+func hashKey(o *pyObj) (string, error) {
+	switch o.kind {
+	case pyNone:
+		return "N", nil
+	case pyBool:
+		if o.b {
+			return "i1", nil
+		}
+		return "i0", nil
+	case pyInt:
+		return "i" + o.i.String(), nil
+	case pyFloat:
+		f := o.f
+		switch {
+		case math.IsNaN(f):
+			// NaN != NaN, but a dict finds a key by identity first.
+			return fmt.Sprintf("nan%p", o), nil
+		case math.IsInf(f, 1):
+			return "f+inf", nil
+		case math.IsInf(f, -1):
+			return "f-inf", nil
+		case f == math.Trunc(f):
+			bf := new(big.Float).SetFloat64(f)
+			bi, _ := bf.Int(nil)
+			return "i" + bi.String(), nil
+		default:
+			return "f" + strconv.FormatUint(math.Float64bits(f), 16), nil
+		}
+	case pyStr:
+		return "s" + o.s, nil
+	case pyBytes:
+		return "b" + o.s, nil
+	case pyDate:
+		return "d" + o.dt.dateKey(), nil
+	case pyDatetimeKind:
+		return o.dt.datetimeKey(), nil
+	}
+	return "", errUnhashable
+}
+
+func truthy(o *pyObj) bool {
+	switch o.kind {
+	case pyNone:
+		return false
+	case pyBool:
+		return o.b
+	case pyInt:
+		return o.i.Sign() != 0
+	case pyFloat:
+		return o.f != 0 // NaN != 0 is true
+	case pyStr, pyBytes:
+		return o.s != ""
+	case pyList, pyTuple, pySet:
+		return len(o.items) > 0
+	case pyDict:
+		return len(o.dict.entries) > 0
+	}
+	return true
+}
+
+func pyTypeName(o *pyObj) string {
+	switch o.kind {
+	case pyNone:
+		return "NoneType"
+	case pyBool:
+		return "bool"
+	case pyInt:
+		return "int"
+	case pyFloat:
+		return "float"
+	case pyStr:
+		return "str"
+	case pyBytes:
+		return "bytes"
+	case pyDate:
+		return "datetime.date"
+	case pyDatetimeKind:
+		return "datetime.datetime"
+	case pyList:
+		return "list"
+	case pyTuple:
+		return "tuple"
+	case pyDict:
+		return "dict"
+	case pySet:
+		return "set"
+	}
+	return "object"
+}
+
+func typeDesc(o *pyObj) string {
+	switch o.kind {
+	case pyList, pyTuple, pySet:
+		return "a list"
+	case pyStr:
+		return "a string"
+	}
+	return "a " + pyTypeName(o)
+}
+
+// converter turns a pyObj graph into Values. Shared objects are converted
+// once and share their Items/Pairs; a cycle (a recursive YAML structure,
+// which Python can build but a Value tree cannot hold) is an error.
+type converter struct {
+	done   map[*pyObj]Value
+	active map[*pyObj]bool
+}
+
+func newConverter() *converter {
+	return &converter{done: map[*pyObj]Value{}, active: map[*pyObj]bool{}}
+}
+
+func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
+	if v, ok := c.done[o]; ok {
+		v.Line, v.Col = p.line, p.col
+		return v, nil
+	}
+	if c.active[o] {
+		return Value{}, &Error{Line: p.line, Col: p.col,
+			Msg: "recursive structure (an alias inside its own anchored node) is not supported"}
+	}
+	v := Value{Truthy: truthy(o), Line: p.line, Col: p.col}
+	switch o.kind {
+	case pyNone:
+		v.Kind, v.Str = Null, "None"
+	case pyBool:
+		v.Kind, v.Str = Bool, "False"
+		if o.b {
+			v.Str = "True"
+		}
+	case pyInt:
+		v.Kind, v.Str = Int, o.i.String()
+	case pyFloat:
+		v.Kind, v.Str = Float, floatRepr(o.f)
+	case pyStr:
+		v.Kind, v.Str = String, o.s
+	case pyBytes:
+		v.Kind, v.Str = Other, bytesRepr(o.s)
+		v.Items = make([]Value, len(o.s))
+		for i := 0; i < len(o.s); i++ {
+			v.Items[i] = Value{Kind: Int, Str: strconv.Itoa(int(o.s[i])), Truthy: o.s[i] != 0, Line: p.line, Col: p.col}
+		}
+	case pyDate, pyDatetimeKind:
+		v.Kind, v.Str, v.pystr = Other, o.dt.repr(), o.dt.str()
+	case pyList, pyTuple, pySet:
+		v.Kind = List
+		c.active[o] = true
+		v.Items = make([]Value, len(o.items))
+		for i, it := range o.items {
+			iv, err := c.value(it, o.pos[i])
+			if err != nil {
+				return Value{}, err
+			}
+			v.Items[i] = iv
+		}
+		delete(c.active, o)
+	case pyDict:
+		v.Kind = Map
+		c.active[o] = true
+		v.Pairs = make([]Pair, len(o.dict.entries))
+		for i, e := range o.dict.entries {
+			kv, err := c.value(e.key, e.keyPos)
+			if err != nil {
+				return Value{}, err
+			}
+			vv, err := c.value(e.val, e.valPos)
+			if err != nil {
+				return Value{}, err
+			}
+			v.Pairs[i] = Pair{kv, vv}
+		}
+		delete(c.active, o)
+	}
+	c.done[o] = v
+	return v, nil
+}
+
+// pyStrOf returns Python str() of a hashable value (a dict key).
+func pyStrOf(v Value) string {
+	if v.pystr != "" {
+		return v.pystr
+	}
+	return v.Str
+}
+
+// floatRepr returns Python's repr() of a float.
+func floatRepr(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	// Shortest round-trip digits, then Python's layout: fixed notation
+	// when -4 <= exponent < 16, otherwise scientific with a signed,
+	// at least two-digit exponent.
+	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. "-1.2345e+06"
+	neg := strings.HasPrefix(e, "-")
+	if neg {
+		e = e[1:]
+	}
+	mant, expS, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expS)
+	digits := strings.Replace(mant, ".", "", 1)
+	var out string
+	if exp >= -4 && exp < 16 {
+		if exp >= 0 {
+			if len(digits) <= exp+1 {
+				out = digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
+			} else {
+				out = digits[:exp+1] + "." + digits[exp+1:]
+			}
+		} else {
+			out = "0." + strings.Repeat("0", -exp-1) + digits
+		}
+	} else {
+		m := digits[:1]
+		if len(digits) > 1 {
+			m += "." + digits[1:]
+		}
+		sign := "+"
+		if exp < 0 {
+			sign = "-"
+			exp = -exp
+		}
+		out = fmt.Sprintf("%se%s%02d", m, sign, exp)
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+// bytesRepr returns Python's repr() of a bytes object.
+func bytesRepr(s string) string {
+	quote := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		quote = '"'
+	}
+	var b strings.Builder
+	b.WriteString("b")
+	b.WriteByte(quote)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == quote || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte(quote)
+	return b.String()
+}
+
+// appendPyRune appends r to b in generalized UTF-8: like UTF-8, but a
+// surrogate code point (which Python str can hold) is written as its
+// 3-byte sequence (what Python's 'surrogatepass' error handler produces).
+func appendPyRune(b []byte, r rune) []byte {
+	if r >= 0xD800 && r <= 0xDFFF {
+		return append(b, byte(0xE0|r>>12), byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
+	}
+	return append(b, string(r)...)
+}
+
+// decodePyRune decodes one code point of generalized UTF-8 (see
+// appendPyRune) and returns it with its width in bytes.
+func decodePyRune(s string) (rune, int) {
+	if len(s) >= 3 && s[0] == 0xED && s[1] >= 0xA0 && s[1] <= 0xBF && s[2]&0xC0 == 0x80 {
+		return rune(s[0]&0x0F)<<12 | rune(s[1]&0x3F)<<6 | rune(s[2]&0x3F), 3
+	}
+	return utf8.DecodeRuneInString(s)
+}
