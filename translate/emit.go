@@ -1,0 +1,616 @@
+package translate
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/format"
+
+	"github.com/oslorego/oslorego/translate/python"
+)
+
+//go:embed lib/oslo_lib.rego
+var libSource string
+
+// LibPackage is the Rego package of the semantics library.
+const LibPackage = "oslo.lib"
+
+// LibModule returns the pure-Rego library every translated module imports.
+func LibModule() Module {
+	return Module{File: "oslo_lib.rego", Text: libSource}
+}
+
+// DefaultPackage is the Rego package translated rules go in by default.
+const DefaultPackage = "oslo.policy"
+
+// maxVariants bounds how many path-specialised copies of rules in a rule:
+// cycle are emitted; past it the path fails closed with an error.
+const maxVariants = 500
+
+// Module is one generated Rego file.
+type Module struct {
+	// File is the file name to write it to; Origin the policy file it
+	// comes from ("" for the library and the entry module).
+	File   string
+	Origin string
+	Text   string
+}
+
+// Translation is a policy translated to Rego.
+type Translation struct {
+	Package string
+	Policy  *Policy
+	// Modules are the entry module and one module per policy source (the
+	// library is separate: LibModule).
+	Modules []Module
+	// Nodes maps a rule name to the Rego expression of every check in it,
+	// for explanations (expressions use fully qualified data references).
+	Nodes map[string][]Node
+}
+
+// Node is one check of a rule and the Rego expression that evaluates it.
+type Node struct {
+	Check Check
+	Expr  string
+}
+
+var packageRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+// Translate emits Rego for p in package pkg ("" for DefaultPackage).
+func Translate(p *Policy, pkg string) (*Translation, error) {
+	if pkg == "" {
+		pkg = DefaultPackage
+	}
+	if !packageRE.MatchString(pkg) || pkg == LibPackage || strings.HasPrefix(pkg, LibPackage+".") {
+		return nil, fmt.Errorf("invalid Rego package %q: want dotted identifiers, not %s", pkg, LibPackage)
+	}
+	e := newEmitter(p)
+	t := &Translation{Package: pkg, Policy: p, Nodes: map[string][]Node{}}
+
+	bySource := map[string][]*Rule{}
+	for _, r := range p.Rules {
+		bySource[r.Origin.Path] = append(bySource[r.Origin.Path], r)
+	}
+	bodies := map[string]string{}
+	for _, r := range p.Rules {
+		bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name), false)
+	}
+	sources := append([]string(nil), p.Sources...)
+	for src := range bySource {
+		if !contains(sources, src) {
+			sources = append(sources, src)
+		}
+	}
+	used := map[string]bool{"oslo_lib.rego": true, "decision.rego": true}
+	for _, src := range sources {
+		rules := bySource[src]
+		if len(rules) == 0 {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "# Rules translated from %s by oslorego.\n", displaySource(src))
+		fmt.Fprintf(&b, "package %s\n\nimport data.oslo.lib\n", pkg)
+		for _, r := range rules {
+			b.WriteString("\n")
+			writeRuleComment(&b, r)
+			fmt.Fprintf(&b, "rules[%s] := %s\n", quote(r.Name), bodies[r.Name])
+		}
+		t.Modules = append(t.Modules, Module{File: moduleFile(src, used), Origin: src, Text: b.String()})
+	}
+	entry := e.entryModule(pkg)
+	t.Modules = append([]Module{{File: "decision.rego", Text: entry}}, t.Modules...)
+
+	// Expressions for explanations, fully qualified.
+	qe := newEmitter(p)
+	qe.rulesRef = "data." + pkg + ".rules"
+	qe.variantsRef = "data." + pkg + ".unrolled"
+	for _, r := range p.Rules {
+		var nodes []Node
+		Walk(r.Check, func(c Check) {
+			nodes = append(nodes, Node{Check: c, Expr: qe.expr(c, qe.startStack(r.Name), true)})
+		})
+		t.Nodes[r.Name] = nodes
+	}
+	return t, nil
+}
+
+func displaySource(src string) string {
+	if src == "" {
+		return "registered defaults"
+	}
+	return filepath.Base(src)
+}
+
+var fileSafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// moduleFile names the .rego file for a policy source, uniquely.
+func moduleFile(src string, used map[string]bool) string {
+	base := "defaults"
+	if src != "" {
+		base = filepath.Base(src)
+		base = strings.TrimSuffix(base, filepath.Ext(base))
+		base = fileSafe.ReplaceAllString(base, "_")
+	}
+	name := base + ".rego"
+	for i := 2; used[name]; i++ {
+		name = fmt.Sprintf("%s_%d.rego", base, i)
+	}
+	used[name] = true
+	return name
+}
+
+func writeRuleComment(b *strings.Builder, r *Rule) {
+	fmt.Fprintf(b, "# %s: %s\n", quote(r.Name), quote(r.Text))
+	switch {
+	case r.DeprecatedText != "":
+		fmt.Fprintf(b, "# OR deprecated %s: %s (enforce_new_defaults is off)\n", quote(r.DeprecatedName), quote(r.DeprecatedText))
+	case r.DeprecatedName != "":
+		fmt.Fprintf(b, "# the operator's override of the deprecated name %s\n", quote(r.DeprecatedName))
+	}
+	fmt.Fprintf(b, "# from %s\n", r.Origin)
+	Walk(r.Check, func(c Check) {
+		if f, ok := c.(*FalseCheck); ok && f.Reason != "" {
+			fmt.Fprintf(b, "# oslo denies here: %s\n", oneLine(f.Reason))
+		}
+	})
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(quote(s)), " ")
+}
+
+// quote renders s as a Rego string literal (JSON syntax), escaping what is
+// not printable (OPA rejects a byte-order mark even in a comment).
+func quote(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	q := strings.TrimSuffix(buf.String(), "\n")
+	if isPrintable(q) {
+		return q
+	}
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Formatted returns the modules as "opa fmt" writes them. (Modules holds
+// the same Rego unformatted, which is all an engine needs.)
+func (t *Translation) Formatted() ([]Module, error) {
+	out := make([]Module, len(t.Modules))
+	for i, m := range t.Modules {
+		text, err := formatRego(m.File, m.Text)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
+		out[i].Text = text
+	}
+	return out, nil
+}
+
+// formatRego runs OPA's formatter on generated source. The formatter
+// re-quotes strings Go-style, which OPA cannot parse back for control
+// characters; for such (rare) sources the unformatted text, which is valid,
+// is kept.
+func formatRego(name, src string) (string, error) {
+	opts := ast.ParserOptions{RegoVersion: ast.RegoV1}
+	if _, err := ast.ParseModuleWithOpts(name, src, opts); err != nil {
+		return "", fmt.Errorf("generated Rego for %s does not parse: %w\n%s", name, err, src)
+	}
+	out, err := format.SourceWithOpts(name, []byte(src), format.Opts{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return src, nil
+	}
+	if _, err := ast.ParseModuleWithOpts(name, string(out), opts); err != nil {
+		return src, nil
+	}
+	return string(out), nil
+}
+
+type emitter struct {
+	p           *Policy
+	scc         map[string]int
+	cyclic      map[string]bool
+	rulesRef    string
+	variantsRef string
+	variants    map[string]string
+	order       []string
+}
+
+func newEmitter(p *Policy) *emitter {
+	e := &emitter{p: p, rulesRef: "rules", variantsRef: "unrolled", variants: map[string]string{}}
+	e.scc, e.cyclic = components(p)
+	return e
+}
+
+// startStack is the evaluation stack when a rule is entered from outside
+// its cycle: only rules of a cycle need to track it.
+func (e *emitter) startStack(name string) []string {
+	if e.cyclic[name] {
+		return []string{name}
+	}
+	return nil
+}
+
+// resolve is oslo's Rules lookup: an unknown name falls back to the
+// default rule when that exists; otherwise it is a KeyError (false).
+func (p *Policy) resolve(name string) (string, bool) {
+	if _, ok := p.byName[name]; ok {
+		return name, true
+	}
+	if d := p.Options.DefaultRuleName(); d != "" {
+		if _, ok := p.byName[d]; ok {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+func (e *emitter) expr(c Check, stack []string, shallow bool) string {
+	switch n := c.(type) {
+	case *TrueCheck:
+		return "true"
+	case *FalseCheck:
+		return "false"
+	case *AndCheck:
+		return e.list("lib.all_of", n.Rules, stack, shallow)
+	case *OrCheck:
+		return e.list("lib.any_of", n.Rules, stack, shallow)
+	case *NotCheck:
+		return "lib.negate(" + e.expr(n.Rule, stack, shallow) + ")"
+	case *RuleCheck:
+		return e.ruleRef(n.Name, stack)
+	case *RoleCheck:
+		f := ParseFormat(n.Match)
+		if s, ok := f.Const(); ok {
+			return "lib.role_lower(" + quote(python.Lower(s)) + ")"
+		}
+		return "lib.role(" + formatExpr(f) + ")"
+	case *GenericCheck:
+		return genericExpr(n)
+	case *RemoteCheck:
+		// oslo formats the URL first: a missing key raises KeyError, which
+		// the nearest enclosing rule: check turns into false.
+		return "lib.remote(" + formatExpr(ParseFormat(n.Kind+":"+n.Match)) + ")"
+	case *BareToken:
+		return "lib.error(" + quote(fmt.Sprintf("AttributeError: 'str' object has no attribute '__call__' (oslo.policy 4.0.0 parses the rule %q to a bare string)", n.Text)) + ")"
+	}
+	panic(fmt.Sprintf("translate: unknown check type %T", c))
+}
+
+func (e *emitter) list(fn string, cs []Check, stack []string, shallow bool) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = e.expr(c, stack, shallow)
+	}
+	return fn + "([" + strings.Join(parts, ", ") + "])"
+}
+
+func (e *emitter) ruleRef(name string, stack []string) string {
+	target, ok := e.p.resolve(name)
+	if !ok {
+		return "false"
+	}
+	for i, s := range stack {
+		if s == target {
+			path := append(append([]string(nil), stack[i:]...), target)
+			return "lib.error(" + quote("RecursionError: rule cycle "+strings.Join(path, " -> ")) + ")"
+		}
+	}
+	if len(stack) == 0 || !e.cyclic[target] || e.scc[target] != e.scc[stack[0]] {
+		return e.viaRule(target, e.rulesRef+"["+quote(target)+"]")
+	}
+	path := append(append([]string(nil), stack...), target)
+	key := strings.Join(path, " -> ")
+	if _, ok := e.variants[key]; !ok {
+		if len(e.variants) >= maxVariants {
+			return "lib.error(" + quote("RecursionError: rule cycle through "+key+" is too complex to unroll; oslorego denies it") + ")"
+		}
+		e.variants[key] = ""
+		e.order = append(e.order, key)
+		e.variants[key] = e.expr(e.p.byName[target].Check, path, false)
+	}
+	return e.viaRule(target, e.variantsRef+"["+quote(key)+"]")
+}
+
+// viaRule wraps a rule: reference to a rule that has a remote check of its
+// own: oslo's RuleCheck turns the KeyError such a check raises into false.
+func (e *emitter) viaRule(target, ref string) string {
+	remote := false
+	Walk(e.p.byName[target].Check, func(c Check) {
+		if _, ok := c.(*RemoteCheck); ok {
+			remote = true
+		}
+	})
+	if remote {
+		return "lib.via_rule(" + ref + ")"
+	}
+	return ref
+}
+
+func genericExpr(n *GenericCheck) string {
+	fe := formatExpr(ParseFormat(n.Match))
+	lit := python.LiteralEval(n.Kind)
+	switch {
+	case lit.Class != python.SyntaxError && lit.Err != "":
+		// LiteralEval cannot tell exactly what Python does with this KIND.
+		return "lib.kind_error(" + quote(fmt.Sprintf("NotImplemented: oslorego cannot evaluate the kind %q exactly (%s); it denies", n.Kind, lit.Err)) + ", " + fe + ")"
+	case lit.Class == python.Literal:
+		return "lib.literal(" + quote(lit.Str) + ", " + fe + ")"
+	case lit.Class == python.SyntaxError:
+		return "lib.kind_error(" + quote(fmt.Sprintf("%s (in the kind %q)", lit.Err, n.Kind)) + ", " + fe + ")"
+	}
+	path := strings.Split(n.Kind, ".")
+	if len(path) > maxPath {
+		return "lib.kind_error(" + quote(fmt.Sprintf("NotImplemented: the credentials path %q is deeper than %d", n.Kind, maxPath)) + ", " + fe + ")"
+	}
+	parts := make([]string, len(path))
+	for i, s := range path {
+		parts[i] = quote(s)
+	}
+	return "lib.creds_is([" + strings.Join(parts, ", ") + "], " + fe + ")"
+}
+
+// maxPath matches max_path in the library.
+const maxPath = 12
+
+func formatExpr(f Format) string {
+	if s, ok := f.Const(); ok {
+		return "lib.text(" + quote(s) + ")"
+	}
+	if k, ok := f.SingleKey(); ok {
+		return "lib.value(" + quote(k) + ")"
+	}
+	segs := make([]string, len(f.Segs))
+	for i, s := range f.Segs {
+		switch {
+		case s.Keyed:
+			segs[i] = fmt.Sprintf(`{"t": "key", "key": %s, "conv": %s, "flags": %s, "width": %d, "prec": %d, "err": %s}`,
+				quote(s.Key), quote(string(s.Conv)), quote(s.Flags), s.Width, s.Prec, quote(s.Err))
+		case s.Bare && s.Err == "":
+			segs[i] = fmt.Sprintf(`{"t": "whole", "conv": %s, "flags": %s, "width": %d, "prec": %d, "err": ""}`,
+				quote(string(s.Conv)), quote(s.Flags), s.Width, s.Prec)
+		case s.Err != "":
+			segs[i] = fmt.Sprintf(`{"t": "err", "err": %s}`, quote(s.Err))
+		default:
+			segs[i] = fmt.Sprintf(`{"t": "lit", "lit": %s}`, quote(s.Lit))
+		}
+	}
+	return fmt.Sprintf("lib.format([%s], %t)", strings.Join(segs, ", "), f.UsesWhole)
+}
+
+// entryModule writes the package's decision rules and settings.
+func (e *emitter) entryModule(pkg string) string {
+	p := e.p
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Decision rules for the oslo policy translated by oslorego.
+#
+# Ask for data.%[1]s.decision (or .allow, or .result) with input
+#   {"rule": NAME, "target": {...}, "credentials": {...}}
+package %[1]s
+
+import data.oslo.lib
+
+# default_rule is the rule unknown names and undefined rule: references fall
+# back to (oslo's policy_default_rule); null when there is none.
+default_rule := %[2]s
+
+# enforce_scope is oslo's [oslo_policy] enforce_scope.
+enforce_scope := %[3]t
+
+# enforce_new_defaults is oslo's [oslo_policy] enforce_new_defaults (it was
+# applied when the rules were translated).
+enforce_new_defaults := %[4]t
+
+# scope_types are the scopes registered rules accept.
+scope_types := %[5]s
+
+# rule_names are the names of every rule this policy defines.
+rule_names := %[6]s
+
+%[7]s
+# result is oslo's Enforcer.enforce(input.rule, target, credentials): true,
+# false, or {"error": MESSAGE} where oslo.policy raises (always a deny).
+result := lib.error(sprintf("InvalidContextObject: credentials must be an object, got %%s", [lib.py_type(json.marshal(lib.creds))])) if {
+	not is_object(lib.creds)
+} else := false if {
+	not evaluated
+} else := false if {
+	scope_denied
+} else := %[8]s
+
+# scope_denied is oslo's scope check for a registered rule.
+scope_denied if {
+	enforce_scope
+	scopes := scope_types[input.rule]
+	not lib.token_scope in scopes
+}
+
+# allow is true only when oslo.policy would allow.
+allow := result == true
+
+# decision is the whole answer: allowed, the rule evaluated, and why a
+# decision failed closed.
+decision := {"allowed": allow, "rule": input.rule, "evaluated": object.get({"r": evaluated}, "r", null), "error": failure}
+
+# failure is why the decision failed closed, or null.
+failure := result.error if {
+	is_object(result)
+} else := null
+`, pkg, nullable(p.Options.DefaultRuleName()), p.Options.EnforceScope, p.Options.EnforceNewDefaults, scopesLiteral(p.Scopes), namesLiteral(p), evaluatedRule(p), resultRule(p))
+	if len(e.order) > 0 {
+		b.WriteString(`
+# unrolled holds the rules of rule: cycles, specialised by the path that
+# reached them: re-entering a rule already on the path is oslo.policy's
+# unbounded recursion, which raises, so it is an error here.
+`)
+		for _, k := range e.order {
+			fmt.Fprintf(&b, "unrolled[%s] := %s\n\n", quote(k), e.variants[k])
+		}
+	}
+	return b.String()
+}
+
+// evaluatedRule resolves input.rule as oslo's Rules lookup does.
+func evaluatedRule(p *Policy) string {
+	if d := p.Options.DefaultRuleName(); d != "" && p.Rule(d) != nil {
+		return `# evaluated is the rule input.rule resolves to: itself, or the default rule.
+evaluated := input.rule if {
+	input.rule in rule_names
+} else := default_rule
+`
+	}
+	return `# evaluated is the rule input.rule resolves to (there is no default rule
+# to fall back to).
+evaluated := input.rule if {
+	input.rule in rule_names
+}
+`
+}
+
+// resultRule is the last branch of result: the evaluated rule's value.
+func resultRule(p *Policy) string {
+	if len(p.Rules) == 0 {
+		return "false # an empty policy denies everything"
+	}
+	return "rules[evaluated]"
+}
+
+func nullable(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return quote(s)
+}
+
+func scopesLiteral(m map[string][]string) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("{")
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		qs := make([]string, len(m[n]))
+		for j, s := range m[n] {
+			qs[j] = quote(s)
+		}
+		fmt.Fprintf(&b, "%s: {%s}", quote(n), strings.Join(qs, ", "))
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func namesLiteral(p *Policy) string {
+	if len(p.Rules) == 0 {
+		return "set()"
+	}
+	names := make([]string, len(p.Rules))
+	for i, r := range p.Rules {
+		names[i] = quote(r.Name)
+	}
+	sort.Strings(names)
+	return "{" + strings.Join(names, ", ") + "}"
+}
+
+// components finds the strongly connected components of the resolved
+// rule: reference graph (Tarjan) and which rules sit on a cycle.
+func components(p *Policy) (map[string]int, map[string]bool) {
+	edges := map[string][]string{}
+	for _, r := range p.Rules {
+		Walk(r.Check, func(c Check) {
+			if rc, ok := c.(*RuleCheck); ok {
+				if t, ok := p.resolve(rc.Name); ok {
+					edges[r.Name] = append(edges[r.Name], t)
+				}
+			}
+		})
+	}
+	index, low := map[string]int{}, map[string]int{}
+	onStack := map[string]bool{}
+	var stack []string
+	scc := map[string]int{}
+	cyclic := map[string]bool{}
+	next, comp := 0, 0
+	var visit func(v string)
+	visit = func(v string) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, w := range edges[v] {
+			if _, seen := index[w]; !seen {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var members []string
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				onStack[w] = false
+				scc[w] = comp
+				members = append(members, w)
+				if w == v {
+					break
+				}
+			}
+			if len(members) > 1 {
+				for _, m := range members {
+					cyclic[m] = true
+				}
+			}
+			comp++
+		}
+	}
+	for _, r := range p.Rules {
+		if _, seen := index[r.Name]; !seen {
+			visit(r.Name)
+		}
+	}
+	for v, ws := range edges {
+		for _, w := range ws {
+			if v == w {
+				cyclic[v] = true
+			}
+		}
+	}
+	return scc, cyclic
+}

@@ -1,0 +1,220 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/oslorego/oslorego/translate/python"
+)
+
+// Severity ranks a lint finding.
+type Severity string
+
+// Lint severities: an Error is something oslo.policy gets wrong or raises
+// on; a Warning is legal but suspicious.
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+)
+
+// Finding is one problem lint found in a rule.
+type Finding struct {
+	Severity Severity
+	Origin   Origin
+	Rule     string
+	Message  string
+}
+
+func (f Finding) String() string {
+	loc := f.Origin.String()
+	if f.Origin.Col > 0 {
+		loc = fmt.Sprintf("%s:%d", loc, f.Origin.Col)
+	}
+	return fmt.Sprintf("%s: %s: rule %s: %s", loc, f.Severity, quote(f.Rule), f.Message)
+}
+
+// Lint reports, ahead of time, what makes rules deny or raise unexpectedly:
+// parse failures, undefined rule: references, cycles, checks oslo raises
+// on, and rules that are always true or can never be true.
+func Lint(p *Policy) []Finding {
+	var out []Finding
+	add := func(sev Severity, r *Rule, format string, args ...any) {
+		out = append(out, Finding{Severity: sev, Origin: r.Origin, Rule: r.Name, Message: fmt.Sprintf(format, args...)})
+	}
+	def := p.Options.DefaultRuleName()
+	_, cyclic := components(p)
+	for _, r := range p.Rules {
+		Walk(r.Check, func(c Check) {
+			switch n := c.(type) {
+			case *FalseCheck:
+				switch {
+				case n.Whole:
+					add(Error, r, "oslo cannot parse %s (%s): the whole rule denies", quote(r.Text), n.Reason)
+				case n.Reason != "":
+					add(Error, r, "%s: this check is always false", n.Reason)
+				}
+			case *RuleCheck:
+				if p.Rule(n.Name) != nil {
+					return
+				}
+				if t, ok := p.resolve(n.Name); ok {
+					add(Error, r, "rule:%s is not defined: oslo silently evaluates the default rule %s instead", n.Name, quote(t))
+				} else {
+					add(Error, r, "rule:%s is not defined (and there is no default rule): it is always false", n.Name)
+				}
+			case *BareToken:
+				add(Error, r, "the rule is the single token %s: oslo.policy 4.0.0 raises when it is enforced", quote(n.Text))
+			case *RemoteCheck:
+				add(Error, r, "%s is a remote check: oslorego cannot decide it offline and denies", n.String())
+			case *GenericCheck:
+				if lit := python.LiteralEval(n.Kind); lit.Class != python.SyntaxError && lit.Err != "" {
+					add(Error, r, "oslorego cannot evaluate the kind %s exactly (%s) and denies", quote(n.Kind), lit.Err)
+				} else if lit.Class == python.SyntaxError {
+					add(Error, r, "the kind %s of %s is not valid Python (%s): oslo raises when it is evaluated", quote(n.Kind), quote(n.String()), lit.Err)
+				} else if lit.Class == python.NotLiteral && len(strings.Split(n.Kind, ".")) > maxPath {
+					add(Error, r, "the credentials path %s is deeper than %d: oslorego denies it", quote(n.Kind), maxPath)
+				}
+				lintFormat(r, n.Match, add)
+			case *RoleCheck:
+				lintFormat(r, n.Match, add)
+			}
+		})
+		if cyclic[r.Name] {
+			add(Error, r, "rule is part of a rule: cycle (%s): oslo raises when the cycle is reached", strings.Join(cycleOf(p, r.Name), " -> "))
+		}
+		if cyclic[r.Name] {
+			continue // whether it raises depends on the request
+		}
+		switch constant(p, r.Check, map[string]bool{r.Name: true}) {
+		case constTrue:
+			if r.Text != "" && r.Text != "@" && r.Text != "[]" {
+				add(Warning, r, "always true: everyone is allowed")
+			}
+		case constFalse:
+			if r.Text != "!" && r.Text != "[[]]" {
+				add(Warning, r, "can never be true: everyone is denied")
+			}
+		}
+	}
+	if def != "" && p.Rule(def) == nil && len(p.Rules) > 0 {
+		out = append(out, Finding{Severity: Warning, Origin: Origin{Path: strings.Join(p.Sources, ", ")}, Rule: def, Message: "the default rule is not defined: unknown rule names are denied"})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Origin.Path != out[j].Origin.Path {
+			return out[i].Origin.Path < out[j].Origin.Path
+		}
+		return out[i].Origin.Line < out[j].Origin.Line
+	})
+	return out
+}
+
+func lintFormat(r *Rule, match string, add func(Severity, *Rule, string, ...any)) {
+	for _, s := range ParseFormat(match).Segs {
+		if s.Err != "" {
+			add(Error, r, "the match %s: %s", quote(match), s.Err)
+		}
+	}
+}
+
+// cycleOf returns one cycle through name, for the message.
+func cycleOf(p *Policy, name string) []string {
+	var path []string
+	seen := map[string]bool{}
+	var dfs func(n string) bool
+	dfs = func(n string) bool {
+		path = append(path, n)
+		if seen[n] {
+			return n == name
+		}
+		seen[n] = true
+		r := p.Rule(n)
+		found := false
+		Walk(r.Check, func(c Check) {
+			if found {
+				return
+			}
+			if rc, ok := c.(*RuleCheck); ok {
+				if t, ok := p.resolve(rc.Name); ok && dfs(t) {
+					found = true
+				}
+			}
+		})
+		if !found {
+			path = path[:len(path)-1]
+		}
+		return found
+	}
+	if dfs(name) {
+		return path
+	}
+	return []string{name}
+}
+
+type constness int
+
+const (
+	constUnknown constness = iota
+	constTrue
+	constFalse
+)
+
+// constant folds a check to true or false when that does not depend on
+// the request (assuming a well-formed target and credentials).
+func constant(p *Policy, c Check, visiting map[string]bool) constness {
+	switch n := c.(type) {
+	case *TrueCheck:
+		return constTrue
+	case *FalseCheck:
+		return constFalse
+	case *NotCheck:
+		switch constant(p, n.Rule, visiting) {
+		case constTrue:
+			return constFalse
+		case constFalse:
+			return constTrue
+		}
+	case *AndCheck:
+		all := constTrue
+		for _, k := range n.Rules {
+			switch constant(p, k, visiting) {
+			case constFalse:
+				return constFalse
+			case constUnknown:
+				all = constUnknown
+			}
+		}
+		return all
+	case *OrCheck:
+		all := constFalse
+		for _, k := range n.Rules {
+			switch constant(p, k, visiting) {
+			case constTrue:
+				return constTrue
+			case constUnknown:
+				all = constUnknown
+			}
+		}
+		return all
+	case *RuleCheck:
+		t, ok := p.resolve(n.Name)
+		if !ok {
+			return constFalse
+		}
+		if visiting[t] {
+			return constUnknown
+		}
+		visiting[t] = true
+		defer delete(visiting, t)
+		return constant(p, p.Rule(t).Check, visiting)
+	case *GenericCheck:
+		lit := python.LiteralEval(n.Kind)
+		if s, ok := ParseFormat(n.Match).Const(); ok && lit.Class == python.Literal && lit.Err == "" {
+			if s == lit.Str {
+				return constTrue
+			}
+			return constFalse
+		}
+	}
+	return constUnknown
+}
