@@ -1,0 +1,250 @@
+// Package rego compiles translated oslo policies, together with raw Rego
+// written beside them, into OPA's embedded evaluator and answers decisions.
+//
+// An Engine is built once per policy load and is safe for concurrent use:
+// every decision reuses one prepared query.
+package rego
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/oslorego/oslorego/translate"
+)
+
+// Request asks whether Credentials may perform Rule on Target, as oslo's
+// Enforcer.enforce(rule, target, creds) does.
+type Request struct {
+	Rule        string `json:"rule"`
+	Target      any    `json:"target"`
+	Credentials any    `json:"credentials"`
+}
+
+// Decision is the answer to a Request.
+type Decision struct {
+	// Allowed is true only when oslo.policy would allow.
+	Allowed bool `json:"allowed"`
+	// Rule is the requested rule; Evaluated is the rule that decided (the
+	// default rule for an unknown name), "" when none did.
+	Rule      string `json:"rule"`
+	Evaluated string `json:"evaluated,omitempty"`
+	// Origin is where the evaluated rule is written (file:line).
+	Origin string `json:"origin,omitempty"`
+	// Error says why the decision failed closed where oslo.policy raises.
+	Error string `json:"error,omitempty"`
+	// Explanation is filled by Explain.
+	Explanation *Explanation `json:"explanation,omitempty"`
+}
+
+// Engine answers decisions for one translated policy and any raw Rego
+// modules compiled with it.
+type Engine struct {
+	pkg      string
+	tr       *translate.Translation
+	compiler *ast.Compiler
+	query    oparego.PreparedEvalQuery
+}
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	modules map[string]string
+}
+
+// WithModule adds a raw Rego module (file name and source) compiled with
+// the translated ones; it may define rules in the policy's package that
+// oslo rules refer to, and use the translated rules.
+func WithModule(file, source string) Option {
+	return func(c *config) { c.modules[file] = source }
+}
+
+// New compiles the translation (plus the library and any raw modules) and
+// prepares the decision query.
+func New(ctx context.Context, tr *translate.Translation, opts ...Option) (*Engine, error) {
+	cfg := &config{modules: map[string]string{}}
+	for _, o := range opts {
+		o(cfg)
+	}
+	modules := map[string]*ast.Module{}
+	add := func(file, text string) error {
+		if _, dup := modules[file]; dup {
+			return fmt.Errorf("two modules named %s", file)
+		}
+		m, err := ast.ParseModuleWithOpts(file, text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return fmt.Errorf("parsing %s: %w", file, err)
+		}
+		modules[file] = m
+		return nil
+	}
+	lib, err := parsedLib()
+	if err != nil {
+		return nil, err
+	}
+	modules[translate.LibModule().File] = lib
+	for _, m := range tr.Modules {
+		if err := add(m.File, m.Text); err != nil {
+			return nil, err
+		}
+	}
+	files := make([]string, 0, len(cfg.modules))
+	for f := range cfg.modules {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		if err := add(f, cfg.modules[f]); err != nil {
+			return nil, err
+		}
+	}
+	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, fmt.Errorf("compiling policy: %w", compiler.Errors)
+	}
+	pq, err := oparego.New(
+		oparego.Compiler(compiler),
+		oparego.Query("data."+tr.Package+".result"),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing decision query: %w", err)
+	}
+	return &Engine{pkg: tr.Package, tr: tr, compiler: compiler, query: pq}, nil
+}
+
+// parsedLib parses the semantics library once per process; each compile
+// gets its own copy because the compiler rewrites modules.
+var parsedLib = func() func() (*ast.Module, error) {
+	once := sync.OnceValues(func() (*ast.Module, error) {
+		lib := translate.LibModule()
+		return ast.ParseModuleWithOpts(lib.File, lib.Text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	})
+	return func() (*ast.Module, error) {
+		m, err := once()
+		if err != nil {
+			return nil, fmt.Errorf("parsing the oslo library: %w", err)
+		}
+		return m.Copy(), nil
+	}
+}()
+
+// Translation returns the translation the engine was built from.
+func (e *Engine) Translation() *translate.Translation { return e.tr }
+
+// Decide answers one request. Errors are returned only for a failure of the
+// engine itself (a cancelled context); a policy that raises in oslo gives a
+// denied Decision with Error set.
+func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
+	in, err := Input(req)
+	if err != nil {
+		return Decision{Rule: req.Rule, Error: err.Error()}, nil
+	}
+	return e.DecideInput(ctx, req.Rule, in)
+}
+
+// DecideInput is Decide for an input already converted with Input; batch
+// callers use it to avoid converting twice.
+func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (Decision, error) {
+	d := Decision{Rule: rule}
+	rs, err := e.query.Eval(ctx, oparego.EvalParsedInput(in))
+	if err != nil {
+		if ctx.Err() != nil {
+			return d, fmt.Errorf("deciding %q: %w", rule, err)
+		}
+		d.Error = "policy evaluation failed: " + err.Error()
+		return d, nil
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		d.Error = "policy evaluation produced no result"
+		return d, nil
+	}
+	switch v := rs[0].Expressions[0].Value.(type) {
+	case bool:
+		d.Allowed = v
+	case map[string]any:
+		msg, _ := v["error"].(string)
+		d.Error = msg
+	default:
+		d.Error = fmt.Sprintf("policy evaluation produced %T, not a decision", v)
+	}
+	if name, ok := e.resolve(rule); ok {
+		d.Evaluated = name
+		if r := e.tr.Policy.Rule(name); r != nil {
+			d.Origin = r.Origin.String()
+		}
+	}
+	return d, nil
+}
+
+// resolve mirrors the Rego entry point's rule resolution, for reporting.
+func (e *Engine) resolve(rule string) (string, bool) {
+	p := e.tr.Policy
+	if p.Rule(rule) != nil {
+		return rule, true
+	}
+	if d := p.Options.DefaultRuleName(); d != "" && p.Rule(d) != nil {
+		return d, true
+	}
+	return "", false
+}
+
+// Input converts a request to the Rego input document
+// {"rule", "target", "credentials"}. A missing target or credentials is {}.
+func Input(req Request) (ast.Value, error) {
+	target, creds := req.Target, req.Credentials
+	if target == nil {
+		target = map[string]any{}
+	}
+	if creds == nil {
+		creds = map[string]any{}
+	}
+	return inputValue(req.Rule, target, creds)
+}
+
+// InputJSON builds the input from raw JSON target and credentials, keeping
+// numbers as written (10 and 10.0 differ to Python's str()).
+func InputJSON(rule string, target, creds json.RawMessage) (ast.Value, error) {
+	t, err := decodeJSON(target)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	c, err := decodeJSON(creds)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return inputValue(rule, t, c)
+}
+
+func decodeJSON(raw json.RawMessage) (any, error) {
+	if len(raw) == 0 {
+		return map[string]any{}, nil
+	}
+	var v any
+	if err := util.UnmarshalJSON(raw, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func inputValue(rule string, target, creds any) (ast.Value, error) {
+	tv, err := ast.InterfaceToValue(target)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	cv, err := ast.InterfaceToValue(creds)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	return ast.NewObject(
+		ast.Item(ast.StringTerm("rule"), ast.StringTerm(rule)),
+		ast.Item(ast.StringTerm("target"), ast.NewTerm(tv)),
+		ast.Item(ast.StringTerm("credentials"), ast.NewTerm(cv)),
+	), nil
+}

@@ -1,0 +1,198 @@
+package rego_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/translate"
+)
+
+// The Glance download restriction from the blueprint.
+const glancePolicy = `{
+  "context_is_admin": "role:admin",
+  "restricted": "not ('ntt_3251':%(x_billing_code_ntt)s and role:member)",
+  "download_image": "role:admin or rule:restricted",
+  "cyclic": "rule:cyclic or @",
+  "bare": "'admin'"
+}`
+
+func engine(t testing.TB, policy string, opts translate.Options) *rego.Engine {
+	t.Helper()
+	l, err := translate.ParseLayer("policy.json", []byte(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := translate.Build([]*translate.Layer{l}, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := translate.Translate(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := rego.New(context.Background(), tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestDecide(t *testing.T) {
+	e := engine(t, glancePolicy, translate.Options{})
+	restricted := map[string]any{"x_billing_code_ntt": "ntt_3251"}
+	other := map[string]any{"x_billing_code_ntt": "ntt_0001"}
+	absent := map[string]any{}
+	member := map[string]any{"roles": []any{"member"}}
+	admin := map[string]any{"roles": []any{"Admin", "member"}}
+	reader := map[string]any{"roles": []any{"reader"}}
+	none := map[string]any{}
+	tests := []struct {
+		name      string
+		rule      string
+		target    any
+		creds     any
+		allowed   bool
+		evaluated string
+		err       string
+	}{
+		{"member, restricted image", "download_image", restricted, member, false, "download_image", ""},
+		{"member, other code", "download_image", other, member, true, "download_image", ""},
+		{"member, no marker", "download_image", absent, member, true, "download_image", ""},
+		{"admin, restricted image", "download_image", restricted, admin, true, "download_image", ""},
+		{"reader, restricted image", "download_image", restricted, reader, true, "download_image", ""},
+		{"no role, restricted image", "download_image", restricted, none, true, "download_image", ""},
+		{"unknown rule, no default rule defined", "nope", absent, admin, false, "", ""},
+		{"cycle is short-circuited", "cyclic", absent, none, false, "cyclic", "RecursionError"},
+		{"bare token raises", "bare", absent, none, false, "bare", "AttributeError"},
+		{"credentials not an object", "download_image", absent, []any{}, false, "download_image", "InvalidContextObject"},
+		{"null target raises on formatting", "download_image", nil, member, false, "download_image", "TypeError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := rego.Request{Rule: tc.rule, Target: tc.target, Credentials: tc.creds}
+			var d rego.Decision
+			var err error
+			if tc.target == nil {
+				in, ierr := rego.InputJSON(tc.rule, []byte("null"), []byte(`{"roles": ["member"]}`))
+				if ierr != nil {
+					t.Fatal(ierr)
+				}
+				d, err = e.DecideInput(context.Background(), tc.rule, in)
+			} else {
+				d, err = e.Decide(context.Background(), req)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allowed != tc.allowed || d.Evaluated != tc.evaluated || !strings.Contains(d.Error, tc.err) || (tc.err == "") != (d.Error == "") {
+				t.Errorf("got allowed=%v evaluated=%q error=%q, want %v %q %q", d.Allowed, d.Evaluated, d.Error, tc.allowed, tc.evaluated, tc.err)
+			}
+		})
+	}
+}
+
+// A cycle that short-circuit never reaches does not raise: "@ or rule:x".
+func TestCycleOnlyWhenReached(t *testing.T) {
+	e := engine(t, `{"a": "@ or rule:b", "b": "rule:a", "c": "rule:b"}`, translate.Options{})
+	for rule, want := range map[string]string{"a": "allow", "b": "allow", "c": "allow"} {
+		d, err := e.Decide(context.Background(), rego.Request{Rule: rule})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kind(d); got != want {
+			t.Errorf("%s: got %s (%s), want %s", rule, got, d.Error, want)
+		}
+	}
+	e = engine(t, `{"a": "rule:b or @", "b": "rule:a"}`, translate.Options{})
+	d, _ := e.Decide(context.Background(), rego.Request{Rule: "a"})
+	if kind(d) != "error" || !strings.Contains(d.Error, "a -> b -> a") {
+		t.Errorf("a: got %s %q, want the cycle a -> b -> a", kind(d), d.Error)
+	}
+}
+
+func kind(d rego.Decision) string {
+	switch {
+	case d.Error != "":
+		return "error"
+	case d.Allowed:
+		return "allow"
+	}
+	return "deny"
+}
+
+func TestExplain(t *testing.T) {
+	e := engine(t, glancePolicy, translate.Options{})
+	d, err := e.Explain(context.Background(), rego.Request{
+		Rule:        "download_image",
+		Target:      map[string]any{"x_billing_code_ntt": "ntt_3251"},
+		Credentials: map[string]any{"roles": []any{"member"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allowed || d.Explanation == nil {
+		t.Fatalf("want a denied, explained decision, got %+v", d)
+	}
+	text := d.Explanation.String()
+	for _, want := range []string{
+		"download_image := (role:admin or rule:restricted) = false",
+		"restricted := not ('ntt_3251':%(x_billing_code_ntt)s and role:member) = false   [policy.json:3]",
+		"'ntt_3251':%(x_billing_code_ntt)s = true",
+		`failed: role:admin = false (in rule "download_image" at policy.json:4)`,
+		`failed: not ('ntt_3251':%(x_billing_code_ntt)s and role:member) = false (in rule "restricted" at policy.json:3)`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("explanation lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// One engine answers from many goroutines at once.
+func TestConcurrentDecisions(t *testing.T) {
+	e := engine(t, glancePolicy, translate.Options{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				code := fmt.Sprintf("ntt_%04d", (g*50+i)%3+3250)
+				d, err := e.Decide(context.Background(), rego.Request{Rule: "download_image",
+					Target: map[string]any{"x_billing_code_ntt": code}, Credentials: map[string]any{"roles": []any{"member"}}})
+				if err != nil || d.Allowed != (code != "ntt_3251") {
+					errs <- fmt.Sprintf("%s: allowed=%v err=%v", code, d.Allowed, err)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func Example() {
+	ctx := context.Background()
+	layer, _ := translate.ParseLayer("policy.json", []byte(`{
+		"restricted": "not ('ntt_3251':%(x_billing_code_ntt)s and role:member)",
+		"download_image": "role:admin or rule:restricted"}`))
+	policy, _ := translate.Build([]*translate.Layer{layer}, nil, translate.Options{})
+	tr, _ := translate.Translate(policy, "")
+	eng, err := rego.New(ctx, tr)
+	if err != nil {
+		panic(err)
+	}
+	d, _ := eng.Decide(ctx, rego.Request{
+		Rule:        "download_image",
+		Target:      map[string]any{"x_billing_code_ntt": "ntt_3251"},
+		Credentials: map[string]any{"roles": []any{"member"}},
+	})
+	fmt.Println(d.Allowed, d.Origin)
+	// Output: false policy.json:3
+}
