@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/oslorego/oslorego/translate"
+)
+
+func runTranslate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	var pf policyFlags
+	var outDir string
+	fs := newFlagSet("translate", "POLICY... [-o DIR] [flags]",
+		`Translate oslo policy files to Rego. Each POLICY is a policy.json/policy.yaml
+file or a policy.d directory; later ones override earlier ones, as oslo's
+policy_dirs do. Without -o the modules are printed to stdout, one after the
+other; with -o DIR each is written to its own file in DIR (created if needed):
+oslo_lib.rego (the semantics library), policy.rego (the decision rules) and
+one module per policy source.`, stdout)
+	pf.register(fs)
+	fs.StringVarP(&outDir, "output", "o", "", "write the modules as files into this directory")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	p, err := pf.load(fs.Args())
+	if err != nil {
+		return err
+	}
+	tr, err := translate.Translate(p, pf.pkg)
+	if err != nil {
+		return err
+	}
+	formatted, err := tr.Formatted()
+	if err != nil {
+		return err
+	}
+	mods := append([]translate.Module{translate.LibModule()}, formatted...)
+	if outDir == "" {
+		for i, m := range mods {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "# ---- %s ----\n%s", m.File, m.Text)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("creating output directory: %w", err)
+	}
+	for _, m := range mods {
+		path := filepath.Join(outDir, m.File)
+		if err := writeFileAtomic(path, []byte(m.Text)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", path)
+	}
+	return nil
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a
+// crash never leaves a half-written module behind.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
