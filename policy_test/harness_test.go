@@ -1,0 +1,242 @@
+// Package policytest holds the cross-package suites: conformance with
+// oslo.policy (a frozen corpus and a differential test against the real
+// library), the stock opa CLI on translated policies, and benchmarks.
+package policytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/oslorego/oslorego/policy_test/oracle"
+	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/translate"
+)
+
+// checkRule is the name a case's "check" is enforced under: oslo enforces
+// a Check object directly, which no policy rule can refer to.
+const checkRule = "\x00check"
+
+// outcome is what our engine decided for a case.
+type outcome struct {
+	Allowed bool
+	Error   string
+}
+
+// kind classifies an outcome like oracle.Result.Outcome.
+func (o outcome) kind() string {
+	switch {
+	case o.Error != "":
+		return "error"
+	case o.Allowed:
+		return "allow"
+	}
+	return "deny"
+}
+
+// harness decides oracle cases with our engine, compiling each distinct
+// policy once.
+type harness struct {
+	mu      sync.Mutex
+	engines map[string]engineOrErr
+}
+
+type engineOrErr struct {
+	eng *rego.Engine
+	err error
+}
+
+func newHarness() *harness { return &harness{engines: map[string]engineOrErr{}} }
+
+// supported says whether the harness models the case's mode.
+func supported(c oracle.Case) (bool, string) {
+	switch {
+	case c.Mode == "direct":
+		return false, "mode direct calls oslo's _checks._check without Enforcer.enforce(); oslorego only models enforce()"
+	}
+	return true, ""
+}
+
+func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
+	eng, err := h.engine(ctx, c)
+	if err != nil {
+		return outcome{}, err
+	}
+	if eng.err != nil {
+		// oslo could not load this policy: every decision raises.
+		return outcome{Error: eng.err.Error()}, nil
+	}
+	rule := c.Rule
+	if len(c.Check) > 0 {
+		rule = checkRule
+		if name, ok := bareCheck(c); ok {
+			rule = name
+		}
+	}
+	// Through JSON, so that a null target stays null and numbers keep
+	// their literal text.
+	target, err := json.Marshal(c.Target)
+	if err != nil {
+		return outcome{}, err
+	}
+	creds, err := json.Marshal(c.Creds)
+	if err != nil {
+		return outcome{}, err
+	}
+	in, err := rego.InputJSON(rule, target, creds)
+	if err != nil {
+		return outcome{}, err
+	}
+	d, err := eng.eng.DecideInput(ctx, rule, in)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{Allowed: d.Allowed, Error: d.Error}, nil
+}
+
+func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error) {
+	key := policyKey(c)
+	h.mu.Lock()
+	e, ok := h.engines[key]
+	h.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	p, err := buildPolicy(c)
+	if err != nil {
+		e = engineOrErr{err: err}
+	} else {
+		tr, err := translate.Translate(p, "")
+		if err != nil {
+			return e, fmt.Errorf("translate: %w", err)
+		}
+		eng, err := rego.New(ctx, tr)
+		if err != nil {
+			return e, fmt.Errorf("compile: %w", err)
+		}
+		e = engineOrErr{eng: eng}
+	}
+	h.mu.Lock()
+	h.engines[key] = e
+	h.mu.Unlock()
+	return e, nil
+}
+
+// policyKey identifies everything of a case that shapes the policy.
+func policyKey(c oracle.Case) string {
+	k := c
+	k.ID, k.Note, k.Rule, k.Target, k.Creds, k.Expect = "", "", "", nil, nil, nil
+	b, err := json.Marshal(k)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func options(c oracle.Case) translate.Options {
+	o := translate.Options{EnforceScope: c.Conf["enforce_scope"], EnforceNewDefaults: c.Conf["enforce_new_defaults"]}
+	if c.DefaultRule != nil {
+		if c.DefaultRule.Null || c.DefaultRule.Value == "" {
+			o.NoDefaultRule = true
+		} else {
+			o.DefaultRule = c.DefaultRule.Value
+		}
+	}
+	return o
+}
+
+// buildPolicy loads the case's policy as oslo would; an error is a policy
+// oslo cannot load.
+func buildPolicy(c oracle.Case) (*translate.Policy, error) {
+	opts := options(c)
+	var layers []*translate.Layer
+	var defaults []translate.RuleDefault
+	switch c.Mode {
+	case "", "enforcer":
+		raw, err := json.Marshal(c.Rules)
+		if err != nil {
+			return nil, err
+		}
+		if c.Rules == nil {
+			raw = []byte("{}")
+		}
+		l, err := translate.ParseLayer("rules", raw)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	case "file":
+		if !c.NoPolicyFile {
+			var data []byte
+			if c.PolicyFileText != nil {
+				data = []byte(*c.PolicyFileText)
+			} else {
+				var err error
+				if data, err = json.Marshal(c.Rules); err != nil {
+					return nil, err
+				}
+				if c.Rules == nil {
+					data = []byte("{}")
+				}
+			}
+			l, err := translate.ParseLayer("policy.json", data)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, l)
+		}
+		for i, raw := range c.PolicyD {
+			data := []byte(raw)
+			var text string
+			if json.Unmarshal(raw, &text) == nil {
+				data = []byte(text)
+			}
+			l, err := translate.ParseLayer(fmt.Sprintf("policy.d/%02d.yaml", i), data)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, l)
+		}
+		for _, r := range c.Registered {
+			d := translate.RuleDefault{Name: r.Name, CheckStr: r.CheckStr, ScopeTypes: r.ScopeTypes, DeprecatedForRemoval: r.DeprecatedForRemoval}
+			if r.DeprecatedRule != nil {
+				d.Deprecated = &translate.DeprecatedRule{Name: r.DeprecatedRule.Name, CheckStr: r.DeprecatedRule.CheckStr}
+			}
+			defaults = append(defaults, d)
+		}
+	default:
+		return nil, fmt.Errorf("unknown mode %q", c.Mode)
+	}
+	p, err := translate.Build(layers, defaults, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The oracle registers scope types without merging defaults
+	// (set_rules with use_conf=False).
+	p.RegisterScopes(c.ScopeTypes)
+	if _, bare := bareCheck(c); len(c.Check) > 0 && !bare {
+		key, _ := json.Marshal(checkRule)
+		l, err := translate.ParseLayer("check", []byte(fmt.Sprintf("{%s: %s}", key, c.Check)))
+		if err != nil {
+			return nil, err
+		}
+		if err := p.AddRule(l.Rules[0]); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// bareCheck reports whether the case's check parses to oslo 4.0.0's bare
+// string: enforce() then looks that string up as a rule name.
+func bareCheck(c oracle.Case) (string, bool) {
+	var s string
+	if len(c.Check) == 0 || json.Unmarshal(c.Check, &s) != nil {
+		return "", false
+	}
+	if b, ok := translate.ParseRule(s).(*translate.BareToken); ok {
+		return b.Text, true
+	}
+	return "", false
+}

@@ -1,0 +1,269 @@
+package oracle
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// DefaultPython is the interpreter that has python3-oslo.policy 4.0.0.
+const DefaultPython = "/usr/bin/python3"
+
+// ScriptRelPath is where the oracle script lives relative to a directory
+// that contains the shared tree (the parent of the repository root).
+const ScriptRelPath = "shared/oracle/oslo_oracle.py"
+
+var importChecks sync.Map // python path -> error (nil when oslo_policy imports)
+
+// Find locates the oracle. The script is $OSLO_ORACLE if set, otherwise the
+// first <dir>/shared/oracle/oslo_oracle.py found walking up from the working
+// directory (the repository root's sibling ../shared). The interpreter is
+// $OSLO_ORACLE_PYTHON if set, otherwise /usr/bin/python3, and it must be
+// able to `import oslo_policy`. The error says why the oracle is unusable.
+func Find() (python, script string, err error) {
+	python = DefaultPython
+	if p := os.Getenv("OSLO_ORACLE_PYTHON"); p != "" {
+		python = p
+	}
+	if s := os.Getenv("OSLO_ORACLE"); s != "" {
+		script = s
+		if _, err := os.Stat(script); err != nil {
+			return "", "", fmt.Errorf("oracle: $OSLO_ORACLE: %w", err)
+		}
+	} else {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", "", fmt.Errorf("oracle: %w", err)
+		}
+		for dir := wd; ; {
+			cand := filepath.Join(dir, filepath.FromSlash(ScriptRelPath))
+			if st, err := os.Stat(cand); err == nil && !st.IsDir() {
+				script = cand
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				return "", "", fmt.Errorf("oracle: %s not found in any parent of %s (set OSLO_ORACLE)", ScriptRelPath, wd)
+			}
+			dir = parent
+		}
+	}
+	if _, err := os.Stat(python); err != nil {
+		return "", "", fmt.Errorf("oracle: python interpreter: %w", err)
+	}
+	if v, ok := importChecks.Load(python); ok {
+		if v != nil {
+			return "", "", v.(error)
+		}
+		return python, script, nil
+	}
+	var ierr error
+	out, err := exec.Command(python, "-c", "import oslo_policy, oslo_config").CombinedOutput()
+	if err != nil {
+		ierr = fmt.Errorf("oracle: %s cannot import oslo_policy: %v: %s", python, err, bytes.TrimSpace(out))
+	}
+	if ierr != nil {
+		importChecks.Store(python, ierr)
+		return "", "", ierr
+	}
+	importChecks.Store(python, nil)
+	return python, script, nil
+}
+
+// Run answers every case with ONE oracle subprocess: requests are streamed
+// to its stdin from a goroutine while answers are read from stdout, and
+// matched by order. The bookkeeping fields and Expect are not sent.
+func Run(ctx context.Context, cases []Case) ([]Result, error) {
+	lines, err := runLines(ctx, cases)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(lines))
+	for i, l := range lines {
+		var r struct {
+			Allowed *bool  `json:"allowed"`
+			Error   string `json:"error"`
+			Raised  string `json:"raised"`
+		}
+		if err := json.Unmarshal(l, &r); err != nil {
+			return nil, fmt.Errorf("oracle: answer %d (%s): %w: %s", i, cases[i].ID, err, l)
+		}
+		if r.Allowed == nil && r.Error == "" {
+			return nil, fmt.Errorf("oracle: answer %d (%s) has neither allowed nor error: %s", i, cases[i].ID, l)
+		}
+		if r.Allowed != nil {
+			out[i].Allowed = *r.Allowed
+		}
+		out[i].Error = r.Error
+		out[i].Raised = r.Raised
+		if out[i].Error != "" {
+			out[i].Allowed = false
+		}
+	}
+	return out, nil
+}
+
+// Verbose is the oracle's --verbose answer: the result plus diagnostics.
+type Verbose struct {
+	Result
+	Parsed         *string           `json:"parsed,omitempty"`      // str() of the parsed check tree
+	ResultRepr     string            `json:"result_repr,omitempty"` // repr of enforce()'s raw return
+	Log            []string          `json:"log,omitempty"`         // parser ERROR log records
+	ErrorStage     string            `json:"error_stage,omitempty"` // load / parse / enforce
+	EffectiveRules map[string]string `json:"effective_rules,omitempty"`
+	Raw            json.RawMessage   `json:"-"`
+}
+
+// RunVerbose is Run with the oracle's --verbose diagnostics (debugging aid).
+func RunVerbose(ctx context.Context, cases []Case) ([]Verbose, error) {
+	lines, err := runLines(ctx, cases, "--verbose")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Verbose, len(lines))
+	for i, l := range lines {
+		if err := json.Unmarshal(l, &out[i]); err != nil {
+			return nil, fmt.Errorf("oracle: answer %d: %w", i, err)
+		}
+		out[i].Raw = append(json.RawMessage(nil), l...)
+	}
+	return out, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+func runLines(ctx context.Context, cases []Case, args ...string) ([][]byte, error) {
+	if len(cases) == 0 {
+		return nil, nil
+	}
+	python, script, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	// Encode everything up front so encoding errors are reported cleanly.
+	reqs := make([][]byte, len(cases))
+	for i, c := range cases {
+		b, err := Marshal(c.request())
+		if err != nil {
+			return nil, fmt.Errorf("oracle: encode case %d (%s): %w", i, c.ID, err)
+		}
+		if bytes.ContainsAny(b, "\n\r") {
+			return nil, fmt.Errorf("oracle: case %d (%s) encodes with a raw newline", i, c.ID)
+		}
+		reqs[i] = b
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), "PYTHONIOENCODING=utf-8", "PYTHONDONTWRITEBYTECODE=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr := &tailBuffer{max: 16 << 10}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("oracle: start %s %s: %w", python, script, err)
+	}
+
+	writeErr := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(stdin, 1<<16)
+		var err error
+		for _, b := range reqs {
+			if _, err = w.Write(b); err != nil {
+				break
+			}
+			if err = w.WriteByte('\n'); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := stdin.Close(); err == nil {
+			err = cerr
+		}
+		writeErr <- err
+	}()
+
+	out := make([][]byte, 0, len(cases))
+	r := bufio.NewReaderSize(stdout, 1<<16)
+	var readErr error
+	for len(out) < len(cases) {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			out = append(out, bytes.TrimRight(line, "\r\n"))
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+	}
+	if len(out) == len(cases) {
+		// Drain anything unexpected so Wait does not block.
+		rest, _ := io.ReadAll(r)
+		if len(bytes.TrimSpace(rest)) > 0 {
+			readErr = fmt.Errorf("oracle: unexpected extra output: %.200s", rest)
+		}
+	} else {
+		cancel()
+	}
+	werr := <-writeErr
+	waitErr := cmd.Wait()
+	if len(out) < len(cases) && parent.Err() != nil {
+		return nil, fmt.Errorf("oracle: %w", parent.Err())
+	}
+	if len(out) != len(cases) {
+		return nil, fmt.Errorf("oracle: got %d answers for %d cases (wait: %v, write: %v, read: %v); stderr tail:\n%s",
+			len(out), len(cases), waitErr, werr, readErr, strings.TrimSpace(stderr.String()))
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("oracle: writing requests: %w", werr)
+	}
+	if waitErr != nil {
+		return nil, fmt.Errorf("oracle: %w; stderr tail:\n%s", waitErr, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
