@@ -58,6 +58,7 @@ var handCases = []string{
 	"a: !!float 1e5", "a: !!float 0x10", "a: !!float", "a: !!bool yes", "a: !!bool 'ON'", "a: !!bool 1",
 	"a: !!null x", "a: !!null", "a: !!null [1]", "a: !!binary aGVsbG8=", "a: !!binary \"  aGVs\\nbG8=  \"",
 	"a: !!binary ''", "a: !!binary AA==", "a: !!binary AAAA", "a: !!binary A", "a: !!binary AB", "a: !!binary \"\u00e9\"",
+	"a: !!float \u0130nf", "a: !!float .\u0130nf", "a: !!float 1:\u0130nf", "a: !!bool \u0130",
 	"a: !!binary |\n  aGVs\n  bG8=\n", "a: !!binary a=b=", "a: !!timestamp 2001-12-14", "a: !!timestamp x",
 	"a: !!timestamp 2001-1-1 1:2:03", "a: !!set {x}", "a: !!set {}", "a: !!set {[1]: 2}", "a: !!set [x]",
 	"a: !!omap [{x: 1}, {y: 2}]", "a: !!omap [{x: 1, y: 2}]", "a: !!omap [x]", "a: !!omap {}", "a: !!pairs [{x: 1}, {x: 2}]",

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // A port of CPython 3.11's json.loads for str input with the default
@@ -272,7 +274,7 @@ func (p *jsonParser) str(i int) (string, int) {
 				j += 6
 			}
 		}
-		b = appendPyRune(b, r)
+		b = python.AppendRuneWTF8(b, r)
 		i = j
 	}
 }

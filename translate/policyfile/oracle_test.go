@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // The Python oracle: /usr/bin/python3 (Debian's, with python3-oslo.policy
@@ -89,7 +91,7 @@ func canonParse(data []byte) string {
 	}
 	parts := make([]string, len(f.Rules))
 	for i, r := range f.Rules {
-		parts[i] = fmt.Sprintf("%s %s = %s", pyASCII(r.Name), r.KeyKind, canonValue(r.Value))
+		parts[i] = fmt.Sprintf("%s %s = %s", python.ASCIIReprWTF8(r.Name), r.KeyKind, canonValue(r.Value))
 	}
 	return fmt.Sprintf("OK %s %s", f.Format, strings.Join(parts, " | "))
 }
@@ -105,7 +107,7 @@ func canonValue(v Value) string {
 	case Bool, Int, Float:
 		return t + v.Kind.String() + ":" + v.Str
 	case String:
-		return t + "String:" + pyASCII(v.Str)
+		return t + "String:" + python.ASCIIReprWTF8(v.Str)
 	case List:
 		parts := make([]string, len(v.Items))
 		for i, it := range v.Items {

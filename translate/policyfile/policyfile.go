@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // Kind is the Python type of a loaded value, reduced to what the translator
@@ -230,7 +232,7 @@ func (v Value) Iter() ([]Value, bool) {
 		var out []Value
 		s := v.Str
 		for len(s) > 0 {
-			_, n := decodePyRune(s)
+			_, n := python.DecodeRuneWTF8(s)
 			out = append(out, Value{Kind: String, Str: s[:n], Truthy: true, Line: v.Line, Col: v.Col})
 			s = s[n:]
 		}

@@ -9,25 +9,13 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // Emulation of the Python builtins that PyYAML's SafeConstructor and the
 // json module call on scalar text: int(s, base), float(s) and the
 // datetime constructors, with their validation rules.
-
-// pyIntMaxStrDigits is sys.get_int_max_str_digits() (Python 3.11 default):
-// int() of a decimal string with more digits raises ValueError.
-const pyIntMaxStrDigits = 4300
-
-// pyIsSpace reports str.isspace() for one code point.
-func pyIsSpace(r rune) bool {
-	switch {
-	case r >= '\t' && r <= '\r', r >= 0x1c && r <= 0x20, r == 0x85, r == 0xa0, r == 0x1680,
-		r >= 0x2000 && r <= 0x200a, r == 0x2028, r == 0x2029, r == 0x202f, r == 0x205f, r == 0x3000:
-		return true
-	}
-	return false
-}
 
 // pyTransform mirrors _PyUnicode_TransformDecimalAndSpaceToASCII: Unicode
 // whitespace becomes ' ', Unicode decimal digits become ASCII digits, other
@@ -35,12 +23,12 @@ func pyIsSpace(r rune) bool {
 func pyTransform(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
-		r, n := decodePyRune(s)
+		r, n := python.DecodeRuneWTF8(s)
 		s = s[n:]
 		switch {
-		case r < 0x80 && !pyIsSpace(r):
+		case r < 0x80 && !python.IsSpace(r):
 			b.WriteRune(r)
-		case pyIsSpace(r):
+		case python.IsSpace(r):
 			b.WriteByte(' ')
 		case unicode.Is(unicode.Nd, r):
 			b.WriteByte(byte('0' + decimalValue(r)))
@@ -73,7 +61,7 @@ func trimASCIISpace(s string) string {
 
 // pyInt emulates Python's int(s, base) for base 2, 8, 10 and 16.
 func pyIntParse(s string, base int) (*big.Int, error) {
-	bad := fmt.Errorf("invalid literal for int() with base %d: %s", base, pyRepr(s))
+	bad := fmt.Errorf("invalid literal for int() with base %d: %s", base, python.StrReprWTF8(s))
 	t := trimASCIISpace(pyTransform(s))
 	neg := false
 	if t != "" && (t[0] == '+' || t[0] == '-') {
@@ -120,8 +108,8 @@ func pyIntParse(s string, base int) (*big.Int, error) {
 		}
 		digits = append(digits, c)
 	}
-	if base == 10 && len(digits) > pyIntMaxStrDigits {
-		return nil, fmt.Errorf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", pyIntMaxStrDigits, len(digits))
+	if base == 10 && len(digits) > python.IntMaxStrDigits {
+		return nil, fmt.Errorf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", python.IntMaxStrDigits, len(digits))
 	}
 	n, ok := new(big.Int).SetString(string(digits), base)
 	if !ok {
@@ -135,7 +123,7 @@ func pyIntParse(s string, base int) (*big.Int, error) {
 
 // pyFloat emulates Python's float(s) for a str argument.
 func pyFloatParse(s string) (float64, error) {
-	bad := fmt.Errorf("could not convert string to float: %s", pyRepr(s))
+	bad := fmt.Errorf("could not convert string to float: %s", python.StrReprWTF8(s))
 	t := trimASCIISpace(pyTransform(s))
 	if strings.Contains(t, "_") {
 		// PEP 515: single underscores between digits only.
@@ -333,57 +321,4 @@ func (d *pyDatetime) str() string {
 		}
 	}
 	return s
-}
-
-// pyRepr returns Python's repr() of a str (used in error messages and in
-// the canonical rendering of the tests).
-func pyRepr(s string) string { return pyQuote(s, false) }
-
-// pyASCII returns Python's ascii() of a str.
-func pyASCII(s string) string { return pyQuote(s, true) }
-
-func pyQuote(s string, asciiOnly bool) string {
-	quote := '\''
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteRune(quote)
-	for len(s) > 0 {
-		r, n := decodePyRune(s)
-		s = s[n:]
-		switch {
-		case r == quote || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f:
-			b.WriteRune(r)
-		case !asciiOnly && r >= 0xa0 && pyPrintable(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteRune(quote)
-	return b.String()
-}
-
-// pyPrintable approximates str.isprintable() for non-ASCII code points.
-func pyPrintable(r rune) bool {
-	if r >= 0xD800 && r <= 0xDFFF {
-		return false
-	}
-	return unicode.IsPrint(r)
 }

@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/big"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // pyObj models the Python object graph that json.loads / yaml.safe_load
@@ -211,11 +211,11 @@ func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
 	case pyInt:
 		v.Kind, v.Str = Int, o.i.String()
 	case pyFloat:
-		v.Kind, v.Str = Float, floatRepr(o.f)
+		v.Kind, v.Str = Float, python.FloatRepr(o.f)
 	case pyStr:
 		v.Kind, v.Str = String, o.s
 	case pyBytes:
-		v.Kind, v.Str = Other, bytesRepr(o.s)
+		v.Kind, v.Str = Other, python.BytesRepr([]byte(o.s))
 		v.Items = make([]Value, len(o.s))
 		for i := 0; i < len(o.s); i++ {
 			v.Items[i] = Value{Kind: Int, Str: strconv.Itoa(int(o.s[i])), Truthy: o.s[i] != 0, Line: p.line, Col: p.col}
@@ -261,104 +261,4 @@ func pyStrOf(v Value) string {
 		return v.pystr
 	}
 	return v.Str
-}
-
-// floatRepr returns Python's repr() of a float.
-func floatRepr(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	// Shortest round-trip digits, then Python's layout: fixed notation
-	// when -4 <= exponent < 16, otherwise scientific with a signed,
-	// at least two-digit exponent.
-	e := strconv.FormatFloat(f, 'e', -1, 64) // e.g. "-1.2345e+06"
-	neg := strings.HasPrefix(e, "-")
-	if neg {
-		e = e[1:]
-	}
-	mant, expS, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expS)
-	digits := strings.Replace(mant, ".", "", 1)
-	var out string
-	if exp >= -4 && exp < 16 {
-		if exp >= 0 {
-			if len(digits) <= exp+1 {
-				out = digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
-			} else {
-				out = digits[:exp+1] + "." + digits[exp+1:]
-			}
-		} else {
-			out = "0." + strings.Repeat("0", -exp-1) + digits
-		}
-	} else {
-		m := digits[:1]
-		if len(digits) > 1 {
-			m += "." + digits[1:]
-		}
-		sign := "+"
-		if exp < 0 {
-			sign = "-"
-			exp = -exp
-		}
-		out = fmt.Sprintf("%se%s%02d", m, sign, exp)
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}
-
-// bytesRepr returns Python's repr() of a bytes object.
-func bytesRepr(s string) string {
-	quote := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		quote = '"'
-	}
-	var b strings.Builder
-	b.WriteString("b")
-	b.WriteByte(quote)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == quote || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte(quote)
-	return b.String()
-}
-
-// appendPyRune appends r to b in generalized UTF-8: like UTF-8, but a
-// surrogate code point (which Python str can hold) is written as its
-// 3-byte sequence (what Python's 'surrogatepass' error handler produces).
-func appendPyRune(b []byte, r rune) []byte {
-	if r >= 0xD800 && r <= 0xDFFF {
-		return append(b, byte(0xE0|r>>12), byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
-	}
-	return append(b, string(r)...)
-}
-
-// decodePyRune decodes one code point of generalized UTF-8 (see
-// appendPyRune) and returns it with its width in bytes.
-func decodePyRune(s string) (rune, int) {
-	if len(s) >= 3 && s[0] == 0xED && s[1] >= 0xA0 && s[1] <= 0xBF && s[2]&0xC0 == 0x80 {
-		return rune(s[0]&0x0F)<<12 | rune(s[1]&0x3F)<<6 | rune(s[2]&0x3F), 3
-	}
-	return utf8.DecodeRuneInString(s)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // ---- nodes.py / composer.py / resolver.py ----
@@ -128,7 +130,7 @@ func (c *composer) composeNode() (nref, *yamlError) {
 		}
 		n, ok := c.anchors[ev.anchor]
 		if !ok {
-			return nref{}, problemErr(fmt.Sprintf("found undefined alias %s", pyRepr(ev.anchor)), ev.start)
+			return nref{}, problemErr(fmt.Sprintf("found undefined alias %s", python.StrReprWTF8(ev.anchor)), ev.start)
 		}
 		return nref{n, ev.start}, nil
 	}
@@ -138,7 +140,7 @@ func (c *composer) composeNode() (nref, *yamlError) {
 	}
 	if ev.anchor != "" {
 		if prev, dup := c.anchors[ev.anchor]; dup {
-			return nref{}, markErr(fmt.Sprintf("found duplicate anchor %s; first occurrence", pyRepr(ev.anchor)), prev.start,
+			return nref{}, markErr(fmt.Sprintf("found duplicate anchor %s; first occurrence", python.StrReprWTF8(ev.anchor)), prev.start,
 				"second occurrence", ev.start)
 		}
 	}
@@ -292,7 +294,7 @@ func resolve(kind nodeKind, value string, implicit [2]bool) string {
 	if kind == nScalar && implicit[0] {
 		var first rune
 		if value != "" {
-			first, _ = decodePyRune(value)
+			first, _ = python.DecodeRuneWTF8(value)
 		}
 		for _, r := range implicitResolvers {
 			if value == "" {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // ---- constructor.py (BaseConstructor + SafeConstructor) ----
@@ -97,7 +99,7 @@ func (c *constructor) constructObject(n *node) (*pyObj, *yamlError) {
 		data = &pyObj{kind: pyDict, dict: newDict()}
 		fill = func() *yamlError { return c.fillYAMLMap(n, data) }
 	default:
-		err = problemErr(fmt.Sprintf("could not determine a constructor for the tag %s", pyRepr(n.tag)), n.start)
+		err = problemErr(fmt.Sprintf("could not determine a constructor for the tag %s", python.StrReprWTF8(n.tag)), n.start)
 	}
 	if err != nil {
 		return nil, err
@@ -305,9 +307,10 @@ func (c *constructor) constructYAMLBool(n *node) (*pyObj, *yamlError) {
 	if err != nil {
 		return nil, err
 	}
-	b, ok := boolValues[strings.ToLower(value)]
+	key := python.Lower(value)
+	b, ok := boolValues[key]
 	if !ok {
-		return nil, valueErr(n, fmt.Sprintf("KeyError: %s", pyRepr(strings.ToLower(value))))
+		return nil, valueErr(n, fmt.Sprintf("KeyError: %s", python.StrReprWTF8(key)))
 	}
 	return &pyObj{kind: pyBool, b: b}, nil
 }
@@ -371,7 +374,7 @@ func (c *constructor) constructYAMLFloat(n *node) (*pyObj, *yamlError) {
 	if err != nil {
 		return nil, err
 	}
-	value = pyLower(strings.ReplaceAll(value, "_", ""))
+	value = python.Lower(strings.ReplaceAll(value, "_", ""))
 	if value == "" {
 		return nil, valueErr(n, "IndexError: string index out of range")
 	}
@@ -412,10 +415,6 @@ func (c *constructor) constructYAMLFloat(n *node) (*pyObj, *yamlError) {
 	}
 	return &pyObj{kind: pyFloat, f: sign * f}, nil
 }
-
-// pyLower is str.lower() (close enough: only compared with ASCII words
-// and parsed as a number afterwards).
-func pyLower(s string) string { return strings.ToLower(s) }
 
 func (c *constructor) constructYAMLBinary(n *node) (*pyObj, *yamlError) {
 	value, err := c.constructScalar(n, 0)

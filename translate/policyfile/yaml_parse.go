@@ -1,6 +1,10 @@
 package policyfile
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/oslorego/oslorego/translate/python"
+)
 
 // ---- events.py / parser.py ----
 
@@ -238,7 +242,7 @@ func (p *parser) processDirectives() *yamlError {
 			versionSeen = true
 		case "TAG":
 			if _, dup := p.tagHandles[t.handle]; dup {
-				return problemErr(fmt.Sprintf("duplicate tag handle %s", pyRepr(t.handle)), t.start)
+				return problemErr(fmt.Sprintf("duplicate tag handle %s", python.StrReprWTF8(t.handle)), t.start)
 			}
 			p.tagHandles[t.handle] = t.prefix
 		}
@@ -317,7 +321,7 @@ func (p *parser) parseNode(block, indentlessSequence bool) (*event, *yamlError) 
 			prefix, ok := p.tagHandles[tagHandle]
 			if !ok {
 				return nil, markErr("while parsing a node", start,
-					fmt.Sprintf("found undefined tag handle %s", pyRepr(tagHandle)), tagMark)
+					fmt.Sprintf("found undefined tag handle %s", python.StrReprWTF8(tagHandle)), tagMark)
 			}
 			tag = prefix + tagSuffix
 		} else {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // This file and the other yaml_*.go files are a line-by-line port of the
@@ -44,7 +46,7 @@ func (e *yamlError) toError(path, text string) *Error {
 		// ReaderError: a code point index.
 		off := 0
 		for n := 0; n < e.index && off < len(text); n++ {
-			_, w := decodePyRune(text[off:])
+			_, w := python.DecodeRuneWTF8(text[off:])
 			off += w
 		}
 		err.Line, err.Col = lineColAt(text, off)
@@ -345,7 +347,7 @@ func (s *scanner) fetchMoreTokens() *yamlError {
 		return s.fetchPlain()
 	}
 	return markErr("while scanning for the next token", s.getMark(),
-		fmt.Sprintf("found character %s that cannot start any token", pyRepr(string(ch))), s.getMark()).noContextMark()
+		fmt.Sprintf("found character %s that cannot start any token", python.StrReprWTF8(string(ch))), s.getMark()).noContextMark()
 }
 
 // noContextMark drops the context mark (Python passes None for it).
@@ -759,14 +761,14 @@ func (s *scanner) scanDirectiveName(start mark) (string, *yamlError) {
 	}
 	if length == 0 {
 		return "", markErr("while scanning a directive", start,
-			fmt.Sprintf("expected alphabetic or numeric character, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected alphabetic or numeric character, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	value := s.prefix(length)
 	s.forward(length)
 	ch = s.peek(0)
 	if !in(ch, sSpaceZ) {
 		return "", markErr("while scanning a directive", start,
-			fmt.Sprintf("expected alphabetic or numeric character, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected alphabetic or numeric character, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return value, nil
 }
@@ -781,7 +783,7 @@ func (s *scanner) scanYAMLDirectiveValue(start mark) (int, int, *yamlError) {
 	}
 	if s.peek(0) != '.' {
 		return 0, 0, markErr("while scanning a directive", start,
-			fmt.Sprintf("expected a digit or '.', but found %s", pyRepr(string(s.peek(0)))), s.getMark())
+			fmt.Sprintf("expected a digit or '.', but found %s", python.StrReprWTF8(string(s.peek(0)))), s.getMark())
 	}
 	s.forward(1)
 	minor, err := s.scanYAMLDirectiveNumber(start)
@@ -790,7 +792,7 @@ func (s *scanner) scanYAMLDirectiveValue(start mark) (int, int, *yamlError) {
 	}
 	if !in(s.peek(0), sSpaceZ) {
 		return 0, 0, markErr("while scanning a directive", start,
-			fmt.Sprintf("expected a digit or ' ', but found %s", pyRepr(string(s.peek(0)))), s.getMark())
+			fmt.Sprintf("expected a digit or ' ', but found %s", python.StrReprWTF8(string(s.peek(0)))), s.getMark())
 	}
 	return major, minor, nil
 }
@@ -799,7 +801,7 @@ func (s *scanner) scanYAMLDirectiveNumber(start mark) (int, *yamlError) {
 	ch := s.peek(0)
 	if !('0' <= ch && ch <= '9') {
 		return 0, markErr("while scanning a directive", start,
-			fmt.Sprintf("expected a digit, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected a digit, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	length := 0
 	for '0' <= s.peek(length) && s.peek(length) <= '9' {
@@ -841,7 +843,7 @@ func (s *scanner) scanTagDirectiveHandle(start mark) (string, *yamlError) {
 	}
 	if ch := s.peek(0); ch != ' ' {
 		return "", markErr("while scanning a directive", start,
-			fmt.Sprintf("expected ' ', but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected ' ', but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return value, nil
 }
@@ -853,7 +855,7 @@ func (s *scanner) scanTagDirectivePrefix(start mark) (string, *yamlError) {
 	}
 	if ch := s.peek(0); !in(ch, sSpaceZ) {
 		return "", markErr("while scanning a directive", start,
-			fmt.Sprintf("expected ' ', but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected ' ', but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return value, nil
 }
@@ -869,7 +871,7 @@ func (s *scanner) scanDirectiveIgnoredLine(start mark) *yamlError {
 	}
 	if ch := s.peek(0); !in(ch, sBreakZ) {
 		return markErr("while scanning a directive", start,
-			fmt.Sprintf("expected a comment or a line break, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected a comment or a line break, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	s.scanLineBreak()
 	return nil
@@ -890,14 +892,14 @@ func (s *scanner) scanAnchor(kind tokenKind) (*token, *yamlError) {
 	}
 	if length == 0 {
 		return nil, markErr("while scanning an "+name, start,
-			fmt.Sprintf("expected alphabetic or numeric character, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected alphabetic or numeric character, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	value := s.prefix(length)
 	s.forward(length)
 	ch = s.peek(0)
 	if !in(ch, sBlankZ+"?:,]}%@`") {
 		return nil, markErr("while scanning an "+name, start,
-			fmt.Sprintf("expected alphabetic or numeric character, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected alphabetic or numeric character, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return &token{kind: kind, value: value, start: start, end: s.getMark()}, nil
 }
@@ -916,7 +918,7 @@ func (s *scanner) scanTag() (*token, *yamlError) {
 		}
 		if s.peek(0) != '>' {
 			return nil, markErr("while parsing a tag", start,
-				fmt.Sprintf("expected '>', but found %s", pyRepr(string(s.peek(0)))), s.getMark())
+				fmt.Sprintf("expected '>', but found %s", python.StrReprWTF8(string(s.peek(0)))), s.getMark())
 		}
 		s.forward(1)
 	case in(ch, sBlankZ):
@@ -949,7 +951,7 @@ func (s *scanner) scanTag() (*token, *yamlError) {
 	}
 	if ch := s.peek(0); !in(ch, sSpaceZ) {
 		return nil, markErr("while scanning a tag", start,
-			fmt.Sprintf("expected ' ', but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected ' ', but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return &token{kind: tTag, handle: handle, suffix: suffix, start: start, end: s.getMark()}, nil
 }
@@ -1064,7 +1066,7 @@ func (s *scanner) scanBlockScalarIndicators(start mark) (int, int, *yamlError) {
 	}
 	if ch := s.peek(0); !in(ch, sSpaceZ) {
 		return 0, 0, markErr("while scanning a block scalar", start,
-			fmt.Sprintf("expected chomping or indentation indicators, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected chomping or indentation indicators, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return chomping, increment, nil
 }
@@ -1080,7 +1082,7 @@ func (s *scanner) scanBlockScalarIgnoredLine(start mark) *yamlError {
 	}
 	if ch := s.peek(0); !in(ch, sBreakZ) {
 		return markErr("while scanning a block scalar", start,
-			fmt.Sprintf("expected a comment or a line break, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected a comment or a line break, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	s.scanLineBreak()
 	return nil
@@ -1182,7 +1184,7 @@ func (s *scanner) scanFlowScalarNonSpaces(chunks []byte, double bool, start mark
 				for k := 0; k < length; k++ {
 					if !in(s.peek(k), "0123456789ABCDEFabcdef") {
 						return nil, markErr("while scanning a double-quoted scalar", start,
-							fmt.Sprintf("expected escape sequence of %d hexadecimal numbers, but found %s", length, pyRepr(string(s.peek(k)))),
+							fmt.Sprintf("expected escape sequence of %d hexadecimal numbers, but found %s", length, python.StrReprWTF8(string(s.peek(k)))),
 							s.getMark())
 					}
 				}
@@ -1191,7 +1193,7 @@ func (s *scanner) scanFlowScalarNonSpaces(chunks []byte, double bool, start mark
 					// chr() raises ValueError (not a YAMLError; the load fails).
 					return nil, problemErr("chr() arg not in range(0x110000)", s.getMark())
 				}
-				chunks = appendPyRune(chunks, rune(code))
+				chunks = python.AppendRuneWTF8(chunks, rune(code))
 				s.forward(length)
 			} else if in(ch, sBreak) {
 				s.scanLineBreak()
@@ -1206,7 +1208,7 @@ func (s *scanner) scanFlowScalarNonSpaces(chunks []byte, double bool, start mark
 				}
 			} else {
 				return nil, markErr("while scanning a double-quoted scalar", start,
-					fmt.Sprintf("found unknown escape character %s", pyRepr(string(ch))), s.getMark())
+					fmt.Sprintf("found unknown escape character %s", python.StrReprWTF8(string(ch))), s.getMark())
 			}
 		default:
 			return chunks, nil
@@ -1348,7 +1350,7 @@ func (s *scanner) scanTagHandle(name string, start mark) (string, *yamlError) {
 	ch := s.peek(0)
 	if ch != '!' {
 		return "", markErr("while scanning a "+name, start,
-			fmt.Sprintf("expected '!', but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected '!', but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	length := 1
 	ch = s.peek(length)
@@ -1360,7 +1362,7 @@ func (s *scanner) scanTagHandle(name string, start mark) (string, *yamlError) {
 		if ch != '!' {
 			s.forward(length)
 			return "", markErr("while scanning a "+name, start,
-				fmt.Sprintf("expected '!', but found %s", pyRepr(string(ch))), s.getMark())
+				fmt.Sprintf("expected '!', but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 		}
 		length++
 	}
@@ -1397,7 +1399,7 @@ func (s *scanner) scanTagURI(name string, start mark) (string, *yamlError) {
 	}
 	if !any {
 		return "", markErr("while parsing a "+name, start,
-			fmt.Sprintf("expected URI, but found %s", pyRepr(string(ch))), s.getMark())
+			fmt.Sprintf("expected URI, but found %s", python.StrReprWTF8(string(ch))), s.getMark())
 	}
 	return chunks.String(), nil
 }
@@ -1410,7 +1412,7 @@ func (s *scanner) scanURIEscapes(name string, start mark) (string, *yamlError) {
 		for k := 0; k < 2; k++ {
 			if !in(s.peek(k), "0123456789ABCDEFabcdef") {
 				return "", markErr("while scanning a "+name, start,
-					fmt.Sprintf("expected URI escape sequence of 2 hexadecimal numbers, but found %s", pyRepr(string(s.peek(k)))),
+					fmt.Sprintf("expected URI escape sequence of 2 hexadecimal numbers, but found %s", python.StrReprWTF8(string(s.peek(k)))),
 					s.getMark())
 			}
 		}

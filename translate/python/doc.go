@@ -12,6 +12,13 @@
 //   - FloatRepr and StrRepr: repr() of float and str, as seen in str() of
 //     containers and in %-formatting of targets.
 //
+// The same behaviours serve the emulation of json.loads and yaml.safe_load
+// in package policyfile, which also uses IsPrintable (str.isprintable()),
+// BytesRepr (repr of bytes), StrReprWTF8 and ASCIIReprWTF8 (repr() and
+// ascii() of a str that may hold lone surrogates, carried in generalised
+// UTF-8 as AppendRuneWTF8 and DecodeRuneWTF8 write and read it) and
+// IntMaxStrDigits (the int/str conversion limit).
+//
 // LiteralEval contains a port of the 3.11 tokenizer and of the expression
 // part of the PEG parser (first pass, with pegen's helper-rule structure so
 // that its 6000-level stack guard triggers at the same depth), string,

@@ -101,6 +101,9 @@ func FuzzStrRepr(f *testing.F) {
 		if !utf8.ValidString(r) || len(r) < 2 || (r[0] != '\'' && r[0] != '"') || r[len(r)-1] != r[0] {
 			t.Fatalf("StrRepr(%q) = %q is malformed", s, r)
 		}
+		if utf8.ValidString(s) && StrReprWTF8(s) != r {
+			t.Fatalf("StrReprWTF8(%q) = %q, StrRepr = %q", s, StrReprWTF8(s), r)
+		}
 		for i := 0; i < len(r); i++ {
 			if r[i] < 0x20 || r[i] == 0x7f {
 				t.Fatalf("StrRepr(%q) = %q has a raw control character", s, r)

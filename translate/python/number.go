@@ -34,7 +34,7 @@ func parseNumber(text string) (value, *pyError) {
 	if strings.Trim(s, "0123456789") != "" {
 		return value{kind: vFloat, f: parseFloat(s)}, nil
 	}
-	if s[0] != '0' && len(s) > maxStrDigits {
+	if s[0] != '0' && len(s) > IntMaxStrDigits {
 		return value{}, syntaxError("Exceeds the limit (4300 digits) for integer string conversion: value has " +
 			strconv.Itoa(len(s)) + " digits; use sys.set_int_max_str_digits() to increase the limit - " +
 			"Consider hexadecimal for huge integer literals to avoid decimal conversion limits.")

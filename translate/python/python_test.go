@@ -50,6 +50,12 @@ for line in sys.stdin:
         r = s.lower()
     elif op == "repr":
         r = repr(s)
+    elif op == "reprwtf8":
+        r = repr(bytes.fromhex(s).decode("utf-8", "surrogatepass"))
+    elif op == "asciiwtf8":
+        r = ascii(bytes.fromhex(s).decode("utf-8", "surrogatepass"))
+    elif op == "bytesrepr":
+        r = repr(bytes.fromhex(s))
     elif op == "floatbits":
         r = repr(struct.unpack("<d", bytes.fromhex(s))[0])
     elif op == "floatstr":
@@ -265,6 +271,18 @@ func TestAgainstPython(t *testing.T) {
 	for i := 0; i < 500*scale(); i++ {
 		floatStrs = append(floatStrs, fmt.Sprintf("%de%d", r.Int64N(1e12), r.IntN(700)-350))
 	}
+	// Strings with lone surrogates, in generalised UTF-8, for StrReprWTF8
+	// and ASCIIReprWTF8; random bytes for BytesRepr.
+	wtf8s := []string{"", "\xed\xa0\x80", "\xed\xbf\xbf", "\xed\xa0\xbd\xed\xb8\x80", "'\xed\xa0\x80\"", "\u0cf3"}
+	wtf8s = append(wtf8s, randomWTF8Texts(r, 1500*scale(), "a'\"\\\t\n\x00\x7f\x80\u00a0\u00e9\u0378\u200b\u2028\ue000\ufffd\U0001f600\U0001fae8\u0cf3 ")...)
+	byteStrs := []string{"", "'", "\"", "'\"", "\x00\t\n\r\\\x7f\x80\xff"}
+	for i := 0; i < 500*scale(); i++ {
+		b := make([]byte, r.IntN(12))
+		for j := range b {
+			b[j] = byte(r.IntN(256))
+		}
+		byteStrs = append(byteStrs, string(b))
+	}
 
 	var reqs []oracleRequest
 	for _, k := range kinds {
@@ -275,6 +293,13 @@ func TestAgainstPython(t *testing.T) {
 	}
 	for _, s := range reprs {
 		reqs = append(reqs, oracleRequest{"repr", s})
+	}
+	for _, s := range wtf8s {
+		reqs = append(reqs, oracleRequest{"reprwtf8", hex.EncodeToString([]byte(s))})
+		reqs = append(reqs, oracleRequest{"asciiwtf8", hex.EncodeToString([]byte(s))})
+	}
+	for _, s := range byteStrs {
+		reqs = append(reqs, oracleRequest{"bytesrepr", hex.EncodeToString([]byte(s))})
 	}
 	for _, b := range floatBits {
 		var buf [8]byte
@@ -338,6 +363,24 @@ func TestAgainstPython(t *testing.T) {
 			report("StrRepr(%q) = %q, python %q", s, got, want)
 		}
 	}
+	for _, s := range wtf8s {
+		var wantRepr, wantASCII string
+		answer(&wantRepr)
+		answer(&wantASCII)
+		if got := StrReprWTF8(s); got != wantRepr {
+			report("StrReprWTF8(%q) = %q, python %q", s, got, wantRepr)
+		}
+		if got := ASCIIReprWTF8(s); got != wantASCII {
+			report("ASCIIReprWTF8(%q) = %q, python %q", s, got, wantASCII)
+		}
+	}
+	for _, s := range byteStrs {
+		var want string
+		answer(&want)
+		if got := BytesRepr([]byte(s)); got != want {
+			report("BytesRepr(%q) = %q, python %q", s, got, want)
+		}
+	}
 	for _, b := range floatBits {
 		var want string
 		answer(&want)
@@ -357,7 +400,7 @@ func TestAgainstPython(t *testing.T) {
 	answer(&spaces)
 	answer(&printables)
 	checkCodepoints(report, "IsSpace", IsSpace, spaces)
-	checkCodepoints(report, "isPrintable", isPrintable, printables)
+	checkCodepoints(report, "IsPrintable", IsPrintable, printables)
 	var lowerAll [][2]any
 	answer(&lowerAll)
 	changed := map[rune]string{}
@@ -382,8 +425,9 @@ func TestAgainstPython(t *testing.T) {
 		report("tables.go was generated for Unicode %s, python has %s: run go generate", unicodeVersion, unidata)
 	}
 	t.Logf("compared with %s: %d LiteralEval (%d flagged as not computable, class still checked for sets), "+
-		"%d Lower strings, %d StrRepr, %d FloatRepr, and every code point for IsSpace, isprintable and Lower",
-		referencePython, len(kinds), approx, len(lowers), len(reprs), len(floatBits)+len(floatStrs))
+		"%d Lower strings, %d StrRepr, %d StrReprWTF8 and ASCIIReprWTF8, %d BytesRepr, %d FloatRepr, "+
+		"and every code point for IsSpace, IsPrintable and Lower",
+		referencePython, len(kinds), approx, len(lowers), len(reprs), len(wtf8s), len(byteStrs), len(floatBits)+len(floatStrs))
 	if mismatches > 0 {
 		t.Errorf("%d mismatches against %s", mismatches, referencePython)
 	}
@@ -432,6 +476,28 @@ func randomTexts(r *rand.Rand, n int, alphabet string) []string {
 			panic("invalid test string")
 		}
 		out = append(out, b.String())
+	}
+	return out
+}
+
+// randomWTF8Texts is randomTexts with lone surrogates mixed in, encoded in
+// generalised UTF-8 (what Python's 'surrogatepass' error handler decodes).
+func randomWTF8Texts(r *rand.Rand, n int, alphabet string) []string {
+	chars := []rune(alphabet)
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		var b []byte
+		for k := r.IntN(12); k >= 0; k-- {
+			switch r.IntN(8) {
+			case 0, 1: // a surrogate
+				b = AppendRuneWTF8(b, 0xd800+rune(r.IntN(0x800)))
+			case 2: // any code point
+				b = AppendRuneWTF8(b, rune(r.IntN(0x110000)))
+			default:
+				b = AppendRuneWTF8(b, chars[r.IntN(len(chars))])
+			}
+		}
+		out = append(out, string(b))
 	}
 	return out
 }

@@ -89,11 +89,23 @@ func complexRepr(re, im float64) string {
 // other ASCII controls and for non-printable U+0080..U+00FF, \uNNNN and
 // \UNNNNNNNN (lowercase hex) for other non-printable characters, using
 // str.isprintable() of Unicode 14. Invalid UTF-8 bytes are read as U+FFFD.
-func StrRepr(s string) string { return strRepr([]rune(s)) }
+func StrRepr(s string) string { return strRepr([]rune(s), false) }
 
-// strRepr works on code points so that lone surrogates (which a Python
-// string literal can produce) are escaped as Python does.
-func strRepr(rs []rune) string {
+// StrReprWTF8 is StrRepr of a str held in generalised UTF-8 (see
+// AppendRuneWTF8), such as LiteralResult.Str: an encoded lone surrogate is
+// read as that code point, which repr() escapes ('\ud800'). Other invalid
+// bytes are read as U+FFFD. On valid UTF-8 it equals StrRepr.
+func StrReprWTF8(s string) string { return strRepr(wtf8ToRunes(s), false) }
+
+// ASCIIReprWTF8 is Python ascii() of a str held in generalised UTF-8: repr()
+// with every non-ASCII character escaped as \xNN, \uNNNN or \UNNNNNNNN,
+// printable or not. Input is read as by StrReprWTF8.
+func ASCIIReprWTF8(s string) string { return strRepr(wtf8ToRunes(s), true) }
+
+// strRepr is repr(str), or ascii(str) when asciiOnly is set. It works on
+// code points so that lone surrogates (which a Python string literal can
+// produce) are escaped as Python does.
+func strRepr(rs []rune, asciiOnly bool) string {
 	squote, dquote := false, false
 	for _, r := range rs {
 		switch r {
@@ -125,7 +137,7 @@ func strRepr(rs []rune) string {
 			writeHexEscape(&b, 'x', uint32(r), 2)
 		case r < 0x7f:
 			b.WriteRune(r)
-		case isPrintable(r):
+		case !asciiOnly && IsPrintable(r):
 			b.WriteRune(r)
 		case r <= 0xff:
 			writeHexEscape(&b, 'x', uint32(r), 2)
@@ -147,8 +159,11 @@ func writeHexEscape(b *strings.Builder, kind byte, v uint32, width int) {
 	}
 }
 
-// bytesRepr is repr(bytes), which is also str(bytes).
-func bytesRepr(bs []byte) string {
+// BytesRepr is Python repr(bytes), which is also str(bytes): b'...' (b"..."
+// when the bytes contain ' and no "), with backslash escapes for \\ \n \r
+// \t and the chosen quote, and \xNN (lowercase hex) for other bytes
+// outside 0x20..0x7e.
+func BytesRepr(bs []byte) string {
 	squote, dquote := false, false
 	for _, c := range bs {
 		switch c {

@@ -39,6 +39,48 @@ func TestStrRepr(t *testing.T) {
 	}
 }
 
+// Inputs are generalised UTF-8 (surrogates as ED A0..BF 80..BF); expected
+// values are repr() and ascii() of bytes.fromhex(...).decode("utf-8",
+// "surrogatepass") in /usr/bin/python3.
+func TestStrReprWTF8(t *testing.T) {
+	cases := []struct{ in, repr, ascii string }{
+		{"", "''", "''"},
+		{"\xed\xa0\x80", `'\ud800'`, `'\ud800'`},
+		{"\xed\xbf\xbf", `'\udfff'`, `'\udfff'`},
+		{"a\xed\xa0\x80x\xed\xb0\x80", `'a\ud800x\udc00'`, `'a\ud800x\udc00'`},
+		{"\xed\xa0\xbd\xed\xb8\x80", `'\ud83d\ude00'`, `'\ud83d\ude00'`}, // a pair stays two surrogates
+		{"'\xed\xa0\x80\"", `'\'\ud800"'`, `'\'\ud800"'`},
+		{"\U0001F600", "'\U0001F600'", `'\U0001f600'`},
+		{"é名\n", "'é名\\n'", `'\xe9\u540d\n'`},
+		{"\u00a0\u200b", `'\xa0\u200b'`, `'\xa0\u200b'`},
+		{"\u0cf3", `'\u0cf3'`, `'\u0cf3'`}, // assigned in Unicode 15 only
+		{"it's", `"it's"`, `"it's"`},
+		{"\xed\xa0", "'\ufffd\ufffd'", `'\ufffd\ufffd'`}, // truncated: invalid bytes read as U+FFFD
+		{"\xff", "'\ufffd'", `'\ufffd'`},
+	}
+	for _, c := range cases {
+		if got := StrReprWTF8(c.in); got != c.repr {
+			t.Errorf("StrReprWTF8(%q) = %s, want %s", c.in, got, c.repr)
+		}
+		if got := ASCIIReprWTF8(c.in); got != c.ascii {
+			t.Errorf("ASCIIReprWTF8(%q) = %s, want %s", c.in, got, c.ascii)
+		}
+	}
+}
+
+func TestIsPrintable(t *testing.T) {
+	// Python 3.11: chr(c).isprintable().
+	for r, want := range map[rune]bool{
+		0x20: true, 0x7e: true, 0x7f: false, 0xa0: false, 0xa1: true, 0xad: false, 0x378: false,
+		0x2028: false, 0x3000: false, 0xe000: false, 0xfffd: true, 0x1f600: true, 0x1fae8: false,
+		0xcf3: false, 0xe0001: false, 0x10ffff: false, 0xd800: false, 0xdfff: false, 0x0a: false,
+	} {
+		if got := IsPrintable(r); got != want {
+			t.Errorf("IsPrintable(%U) = %v, want %v", r, got, want)
+		}
+	}
+}
+
 func TestFloatRepr(t *testing.T) {
 	cases := []struct {
 		in   float64
@@ -66,6 +108,10 @@ func TestFloatRepr(t *testing.T) {
 		{123456789.123, "123456789.123"},
 		{-2.5e-7, "-2.5e-07"},
 		{9007199254740993, "9007199254740992.0"},
+		{-1.5, "-1.5"},
+		{1.5e300, "1.5e+300"},
+		{123456789.125, "123456789.125"},
+		{1234567890123456.8, "1234567890123456.8"},
 	}
 	for _, c := range cases {
 		if got := FloatRepr(c.in); got != c.want {
@@ -105,8 +151,8 @@ func TestBytesRepr(t *testing.T) {
 		{"\x00\t\n\r\\\x7f\x80\xff", `b'\x00\t\n\r\\\x7f\x80\xff'`},
 	}
 	for _, c := range cases {
-		if got := bytesRepr([]byte(c.in)); got != c.want {
-			t.Errorf("bytesRepr(%q) = %s, want %s", c.in, got, c.want)
+		if got := BytesRepr([]byte(c.in)); got != c.want {
+			t.Errorf("BytesRepr(%q) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }

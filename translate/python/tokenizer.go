@@ -357,7 +357,7 @@ func (t *tokenizer) verifyIdentifier() bool {
 			first = false
 		}
 		if !ok {
-			if isPrintable(r) {
+			if IsPrintable(r) {
 				t.fail("invalid character '%c' (U+%04X)", r, r)
 			} else {
 				t.fail("invalid non-printable character U+%04X", r)

@@ -14,8 +14,10 @@ func IsSpace(r rune) bool {
 	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
-// isPrintable is str.isprintable() for one code point (Unicode 14).
-func isPrintable(r rune) bool { return unicode.Is(printable14, r) }
+// IsPrintable is Python str.isprintable() for one code point (Unicode 14):
+// false for the categories Cc, Cf, Cs, Co, Cn, Zl, Zp and for Zs other than
+// the ASCII space. These are the characters repr() of a str escapes.
+func IsPrintable(r rune) bool { return unicode.Is(printable14, r) }
 
 // isXIDStart and isXIDContinue are the identifier rules of the 3.11
 // tokenizer (Unicode 14), probed from the interpreter by gen_tables.py.

@@ -44,8 +44,10 @@ func (v value) isNumber() bool {
 	return v.kind == vInt || v.kind == vFloat || v.kind == vComplex
 }
 
-// maxStrDigits is sys.get_int_max_str_digits() (PEP 651 limit, 3.11 default).
-const maxStrDigits = 4300
+// IntMaxStrDigits is sys.get_int_max_str_digits(), the 3.11 default limit
+// on the number of decimal digits in an int/str conversion: int() of a
+// longer decimal string and str() of a larger int raise ValueError.
+const IntMaxStrDigits = 4300
 
 func valueError(msg string) *pyError { return &pyError{typ: "ValueError", msg: msg} }
 
@@ -56,7 +58,7 @@ func intRepr(x *big.Int) (string, *pyError) {
 		return "", valueError("Exceeds the limit (4300 digits) for integer string conversion")
 	}
 	s := x.String()
-	if n := len(strings.TrimPrefix(s, "-")); n > maxStrDigits {
+	if n := len(strings.TrimPrefix(s, "-")); n > IntMaxStrDigits {
 		return "", valueError("Exceeds the limit (4300 digits) for integer string conversion")
 	}
 	return s, nil
@@ -75,9 +77,9 @@ func repr(v value) (s string, ok bool, err *pyError) {
 	case vComplex:
 		return complexRepr(v.f, v.im), true, nil
 	case vStr:
-		return strRepr(v.s), true, nil
+		return strRepr(v.s, false), true, nil
 	case vBytes:
-		return bytesRepr(v.b), true, nil
+		return BytesRepr(v.b), true, nil
 	case vBool:
 		if v.t {
 			return "True", true, nil
@@ -200,18 +202,4 @@ func numParts(v value) (re, im exNum) {
 	default:
 		return floatNum(v.f), floatNum(v.im)
 	}
-}
-
-// runesToWTF8 encodes code points as UTF-8, lone surrogates included
-// (generalised UTF-8, as Python's 'surrogatepass' error handler does).
-func runesToWTF8(rs []rune) []byte {
-	out := make([]byte, 0, len(rs))
-	for _, r := range rs {
-		if r >= 0xd800 && r <= 0xdfff {
-			out = append(out, byte(0xe0|r>>12), byte(0x80|(r>>6)&0x3f), byte(0x80|r&0x3f))
-			continue
-		}
-		out = append(out, string(r)...)
-	}
-	return out
 }
