@@ -57,6 +57,14 @@ type Option func(*config)
 
 type config struct {
 	modules map[string]string
+	exact   bool
+}
+
+// WithExact makes the engine decide with the exact tri-state rules only,
+// never the plain boolean holds form that is used for sane input. The
+// answers are the same; tests use it to check exactly that.
+func WithExact() Option {
+	return func(c *config) { c.exact = true }
 }
 
 // WithModule adds a raw Rego module (file name and source) compiled with
@@ -109,9 +117,13 @@ func New(ctx context.Context, tr *translate.Translation, opts ...Option) (*Engin
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compiling policy: %w", compiler.Errors)
 	}
+	decision := "result"
+	if cfg.exact {
+		decision = "exact_result"
+	}
 	pq, err := oparego.New(
 		oparego.Compiler(compiler),
-		oparego.Query("data."+tr.Package+".result"),
+		oparego.Query("data."+tr.Package+"."+decision),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("preparing decision query: %w", err)

@@ -103,6 +103,9 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 			b.WriteString("\n")
 			writeRuleComment(&b, r)
 			fmt.Fprintf(&b, "rules[%s] := %s\n", quote(r.Name), bodies[r.Name])
+			if e.safe[r.Name] {
+				e.holds.emit(&b, r)
+			}
 		}
 		t.Modules = append(t.Modules, Module{File: moduleFile(src, used), Origin: src, Text: b.String()})
 	}
@@ -239,6 +242,8 @@ func formatRego(name, src string) (string, error) {
 
 type emitter struct {
 	p           *Policy
+	safe        map[string]bool
+	holds       *holdsEmitter
 	scc         map[string]int
 	cyclic      map[string]bool
 	rulesRef    string
@@ -250,6 +255,8 @@ type emitter struct {
 func newEmitter(p *Policy) *emitter {
 	e := &emitter{p: p, rulesRef: "rules", variantsRef: "unrolled", variants: map[string]string{}}
 	e.scc, e.cyclic = components(p)
+	e.safe = safeRules(p, e.cyclic)
+	e.holds = &holdsEmitter{p: p}
 	return e
 }
 
@@ -438,16 +445,32 @@ scope_types := %[5]s
 # rule_names are the names of every rule this policy defines.
 rule_names := %[6]s
 
+# safe_rules are the rules whose holds form (plain boolean Rego) decides
+# sane input exactly: nothing in them can raise.
+safe_rules := %[10]s
+
 %[7]s
+# invalid_creds is oslo's InvalidContextObject: credentials that are not
+# an object.
+invalid_creds := lib.error(sprintf("InvalidContextObject: credentials must be an object, got %%s", [lib.py_type(json.marshal(lib.creds))])) if {
+	not is_object(lib.creds)
+}
+
 # result is oslo's Enforcer.enforce(input.rule, target, credentials): true,
 # false, or {"error": MESSAGE} where oslo.policy raises (always a deny).
-result := lib.error(sprintf("InvalidContextObject: credentials must be an object, got %%s", [lib.py_type(json.marshal(lib.creds))])) if {
-	not is_object(lib.creds)
+result := invalid_creds if {
+	invalid_creds
 } else := false if {
 	not evaluated
+} %[11]s%[9]selse := %[8]s
+
+# exact_result is result decided by rules[] alone, without the holds
+# shortcut: the conformance tests check that both agree.
+exact_result := invalid_creds if {
+	invalid_creds
 } else := false if {
-	scope_denied
-} else := %[8]s
+	not evaluated
+} %[11]selse := %[8]s
 
 # scope_denied is oslo's scope check for a registered rule.
 scope_denied if {
@@ -467,7 +490,7 @@ decision := {"allowed": allow, "rule": input.rule, "evaluated": object.get({"r":
 failure := result.error if {
 	is_object(result)
 } else := null
-`, pkg, nullable(p.Options.DefaultRuleName()), p.Options.EnforceScope, p.Options.EnforceNewDefaults, scopesLiteral(p.Scopes), namesLiteral(p), evaluatedRule(p), resultRule(p))
+`, pkg, nullable(p.Options.DefaultRuleName()), p.Options.EnforceScope, p.Options.EnforceNewDefaults, scopesLiteral(p.Scopes), namesLiteral(p), evaluatedRule(p), resultRule(p), e.fastResult(), e.safeLiteral(), scopeBranch(p))
 	if len(e.order) > 0 {
 		b.WriteString(`
 # unrolled holds the rules of rule: cycles, specialised by the path that
@@ -496,6 +519,52 @@ evaluated := input.rule if {
 	input.rule in rule_names
 }
 `
+}
+
+// scopeBranch is result's scope check, left out when it can never deny.
+func scopeBranch(p *Policy) string {
+	if !p.Options.EnforceScope || len(p.Scopes) == 0 {
+		return ""
+	}
+	return `else := false if {
+	scope_denied
+} `
+}
+
+func (e *emitter) safeLiteral() string {
+	var names []string
+	for _, r := range e.p.Rules {
+		if e.safe[r.Name] {
+			names = append(names, quote(r.Name))
+		}
+	}
+	if len(names) == 0 {
+		return "set()"
+	}
+	sort.Strings(names)
+	return "{" + strings.Join(names, ", ") + "}"
+}
+
+// fastResult decides sane input with the holds form of safe rules.
+func (e *emitter) fastResult() string {
+	var names []string
+	for _, r := range e.p.Rules {
+		if e.safe[r.Name] {
+			names = append(names, quote(r.Name))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	return `else := true if {
+	lib.sane
+	evaluated in safe_rules
+	holds[evaluated]
+} else := false if {
+	lib.sane
+	evaluated in safe_rules
+} `
 }
 
 // resultRule is the last branch of result: the evaluated rule's value.

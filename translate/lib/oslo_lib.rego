@@ -19,6 +19,7 @@ _raw_creds := object.get(input, "credentials", {})
 # creds are the credentials after Enforcer.enforce()'s one mutation: a truthy
 # system_scope is copied to "system".
 creds := object.union(_raw_creds, {"system": _raw_creds.system_scope}) if {
+	_raw_creds.system_scope
 	truthy(_raw_creds.system_scope)
 } else := _raw_creds
 
@@ -319,7 +320,14 @@ _roles := creds.roles
 
 # _roles_lower is the set of lower-cased roles. Python iterates a string
 # per character and a dict by its keys.
-_roles_lower := {py_lower(r) | some r in _roles; is_string(r)} if {
+_roles_lower := {lower(r) | some r in _roles} if {
+	is_array(_roles)
+	every r in _roles {
+		is_string(r)
+		not contains(r, "Σ")
+		not contains(r, "İ")
+	}
+} else := {py_lower(r) | some r in _roles; is_string(r)} if {
 	is_array(_roles)
 } else := {py_lower(c) | some c in split(_roles, "")} if {
 	is_string(_roles)
@@ -333,10 +341,44 @@ _roles_error := sprintf("AttributeError: '%s' object has no attribute 'lower'", 
 	some r in _roles
 	not is_string(r)
 } else := sprintf("TypeError: '%s' object is not iterable", [py_type(json.marshal(_roles))]) if {
-	_has_key(creds, "roles")
 	not is_array(_roles)
 	not is_string(_roles)
 	not is_object(_roles)
+	_has_key(creds, "roles")
+}
+
+# sane is input nothing in a safe rule can raise on: a target object, a
+# credentials object, and roles oslo can lower-case.
+sane if {
+	is_object(target)
+	is_object(creds)
+	not _roles_error
+}
+
+# roles are the credentials' roles lower-cased as Python does.
+roles := _roles_lower
+
+# creds_eq is a GenericCheck on a one-segment credentials path for sane
+# input: str(creds[key]) == m, or of any element when it is a list.
+creds_eq(key, m) if {
+	is_string(m)
+	creds[key] == m
+}
+
+creds_eq(key, m) if {
+	is_string(m)
+	v := creds[key]
+	not is_string(v)
+	not is_array(v)
+	py_str(json.marshal(v)) == m
+}
+
+creds_eq(key, m) if {
+	is_string(m)
+	v := creds[key]
+	is_array(v)
+	some e in v
+	py_str(json.marshal(e)) == m
 }
 
 # literal is a GenericCheck whose KIND is a Python literal: match == str(KIND).

@@ -1,0 +1,220 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/oslorego/oslorego/translate/python"
+)
+
+// The "holds" form of a rule is plain boolean Rego: one body per way the
+// rule can be true. It is exact only when nothing in the rule can raise,
+// which holds for "sane" input (a target object, a credentials object, roles
+// that are strings) and rules without checks that raise on their own (deep
+// credentials paths, numeric conversions, remote checks, cycles, ...).
+// result uses it for such decisions and the tri-state rules otherwise; it
+// is several times cheaper to evaluate, and reads like hand-written Rego.
+
+// holdsEmitter writes holds[NAME] rules and their helper parts.
+type holdsEmitter struct {
+	p     *Policy
+	safe  map[string]bool
+	seen  map[string]bool
+	out   map[string]*strings.Builder // by source
+	parts int
+	rule  string
+}
+
+// tri is a folded boolean: constant true, constant false, or an expression.
+type tri struct {
+	konst *bool
+	// lits are the conjuncts of a body (for an expression).
+	lits []string
+}
+
+var (
+	yes = true
+	no  = false
+)
+
+func constant3(b bool) tri {
+	if b {
+		return tri{konst: &yes}
+	}
+	return tri{konst: &no}
+}
+
+// safeRules finds the rules whose holds form is exact for sane input.
+func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
+	safe := map[string]bool{}
+	state := map[string]int{} // 0 unknown, 1 visiting, 2 done
+	var visit func(name string) bool
+	visit = func(name string) bool {
+		switch state[name] {
+		case 1:
+			return false
+		case 2:
+			return safe[name]
+		}
+		state[name] = 1
+		ok := !cyclic[name]
+		Walk(p.Rule(name).Check, func(c Check) {
+			if !ok {
+				return
+			}
+			switch n := c.(type) {
+			case *BareToken, *RemoteCheck:
+				ok = false
+			case *RoleCheck:
+				ok = safeFormat(n.Match)
+			case *GenericCheck:
+				lit := python.LiteralEval(n.Kind)
+				switch {
+				case lit.Err != "" || lit.Class == python.SyntaxError:
+					ok = false
+				case lit.Class == python.NotLiteral && strings.Contains(n.Kind, "."):
+					ok = false // a deeper path can walk into a string or null
+				default:
+					ok = safeFormat(n.Match)
+				}
+			case *RuleCheck:
+				if t, found := p.resolve(n.Name); found {
+					ok = visit(t)
+				}
+			}
+		})
+		state[name] = 2
+		safe[name] = ok
+		return ok
+	}
+	for _, r := range p.Rules {
+		visit(r.Name)
+	}
+	return safe
+}
+
+// safeFormat reports whether formatting MATCH with a target object can only
+// succeed or miss a key.
+func safeFormat(match string) bool {
+	for _, s := range ParseFormat(match).Segs {
+		if s.Err != "" || ((s.Keyed || s.Bare) && !strings.ContainsRune("sra", rune(s.Conv))) {
+			return false
+		}
+	}
+	return true
+}
+
+// holds emits the holds form of rule r into b.
+func (h *holdsEmitter) emit(b *strings.Builder, r *Rule) {
+	h.rule, h.parts = r.Name, 0
+	head := "holds[" + quote(r.Name) + "]"
+	h.define(b, head, r.Check)
+}
+
+// define writes head's bodies for check c: one per alternative of an or.
+func (h *holdsEmitter) define(b *strings.Builder, head string, c Check) {
+	var alts []Check
+	if o, ok := c.(*OrCheck); ok {
+		alts = o.Rules
+	} else {
+		alts = []Check{c}
+	}
+	wrote := false
+	for _, a := range alts {
+		t := h.body(b, a)
+		switch {
+		case t.konst != nil && *t.konst:
+			fmt.Fprintf(b, "%s := true\n", head)
+			return
+		case t.konst != nil:
+			continue
+		}
+		if len(t.lits) == 1 {
+			fmt.Fprintf(b, "%s if %s\n", head, t.lits[0])
+		} else {
+			fmt.Fprintf(b, "%s if {\n\t%s\n}\n", head, strings.Join(t.lits, "\n\t"))
+		}
+		wrote = true
+	}
+	if !wrote {
+		fmt.Fprintf(b, "%s := false\n", head)
+	}
+}
+
+// body folds c into the conjuncts of one rule body.
+func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
+	switch n := c.(type) {
+	case *TrueCheck:
+		return constant3(true)
+	case *FalseCheck:
+		return constant3(false)
+	case *AndCheck:
+		var lits []string
+		for _, k := range n.Rules {
+			t := h.body(b, k)
+			if t.konst != nil {
+				if !*t.konst {
+					return constant3(false)
+				}
+				continue
+			}
+			lits = append(lits, t.lits...)
+		}
+		if len(lits) == 0 {
+			return constant3(true)
+		}
+		return tri{lits: lits}
+	case *OrCheck:
+		return tri{lits: []string{h.part(b, c)}}
+	case *NotCheck:
+		t := h.body(b, n.Rule)
+		if t.konst != nil {
+			return constant3(!*t.konst)
+		}
+		if len(t.lits) == 1 && !strings.HasPrefix(t.lits[0], "not ") && !strings.Contains(t.lits[0], ":=") {
+			return tri{lits: []string{"not " + t.lits[0]}}
+		}
+		return tri{lits: []string{"not " + h.part(b, n.Rule)}}
+	case *RuleCheck:
+		t, ok := h.p.resolve(n.Name)
+		if !ok {
+			return constant3(false)
+		}
+		return tri{lits: []string{"holds[" + quote(t) + "]"}}
+	case *RoleCheck:
+		f := ParseFormat(n.Match)
+		if s, ok := f.Const(); ok {
+			return tri{lits: []string{quote(python.Lower(s)) + " in lib.roles"}}
+		}
+		m := h.matchVar()
+		return tri{lits: []string{m + " := " + formatExpr(f), "is_string(" + m + ")", "lib.py_lower(" + m + ") in lib.roles"}}
+	case *GenericCheck:
+		f := ParseFormat(n.Match)
+		lit := python.LiteralEval(n.Kind)
+		if lit.Class == python.Literal {
+			if s, ok := f.Const(); ok {
+				return constant3(s == lit.Str)
+			}
+			return tri{lits: []string{formatExpr(f) + " == " + quote(lit.Str)}}
+		}
+		return tri{lits: []string{"lib.creds_eq(" + quote(n.Kind) + ", " + formatExpr(f) + ")"}}
+	}
+	panic(fmt.Sprintf("translate: no holds form for %T", c))
+}
+
+// part defines a helper rule for a sub-expression that needs its own
+// bodies (an or, or the operand of a not) and returns a reference to it.
+func (h *holdsEmitter) part(b *strings.Builder, c Check) string {
+	h.parts++
+	head := "part[" + quote(fmt.Sprintf("%s/%d", h.rule, h.parts)) + "]"
+	var sub strings.Builder
+	h.define(&sub, head, c)
+	b.WriteString(sub.String())
+	return head
+}
+
+// matchVar names a local variable for a formatted match.
+func (h *holdsEmitter) matchVar() string {
+	h.parts++
+	return fmt.Sprintf("m%d", h.parts)
+}
