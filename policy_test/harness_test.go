@@ -43,8 +43,8 @@ type harness struct {
 }
 
 type engineOrErr struct {
-	eng *rego.Engine
-	err error
+	eng, exact *rego.Engine
+	err        error
 }
 
 func newHarness() *harness { return &harness{engines: map[string]engineOrErr{}} }
@@ -92,7 +92,16 @@ func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	return outcome{Allowed: d.Allowed, Error: d.Error}, nil
+	// The plain boolean holds form and the exact rules must agree.
+	x, err := eng.exact.DecideInput(ctx, rule, in)
+	if err != nil {
+		return outcome{}, err
+	}
+	got := outcome{Allowed: d.Allowed, Error: d.Error}
+	if exact := (outcome{Allowed: x.Allowed, Error: x.Error}); exact.kind() != got.kind() {
+		return got, fmt.Errorf("%s: the holds shortcut says %s, the exact rules %s %q", c.ID, got.kind(), exact.kind(), exact.Error)
+	}
+	return got, nil
 }
 
 func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error) {
@@ -115,7 +124,11 @@ func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error
 		if err != nil {
 			return e, fmt.Errorf("compile: %w", err)
 		}
-		e = engineOrErr{eng: eng}
+		exact, err := rego.New(ctx, tr, rego.WithExact())
+		if err != nil {
+			return e, fmt.Errorf("compile: %w", err)
+		}
+		e = engineOrErr{eng: eng, exact: exact}
 	}
 	h.mu.Lock()
 	h.engines[key] = e
