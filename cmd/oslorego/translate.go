@@ -18,8 +18,10 @@ func runTranslate(ctx context.Context, args []string, _ io.Reader, stdout, stder
 file or a policy.d directory; later ones override earlier ones, as oslo's
 policy_dirs do. Without -o the modules are printed to stdout, one after the
 other; with -o DIR each is written to its own file in DIR (created if needed):
-oslo_lib.rego (the semantics library), policy.rego (the decision rules) and
-one module per policy source.`, stdout)
+oslo_lib.rego (the semantics library), decision.rego (the decision rules) and
+one module per policy source. What lint reports as an error (a rule oslo
+cannot parse, an undefined rule: reference, a cycle, ...) is also printed on
+stderr; the translation still reproduces oslo's behaviour for it.`, stdout)
 	pf.register(fs)
 	fs.StringVarP(&outDir, "output", "o", "", "write the modules as files into this directory")
 	if help, err := parse(fs, args); help || err != nil {
@@ -28,6 +30,12 @@ one module per policy source.`, stdout)
 	p, err := pf.load(fs.Args())
 	if err != nil {
 		return err
+	}
+	// oslo logs what it cannot parse and denies it; say so too.
+	for _, f := range translate.Lint(p) {
+		if f.Severity == translate.Error {
+			fmt.Fprintf(stderr, "oslorego translate: %s\n", f)
+		}
 	}
 	tr, err := translate.Translate(p, pf.pkg)
 	if err != nil {
