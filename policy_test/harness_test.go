@@ -49,15 +49,6 @@ type engineOrErr struct {
 
 func newHarness() *harness { return &harness{engines: map[string]engineOrErr{}} }
 
-// supported says whether the harness models the case's mode.
-func supported(c oracle.Case) (bool, string) {
-	switch {
-	case c.Mode == "direct":
-		return false, "mode direct calls oslo's _checks._check without Enforcer.enforce(); oslorego only models enforce()"
-	}
-	return true, ""
-}
-
 func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 	eng, err := h.engine(ctx, c)
 	if err != nil {

@@ -458,11 +458,12 @@ invalid_creds := lib.error(sprintf("InvalidContextObject: credentials must be an
 
 # result is oslo's Enforcer.enforce(input.rule, target, credentials): true,
 # false, or {"error": MESSAGE} where oslo.policy raises (always a deny).
-result := invalid_creds if {
+# Sane input to a safe rule is decided first, by the holds form.
+result := %[9]sinvalid_creds if {
 	invalid_creds
 } else := false if {
 	not evaluated
-} %[11]s%[9]selse := %[8]s
+} %[11]selse := %[8]s
 
 # exact_result is result decided by rules[] alone, without the holds
 # shortcut: the conformance tests check that both agree.
@@ -545,26 +546,29 @@ func (e *emitter) safeLiteral() string {
 	return "{" + strings.Join(names, ", ") + "}"
 }
 
-// fastResult decides sane input with the holds form of safe rules.
+// fastResult decides sane input with the holds form of safe rules, ahead
+// of result's other branches: sane credentials are an object, and a safe
+// rule is defined, so those branches cannot apply except the scope check.
 func (e *emitter) fastResult() string {
-	var names []string
+	any := false
 	for _, r := range e.p.Rules {
-		if e.safe[r.Name] {
-			names = append(names, quote(r.Name))
-		}
+		any = any || e.safe[r.Name]
 	}
-	if len(names) == 0 {
+	if !any {
 		return ""
 	}
-	sort.Strings(names)
-	return `else := true if {
+	scope := ""
+	if scopeBranch(e.p) != "" {
+		scope = "\n\tnot scope_denied"
+	}
+	return `true if {
 	lib.sane
-	evaluated in safe_rules
-	holds[evaluated]
+	input.rule in safe_rules` + scope + `
+	holds[input.rule]
 } else := false if {
 	lib.sane
-	evaluated in safe_rules
-} `
+	input.rule in safe_rules` + scope + `
+} else := `
 }
 
 // resultRule is the last branch of result: the evaluated rule's value.

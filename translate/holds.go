@@ -187,7 +187,7 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 			return tri{lits: []string{quote(python.Lower(s)) + " in lib.roles"}}
 		}
 		m := h.matchVar()
-		return tri{lits: []string{m + " := " + formatExpr(f), "is_string(" + m + ")", "lib.py_lower(" + m + ") in lib.roles"}}
+		return tri{lits: []string{m + " := " + saneFormatExpr(f), "is_string(" + m + ")", "lib.py_lower(" + m + ") in lib.roles"}}
 	case *GenericCheck:
 		f := ParseFormat(n.Match)
 		lit := python.LiteralEval(n.Kind)
@@ -197,9 +197,18 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 			}
 			return tri{lits: []string{formatExpr(f) + " == " + quote(lit.Str)}}
 		}
-		return tri{lits: []string{"lib.creds_eq(" + quote(n.Kind) + ", " + formatExpr(f) + ")"}}
+		return tri{lits: []string{"lib.creds_eq(" + quote(n.Kind) + ", " + saneFormatExpr(f) + ")"}}
 	}
 	panic(fmt.Sprintf("translate: no holds form for %T", c))
+}
+
+// saneFormatExpr is formatExpr for a target object: plain text needs no
+// formatting then.
+func saneFormatExpr(f Format) string {
+	if s, ok := f.Const(); ok {
+		return quote(s)
+	}
+	return formatExpr(f)
 }
 
 // part defines a helper rule for a sub-expression that needs its own

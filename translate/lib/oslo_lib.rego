@@ -85,7 +85,7 @@ text(s) := s if {
 
 # value is "%(key)s", the most common MATCH.
 value(key) := v if {
-	v := target[key]
+	v := input.target[key]
 	is_string(v)
 } else := _lookup(key, {"t": "key", "conv": "s", "flags": "", "width": -1, "prec": -1, "err": ""})
 
@@ -349,14 +349,43 @@ _roles_error := sprintf("AttributeError: '%s' object has no attribute 'lower'", 
 
 # sane is input nothing in a safe rule can raise on: a target object, a
 # credentials object, and roles oslo can lower-case.
+# (It reads input directly: each rule it would refer to costs an evaluation.)
 sane if {
-	is_object(target)
-	is_object(creds)
-	not _roles_error
+	is_object(object.get(input, "target", {}))
+	c := object.get(input, "credentials", {})
+	is_object(c)
+	_lowerable(object.get(c, "roles", []))
 }
 
+_lowerable(roles) if {
+	is_array(roles)
+	every r in roles {
+		is_string(r)
+	}
+}
+
+_lowerable(roles) if is_string(roles)
+
+_lowerable(roles) if is_object(roles)
+
 # roles are the credentials' roles lower-cased as Python does.
-roles := _roles_lower
+roles := {lower(r) | some r in input.credentials.roles; is_string(r)} if {
+	is_array(input.credentials.roles)
+	not _special_roles
+} else := _roles_lower
+
+# _special_roles are roles Go's lower() does not lower-case as Python does.
+_special_roles if {
+	some r in input.credentials.roles
+	is_string(r)
+	contains(r, "Σ")
+}
+
+_special_roles if {
+	some r in input.credentials.roles
+	is_string(r)
+	contains(r, "İ")
+}
 
 # creds_eq is a GenericCheck on a one-segment credentials path for sane
 # input: str(creds[key]) == m, or of any element when it is a list.

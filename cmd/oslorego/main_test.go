@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const example = "../../examples/glance-download/"
+
+// runCLI runs the command in-process and returns its exit code and output.
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"member refused the restricted image", []string{"check", "--policy", example + "policy.yaml", "--creds", example + "member.json", "--target", example + "restricted-image.json", "--rule", "download_image"},
+			1, []string{"failed: download_image\n"}},
+		{"member may download another image", []string{"check", "--policy", example + "policy.yaml", "--creds", example + "member.json", "--target", example + "plain-image.json", "--rule", "download_image"},
+			0, []string{"passed: download_image\n"}},
+		{"admin may download the restricted image", []string{"check", "--policy", example + "policy.yaml", "--creds", example + "admin.json", "--target", example + "restricted-image.json", "--rule", "download_image"},
+			0, []string{"passed: download_image\n"}},
+		{"explain names the failing sub-expressions with file:line", []string{"check", "--policy", example + "policy.yaml", "--creds", example + "member.json", "--target", example + "restricted-image.json", "--rule", "download_image", "--explain"},
+			1, []string{"failed: role:admin = false (in rule \"download_image\" at " + example + "policy.yaml:7)", "'ntt_3251':%(x_billing_code_ntt)s = true"}},
+		{"every rule with a colon, sorted (none here)", []string{"check", "--policy", example + "policy.yaml", "--creds", example + "member.json"},
+			0, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, want := range tc.contains {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckAccessFile(t *testing.T) {
+	dir := t.TempDir()
+	access := filepath.Join(dir, "access.json")
+	token := `{"token": {"roles": [{"id": "r1", "name": "Member"}], "user": {"id": "u1"}, "project": {"id": "p1"}}}`
+	if err := os.WriteFile(access, []byte(token), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(policy, []byte(`{"a:owner": "project_id:%(project_id)s and role:member", "a:admin": "is_admin:True"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "", "check", "--policy", policy, "--access", access)
+	if code != 1 || out != "failed: a:admin\npassed: a:owner\n" {
+		t.Errorf("exit %d, output %q", code, out)
+	}
+	code, out, _ = runCLI(t, "", "check", "--policy", policy, "--access", access, "--is-admin", "--rule", "a:admin")
+	if code != 0 || out != "passed: a:admin\n" {
+		t.Errorf("--is-admin: exit %d, output %q", code, out)
+	}
+}
+
+func TestBatch(t *testing.T) {
+	in := strings.Join([]string{
+		`{"rule": "download_image", "target": {"x_billing_code_ntt": "ntt_3251"}, "creds": {"roles": ["member"]}}`,
+		`{"rule": "download_image", "target": {}, "creds": {"roles": ["member"]}}`,
+		``,
+		`not json`,
+		`{"rule": "r", "target": {}, "creds": {}, "rules": {"r": "rule:r"}, "default_rule": null}`,
+		`{"rule": "r", "target": {}, "creds": {"roles": ["x"]}, "rules": {"r": "role:X"}}`,
+		`{"rule": "r", "credentials": {}}`,
+		`{"target": {}}`,
+		`{"rule": "r", "rules": {"r": true}}`,
+	}, "\n")
+	code, out, errOut := runCLI(t, in, "check", "--batch", "--policy", example+"policy.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := []struct {
+		allowed bool
+		err     string
+	}{
+		{false, ""},
+		{true, ""},
+		{false, "line 4: malformed request"},
+		{false, "RecursionError"},
+		{true, ""},
+		{false, "line 7: malformed request: json: unknown field \"credentials\""},
+		{false, "line 8: request has no \"rule\""},
+		{false, "TypeError"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d answers for %d requests:\n%s", len(lines), len(want), out)
+	}
+	for i, l := range lines {
+		var got struct {
+			Allowed bool   `json:"allowed"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if got.Allowed != want[i].allowed || !strings.Contains(got.Error, want[i].err) || (want[i].err == "") != (got.Error == "") {
+			t.Errorf("answer %d = %s, want allowed=%v error~%q", i+1, l, want[i].allowed, want[i].err)
+		}
+	}
+}
+
+func TestTranslateAndLint(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := runCLI(t, "", "translate", example+"policy.yaml", "-o", dir)
+	if code != 0 {
+		t.Fatalf("translate: exit %d: %s", code, errOut)
+	}
+	for _, f := range []string{"oslo_lib.rego", "decision.rego", "policy.rego"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	policy := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(policy, []byte("{\n\"a\": \"rule:b\",\n\"b\": \"rule:a\",\n\"c\": \"role:x or rule:nope\"\n}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "", "lint", "--no-default-rule", policy)
+	if code != 1 {
+		t.Errorf("lint of a cycle: exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{policy + ":2:1: error: rule \"a\": rule is part of a rule: cycle (a -> b -> a)", policy + ":4:1: error: rule \"c\": rule:nope is not defined"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "", "lint", example+"policy.yaml")
+	if code != 0 || !strings.Contains(out, "0 errors") {
+		t.Errorf("lint of the example: exit %d\n%s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"check"}, {"check", "--bogus"}, {"check", "--policy", "x", "--creds", "a", "--access", "b"}} {
+		if code, _, _ := runCLI(t, "", args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	code, out, _ := runCLI(t, "", "check", "--help")
+	if code != 0 || !strings.Contains(out, "--batch") {
+		t.Errorf("check --help: exit %d\n%s", code, out)
+	}
+	code, _, errOut := runCLI(t, "", "check", "--policy", "/nonexistent/policy.yaml", "--rule", "x")
+	if code != 1 || !strings.Contains(errOut, "/nonexistent/policy.yaml") {
+		t.Errorf("missing policy: exit %d, stderr %q", code, errOut)
+	}
+}
