@@ -8,6 +8,11 @@ Run from the repository root with Debian's python3-oslo.policy:
 Prints one line per case: name, decision, and microseconds per enforce()
 (the best of 5 rounds, each at least --seconds/5 long). The policy is loaded
 once, as a service does; each call is a whole Enforcer.enforce().
+
+With --batch POLICY it is instead the oslo.policy twin of
+`oslorego check --batch --policy POLICY`: JSON Lines requests
+{"rule", "target", "creds"} on stdin, one {"allowed": bool} line out each,
+for whole-process throughput comparisons.
 """
 import argparse
 import json
@@ -36,7 +41,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seconds', type=float, default=2.0)
     ap.add_argument('--cases', default='policy_test/testdata/bench_cases.json')
+    ap.add_argument('--batch', metavar='POLICY')
     args = ap.parse_args()
+    if args.batch:
+        enf = load_enforcer(args.batch)
+        out = sys.stdout
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            try:
+                res = {'allowed': bool(enf.enforce(req['rule'], req.get('target', {}), req.get('creds', {})))}
+            except Exception as e:  # oslo raised: deny, like oslorego
+                res = {'allowed': False, 'error': '%s: %s' % (type(e).__name__, e)}
+            out.write(json.dumps(res) + '\n')
+        return
     with open(args.cases) as f:
         cases = json.load(f)
     for c in cases:
