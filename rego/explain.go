@@ -76,7 +76,7 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 	var q []string
 	index := map[translate.Check]string{}
 	for _, name := range reach {
-		for _, n := range e.tr.Nodes[name] {
+		for _, n := range e.tr.Nodes(name) {
 			if _, dup := index[n.Check]; dup {
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 
@@ -51,10 +52,9 @@ type Translation struct {
 	Policy  *Policy
 	// Modules are the entry module and one module per policy source (the
 	// library is separate: LibModule).
-	Modules []Module
-	// Nodes maps a rule name to the Rego expression of every check in it,
-	// for explanations (expressions use fully qualified data references).
-	Nodes map[string][]Node
+	Modules   []Module
+	nodesOnce sync.Once
+	nodes     map[string][]Node
 }
 
 // Node is one check of a rule and the Rego expression that evaluates it.
@@ -74,7 +74,7 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 		return nil, fmt.Errorf("invalid Rego package %q: want dotted identifiers, not %s", pkg, LibPackage)
 	}
 	e := newEmitter(p)
-	t := &Translation{Package: pkg, Policy: p, Nodes: map[string][]Node{}}
+	t := &Translation{Package: pkg, Policy: p}
 
 	bySource := map[string][]*Rule{}
 	for _, r := range p.Rules {
@@ -82,7 +82,7 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 	}
 	bodies := map[string]string{}
 	for _, r := range p.Rules {
-		bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name), false)
+		bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name))
 	}
 	sources := append([]string(nil), p.Sources...)
 	for src := range bySource {
@@ -112,18 +112,27 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 	entry := e.entryModule(pkg)
 	t.Modules = append([]Module{{File: "decision.rego", Text: entry}}, t.Modules...)
 
-	// Expressions for explanations, fully qualified.
-	qe := newEmitter(p)
-	qe.rulesRef = "data." + pkg + ".rules"
-	qe.variantsRef = "data." + pkg + ".unrolled"
-	for _, r := range p.Rules {
-		var nodes []Node
-		Walk(r.Check, func(c Check) {
-			nodes = append(nodes, Node{Check: c, Expr: qe.expr(c, qe.startStack(r.Name), true)})
-		})
-		t.Nodes[r.Name] = nodes
-	}
 	return t, nil
+}
+
+// Nodes returns every check of the named rule with the Rego expression that
+// evaluates it (fully qualified), for explanations. They are worked out on
+// first use: only explaining needs them.
+func (t *Translation) Nodes(rule string) []Node {
+	t.nodesOnce.Do(func() {
+		qe := newEmitter(t.Policy)
+		qe.rulesRef = "data." + t.Package + ".rules"
+		qe.variantsRef = "data." + t.Package + ".unrolled"
+		t.nodes = map[string][]Node{}
+		for _, r := range t.Policy.Rules {
+			var nodes []Node
+			Walk(r.Check, func(c Check) {
+				nodes = append(nodes, Node{Check: c, Expr: qe.expr(c, qe.startStack(r.Name))})
+			})
+			t.nodes[r.Name] = nodes
+		}
+	})
+	return t.nodes[rule]
 }
 
 func displaySource(src string) string {
@@ -283,18 +292,18 @@ func (p *Policy) resolve(name string) (string, bool) {
 	return "", false
 }
 
-func (e *emitter) expr(c Check, stack []string, shallow bool) string {
+func (e *emitter) expr(c Check, stack []string) string {
 	switch n := c.(type) {
 	case *TrueCheck:
 		return "true"
 	case *FalseCheck:
 		return "false"
 	case *AndCheck:
-		return e.list("lib.all_of", n.Rules, stack, shallow)
+		return e.list("lib.all_of", n.Rules, stack)
 	case *OrCheck:
-		return e.list("lib.any_of", n.Rules, stack, shallow)
+		return e.list("lib.any_of", n.Rules, stack)
 	case *NotCheck:
-		return "lib.negate(" + e.expr(n.Rule, stack, shallow) + ")"
+		return "lib.negate(" + e.expr(n.Rule, stack) + ")"
 	case *RuleCheck:
 		return e.ruleRef(n.Name, stack)
 	case *RoleCheck:
@@ -315,10 +324,10 @@ func (e *emitter) expr(c Check, stack []string, shallow bool) string {
 	panic(fmt.Sprintf("translate: unknown check type %T", c))
 }
 
-func (e *emitter) list(fn string, cs []Check, stack []string, shallow bool) string {
+func (e *emitter) list(fn string, cs []Check, stack []string) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
-		parts[i] = e.expr(c, stack, shallow)
+		parts[i] = e.expr(c, stack)
 	}
 	return fn + "([" + strings.Join(parts, ", ") + "])"
 }
@@ -345,7 +354,7 @@ func (e *emitter) ruleRef(name string, stack []string) string {
 		}
 		e.variants[key] = ""
 		e.order = append(e.order, key)
-		e.variants[key] = e.expr(e.p.byName[target].Check, path, false)
+		e.variants[key] = e.expr(e.p.byName[target].Check, path)
 	}
 	return e.viaRule(target, e.variantsRef+"["+quote(key)+"]")
 }
