@@ -84,12 +84,16 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 	for _, r := range p.Rules {
 		bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name))
 	}
-	sources := append([]string(nil), p.Sources...)
+	// Sources in load order, then any other origins (rules added after
+	// Build) in a stable order.
+	var extra []string
 	for src := range bySource {
-		if !contains(sources, src) {
-			sources = append(sources, src)
+		if !contains(p.Sources, src) {
+			extra = append(extra, src)
 		}
 	}
+	sort.Strings(extra)
+	sources := append(append([]string(nil), p.Sources...), extra...)
 	used := map[string]bool{"oslo_lib.rego": true, "decision.rego": true}
 	for _, src := range sources {
 		rules := bySource[src]
