@@ -165,7 +165,11 @@ func moduleFile(src string, used map[string]bool) string {
 }
 
 func writeRuleComment(b *strings.Builder, r *Rule) {
-	fmt.Fprintf(b, "# %s: %s\n", quote(r.Name), quote(r.Text))
+	text := quote(r.Text)
+	if r.TextIsJSON && isPrintable(r.Text) {
+		text = r.Text
+	}
+	fmt.Fprintf(b, "# %s: %s\n", quote(r.Name), text)
 	switch {
 	case r.DeprecatedText != "":
 		fmt.Fprintf(b, "# OR deprecated %s: %s (enforce_new_defaults is off)\n", quote(r.DeprecatedName), quote(r.DeprecatedText))

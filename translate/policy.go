@@ -33,7 +33,10 @@ type Rule struct {
 	// Text is the rule as written: the policy-language string, or the JSON
 	// of a legacy list value. For a rule OR-ed with its deprecated default,
 	// Text is the new check string and DeprecatedText the old one.
-	Text           string
+	Text string
+	// TextIsJSON is true when Text is the JSON of a non-string value (a
+	// legacy list rule, null, ...).
+	TextIsJSON     bool
 	DeprecatedText string
 	DeprecatedName string
 	Origin         Origin
@@ -93,10 +96,11 @@ type Layer struct {
 
 // LayerRule is one rule of a policy file.
 type LayerRule struct {
-	Name   string
-	Text   string
-	Check  Check
-	Origin Origin
+	Name       string
+	Text       string
+	TextIsJSON bool
+	Check      Check
+	Origin     Origin
 }
 
 // ParseLayer parses one policy file's contents. It fails when oslo would
@@ -117,7 +121,7 @@ func ParseLayer(path string, data []byte) (*Layer, error) {
 			// A non-string key can never be enforced or referenced by name.
 			continue
 		}
-		l.Rules = append(l.Rules, LayerRule{Name: r.Name, Text: valueText(r.Value), Check: c, Origin: Origin{path, r.Line, r.Col}})
+		l.Rules = append(l.Rules, LayerRule{Name: r.Name, Text: valueText(r.Value), TextIsJSON: r.Value.Kind != policyfile.String, Check: c, Origin: Origin{path, r.Line, r.Col}})
 	}
 	return l, nil
 }
@@ -196,7 +200,7 @@ func Build(layers []*Layer, defaults []RuleDefault, opts Options) (*Policy, erro
 	}
 	for _, name := range order {
 		fr := fileRules[name]
-		p.add(&Rule{Name: name, Check: fr.Check, Text: fr.Text, Origin: fr.Origin})
+		p.add(&Rule{Name: name, Check: fr.Check, Text: fr.Text, TextIsJSON: fr.TextIsJSON, Origin: fr.Origin})
 	}
 	seen := map[string]bool{}
 	for _, d := range defaults {
@@ -230,7 +234,7 @@ func effectiveDefault(d RuleDefault, fileRules map[string]LayerRule, opts Option
 		// oslo 4.0.0 compares Check objects by identity here, so an override
 		// of the old name always "differs" from the old default.
 		if old.Check.String() != "rule:"+d.Name && !newInFile {
-			return &Rule{Name: d.Name, Check: old.Check, Text: old.Text, Origin: old.Origin, DeprecatedName: dep.Name}
+			return &Rule{Name: d.Name, Check: old.Check, Text: old.Text, TextIsJSON: old.TextIsJSON, Origin: old.Origin, DeprecatedName: dep.Name}
 		}
 	}
 	if !opts.EnforceNewDefaults && dep.CheckStr != d.CheckStr && !newInFile {
@@ -290,6 +294,6 @@ func (p *Policy) AddRule(r LayerRule) error {
 	if p.byName[r.Name] != nil {
 		return fmt.Errorf("rule %q is already defined", r.Name)
 	}
-	p.add(&Rule{Name: r.Name, Check: r.Check, Text: r.Text, Origin: r.Origin})
+	p.add(&Rule{Name: r.Name, Check: r.Check, Text: r.Text, TextIsJSON: r.TextIsJSON, Origin: r.Origin})
 	return nil
 }
