@@ -196,3 +196,65 @@ func Example() {
 	fmt.Println(d.Allowed, d.Origin)
 	// Output: false policy.json:3
 }
+
+// Raw Rego beside legacy rules, both ways: an oslo rule refers to a rule
+// written in Rego, and Rego uses a translated rule.
+func TestRawRegoBesideLegacy(t *testing.T) {
+	const raw = `package oslo.policy
+
+import data.oslo.lib
+
+restricted_codes := {"ntt_3251", "ntt_3252"}
+
+# restricted: members may not download images whose billing code is listed.
+rules.restricted := false if {
+	input.target.x_billing_code_ntt in restricted_codes
+	"member" in lib.roles
+} else := true
+
+# may_download uses the translated oslo rule.
+may_download if rules.download_image == true
+`
+	l, err := translate.ParseLayer("policy.json", []byte(`{"download_image": "role:admin or rule:restricted"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := translate.RegoRules("restrict.rego", raw, translate.DefaultPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, at := range names {
+		if err := p.DeclareExternal(name, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := translate.Translate(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e, err := rego.New(ctx, tr, rego.WithModule("restrict.rego", raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[string]bool{"ntt_3251": false, "ntt_3252": false, "ntt_0001": true} {
+		d, err := e.Decide(ctx, rego.Request{Rule: "download_image", Target: map[string]any{"x_billing_code_ntt": code}, Credentials: map[string]any{"roles": []any{"member"}}})
+		if err != nil || d.Allowed != want || d.Error != "" {
+			t.Errorf("%s: %+v %v, want allowed=%v", code, d, err, want)
+		}
+	}
+	d, _ := e.Decide(ctx, rego.Request{Rule: "restricted", Target: map[string]any{"x_billing_code_ntt": "ntt_3251"}, Credentials: map[string]any{"roles": []any{"member"}}})
+	if d.Allowed || d.Origin != "restrict.rego:8" {
+		t.Errorf("enforcing the Rego rule by name: %+v", d)
+	}
+	// A name defined both in a policy file and in Rego is refused, naming both.
+	p2, _ := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	err = p2.DeclareExternal("download_image", translate.Origin{Path: "x.rego", Line: 3})
+	if err == nil || !strings.Contains(err.Error(), "x.rego:3") || !strings.Contains(err.Error(), "policy.json:1") {
+		t.Errorf("conflict: %v", err)
+	}
+}

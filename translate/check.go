@@ -125,3 +125,16 @@ func Walk(c Check, fn func(Check)) {
 		Walk(n.Rule, fn)
 	}
 }
+
+// ExternalCheck stands for a rule that raw Rego beside the oslo files
+// defines (as rules[NAME] in the policy's package): oslo rules may refer to
+// it with rule:NAME.
+type ExternalCheck struct {
+	Span
+	Name   string
+	Origin Origin
+}
+
+func (c *ExternalCheck) String() string {
+	return "<Rego rule " + c.Name + " at " + c.Origin.String() + ">"
+}

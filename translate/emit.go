@@ -78,11 +78,16 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 
 	bySource := map[string][]*Rule{}
 	for _, r := range p.Rules {
+		if isExternal(r) {
+			continue // raw Rego defines it
+		}
 		bySource[r.Origin.Path] = append(bySource[r.Origin.Path], r)
 	}
 	bodies := map[string]string{}
 	for _, r := range p.Rules {
-		bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name))
+		if !isExternal(r) {
+			bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name))
+		}
 	}
 	// Sources in load order, then any other origins (rules added after
 	// Build) in a stable order.
@@ -326,6 +331,8 @@ func (e *emitter) expr(c Check, stack []string) string {
 		// oslo formats the URL first: a missing key raises KeyError, which
 		// the nearest enclosing rule: check turns into false.
 		return "lib.remote(" + formatExpr(ParseFormat(n.Kind+":"+n.Match)) + ")"
+	case *ExternalCheck:
+		return e.rulesRef + "[" + quote(n.Name) + "]"
 	case *BareToken:
 		return "lib.error(" + quote(fmt.Sprintf("AttributeError: 'str' object has no attribute '__call__' (oslo.policy 4.0.0 parses the rule %q to a bare string)", n.Text)) + ")"
 	}

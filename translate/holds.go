@@ -63,7 +63,9 @@ func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
 				return
 			}
 			switch n := c.(type) {
-			case *BareToken, *RemoteCheck:
+			case *BareToken, *RemoteCheck, *ExternalCheck:
+				// An external rule may be undefined for some input; only
+				// the exact form fails closed on that.
 				ok = false
 			case *RoleCheck:
 				ok = safeFormat(n.Match)

@@ -289,6 +289,32 @@ func (p *Policy) RegisterScopes(scopes map[string][]string) {
 	}
 }
 
+// DeclareExternal records that raw Rego defines rule name (as rules[NAME]
+// in the policy's package) at the given place, so that rule:NAME refers to
+// it. It replaces a registered default of that name, as a policy file does;
+// a rule a policy file defines is a conflict: two definitions of one name
+// could silently widen access.
+func (p *Policy) DeclareExternal(name string, at Origin) error {
+	if r := p.byName[name]; r != nil {
+		switch {
+		case isExternal(r):
+			return fmt.Errorf("%s: rule %q is defined in Rego twice (also at %s)", at, name, r.Origin)
+		case !r.FromDefaults:
+			return fmt.Errorf("%s: rule %q is defined both in Rego and in %s: remove one of them", at, name, r.Origin)
+		}
+		r.Check, r.Text, r.TextIsJSON, r.Origin, r.FromDefaults = &ExternalCheck{Name: name, Origin: at}, "", false, at, false
+		r.DeprecatedName, r.DeprecatedText = "", ""
+		return nil
+	}
+	p.add(&Rule{Name: name, Check: &ExternalCheck{Name: name, Origin: at}, Origin: at})
+	return nil
+}
+
+func isExternal(r *Rule) bool {
+	_, ok := r.Check.(*ExternalCheck)
+	return ok
+}
+
 // AddRule adds one more rule to a built policy; its name must be new.
 func (p *Policy) AddRule(r LayerRule) error {
 	if p.byName[r.Name] != nil {

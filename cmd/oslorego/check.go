@@ -137,11 +137,7 @@ func buildEngine(ctx context.Context, pf *policyFlags, paths []string) (*rego.En
 	if err != nil {
 		return nil, err
 	}
-	tr, err := translate.Translate(p, pf.pkg)
-	if err != nil {
-		return nil, err
-	}
-	return rego.New(ctx, tr)
+	return pf.engine(ctx, p)
 }
 
 func readJSON(path, what string) (any, error) {
@@ -456,9 +452,8 @@ func (c *engineCache) build(rules, defaultRule json.RawMessage) (*rego.Engine, e
 	if err != nil {
 		return nil, err
 	}
-	tr, err := translate.Translate(p, c.pf.pkg)
-	if err != nil {
+	if _, err := c.pf.declareRego(p); err != nil {
 		return nil, err
 	}
-	return rego.New(c.ctx, tr)
+	return c.pf.engine(c.ctx, p)
 }

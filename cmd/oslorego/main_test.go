@@ -167,3 +167,41 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("missing policy: exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestRegoBesideLegacy(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "restrict.rego")
+	if err := os.WriteFile(raw, []byte(`package oslo.policy
+
+import data.oslo.lib
+
+rules.restricted := false if {
+	input.target.x_billing_code_ntt in {"ntt_3251"}
+	"member" in lib.roles
+} else := true
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(policy, []byte(`{"download_image": "role:admin or rule:restricted"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"check", "--policy", policy, "--rego", raw, "--creds", example + "member.json", "--rule", "download_image", "--target"}
+	if code, out, errOut := runCLI(t, "", append(args, example+"restricted-image.json")...); code != 1 || out != "failed: download_image\n" {
+		t.Errorf("restricted image: exit %d %q %s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "", append(args, example+"plain-image.json")...); code != 0 || out != "passed: download_image\n" {
+		t.Errorf("plain image: exit %d %q %s", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, "", "lint", "--rego", raw, policy); code != 0 || !strings.Contains(out, "0 errors") {
+		t.Errorf("lint with the Rego rule declared: exit %d\n%s", code, out)
+	}
+	// The same name in the oslo file and in Rego is an error naming both.
+	if err := os.WriteFile(policy, []byte(`{"restricted": "@", "download_image": "rule:restricted"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "lint", "--rego", raw, policy)
+	if code != 1 || !strings.Contains(errOut, raw+":5") || !strings.Contains(errOut, policy+":1") {
+		t.Errorf("conflict: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"sort"
 
 	"github.com/spf13/pflag"
 
+	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
 )
 
@@ -17,6 +21,7 @@ type policyFlags struct {
 	enforceScope       bool
 	enforceNewDefaults bool
 	pkg                string
+	rego               []string
 }
 
 func (f *policyFlags) register(fs *pflag.FlagSet) {
@@ -26,6 +31,7 @@ func (f *policyFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.enforceScope, "enforce-scope", false, "deny registered rules whose scope_types do not include the token's scope ([oslo_policy] enforce_scope)")
 	fs.BoolVar(&f.enforceNewDefaults, "enforce-new-defaults", false, "use new defaults alone, without OR-ing the deprecated check strings ([oslo_policy] enforce_new_defaults)")
 	fs.StringVar(&f.pkg, "package", translate.DefaultPackage, "Rego package of the translated rules")
+	fs.StringArrayVar(&f.rego, "rego", nil, "raw Rego module beside the oslo files (repeatable): rules[NAME] it defines in the policy package can be used as rule:NAME")
 }
 
 func (f *policyFlags) options() translate.Options {
@@ -38,12 +44,81 @@ func (f *policyFlags) options() translate.Options {
 }
 
 // load reads the policy files (later ones override earlier ones; a
-// directory is a policy.d overlay) and the defaults file.
+// directory is a policy.d overlay), the defaults file, and declares the
+// rules the --rego modules define.
 func (f *policyFlags) load(paths []string) (*translate.Policy, error) {
 	if len(paths) == 0 && f.defaults == "" {
 		return nil, usageErr("no policy file given")
 	}
-	return translate.Load(paths, f.defaults, f.options())
+	p, err := translate.Load(paths, f.defaults, f.options())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.declareRego(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// declareRego reads the --rego modules and declares the rules they define
+// on p, so that rule:NAME finds them.
+func (f *policyFlags) declareRego(p *translate.Policy) ([]translate.Module, error) {
+	modules, err := f.regoModules()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range modules {
+		names, err := translate.RegoRules(m.File, m.Text, f.pkg)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range sortedKeys(names) {
+			if err := p.DeclareExternal(name, names[name]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return modules, nil
+}
+
+// engine translates a loaded policy (whose --rego rules are declared) and
+// compiles it with the --rego modules.
+func (f *policyFlags) engine(ctx context.Context, p *translate.Policy) (*rego.Engine, error) {
+	tr, err := translate.Translate(p, f.pkg)
+	if err != nil {
+		return nil, err
+	}
+	modules, err := f.regoModules()
+	if err != nil {
+		return nil, err
+	}
+	var opts []rego.Option
+	for _, m := range modules {
+		opts = append(opts, rego.WithModule(m.File, m.Text))
+	}
+	return rego.New(ctx, tr, opts...)
+}
+
+// regoModules reads the --rego files.
+func (f *policyFlags) regoModules() ([]translate.Module, error) {
+	var out []translate.Module
+	for _, path := range f.rego {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading Rego: %w", err)
+		}
+		out = append(out, translate.Module{File: path, Text: string(b)})
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // newFlagSet makes a flag set whose --help prints the command's usage.
