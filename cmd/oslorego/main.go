@@ -24,6 +24,8 @@ func commands() map[string]command {
 		"translate": {"translate oslo policy files to Rego", runTranslate},
 		"check":     {"decide rules like oslopolicy-checker (one request, or JSON Lines with --batch)", runCheck},
 		"lint":      {"report undefined rules, cycles, parse failures and constant rules", runLint},
+		"build":     {"build an OPA bundle from a bundle directory (oslo files, raw Rego, tests, data)", runBuild},
+		"test":      {"run a bundle's Rego tests with OPA's tester", runTest},
 	}
 }
 

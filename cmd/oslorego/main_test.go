@@ -205,3 +205,29 @@ rules.restricted := false if {
 		t.Errorf("conflict: exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestBuildAndTest(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "b.tar.gz")
+	if code, _, errOut := runCLI(t, "", "build", "../../bundles/testdata/example", "-o", out); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, errOut)
+	}
+	again := filepath.Join(dir, "again.tar.gz")
+	if code, _, _ := runCLI(t, "", "build", "../../bundles/testdata/example", "-o", again); code != 0 {
+		t.Fatal("second build failed")
+	}
+	a, _ := os.ReadFile(out)
+	b, _ := os.ReadFile(again)
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Error("two builds differ")
+	}
+	for _, target := range []string{out, "../../bundles/testdata/example"} {
+		code, stdout, errOut := runCLI(t, "", "test", target)
+		if code != 0 || !strings.Contains(stdout, "PASS: 3/3") {
+			t.Errorf("test %s: exit %d\n%s%s", target, code, stdout, errOut)
+		}
+	}
+	if code, _, _ := runCLI(t, "", "build", "../../bundles/testdata/example"); code != 2 {
+		t.Errorf("build without -o: exit %d, want 2", code)
+	}
+}
