@@ -294,18 +294,11 @@ func Load(p string, verify *VerifyOptions, opts BuildOptions) (*bundle.Bundle, e
 		return nil, fmt.Errorf("loading bundle: %w", err)
 	}
 	defer f.Close()
-	r := bundle.NewReader(f).WithRegoVersion(ast.RegoV1).WithProcessAnnotations(true)
-	if verify != nil {
-		keys := map[string]*bundle.KeyConfig{verify.KeyID: {Key: verify.Key, Algorithm: verify.Alg}}
-		r = r.WithBundleVerificationConfig(bundle.NewVerificationConfig(keys, verify.KeyID, "", nil))
-	} else {
-		r = r.WithSkipBundleVerification(true)
-	}
-	b, err := r.Read()
+	b, err := readTarGz(f, verify)
 	if err != nil {
 		return nil, fmt.Errorf("loading bundle %s: %w", p, err)
 	}
-	return &b, nil
+	return b, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

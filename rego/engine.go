@@ -14,6 +14,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	oparego "github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/util"
 
 	"github.com/oslorego/oslorego/translate"
@@ -47,9 +49,10 @@ type Decision struct {
 // modules compiled with it.
 type Engine struct {
 	pkg      string
-	tr       *translate.Translation
+	tr       *translate.Translation // nil for NewFromModules
 	compiler *ast.Compiler
 	query    oparego.PreparedEvalQuery
+	store    storage.Store // nil without data
 }
 
 // Option configures New.
@@ -58,6 +61,12 @@ type Option func(*config)
 type config struct {
 	modules map[string]string
 	exact   bool
+	data    map[string]any
+}
+
+// WithData gives the policy this data document (data.json of a bundle).
+func WithData(data map[string]any) Option {
+	return func(c *config) { c.data = data }
 }
 
 // WithExact makes the engine decide with the exact tri-state rules only,
@@ -77,42 +86,81 @@ func WithModule(file, source string) Option {
 // New compiles the translation (plus the library and any raw modules) and
 // prepares the decision query.
 func New(ctx context.Context, tr *translate.Translation, opts ...Option) (*Engine, error) {
-	cfg := &config{modules: map[string]string{}}
-	for _, o := range opts {
-		o(cfg)
-	}
+	cfg := newConfig(opts)
 	modules := map[string]*ast.Module{}
-	add := func(file, text string) error {
-		if _, dup := modules[file]; dup {
-			return fmt.Errorf("two modules named %s", file)
-		}
-		m, err := ast.ParseModuleWithOpts(file, text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			return fmt.Errorf("parsing %s: %w", file, err)
-		}
-		modules[file] = m
-		return nil
-	}
 	lib, err := parsedLib()
 	if err != nil {
 		return nil, err
 	}
 	modules[translate.LibModule().File] = lib
 	for _, m := range tr.Modules {
-		if err := add(m.File, m.Text); err != nil {
+		if err := addModule(modules, m.File, m.Text); err != nil {
 			return nil, err
 		}
 	}
-	files := make([]string, 0, len(cfg.modules))
-	for f := range cfg.modules {
+	if err := addModules(modules, cfg.modules); err != nil {
+		return nil, err
+	}
+	e, err := compile(ctx, tr.Package, modules, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.tr = tr
+	return e, nil
+}
+
+// NewFromModules compiles ready Rego modules, such as a built bundle's
+// (which carry the library and the translated rules), with the data given
+// by WithData, deciding with the rules of package pkg. Without the oslo
+// sources it cannot explain decisions or name the rule's origin.
+func NewFromModules(ctx context.Context, pkg string, modules map[string]string, opts ...Option) (*Engine, error) {
+	cfg := newConfig(opts)
+	parsed := map[string]*ast.Module{}
+	if err := addModules(parsed, modules); err != nil {
+		return nil, err
+	}
+	if err := addModules(parsed, cfg.modules); err != nil {
+		return nil, err
+	}
+	return compile(ctx, pkg, parsed, cfg)
+}
+
+func newConfig(opts []Option) *config {
+	cfg := &config{modules: map[string]string{}}
+	for _, o := range opts {
+		o(cfg)
+	}
+	return cfg
+}
+
+func addModule(modules map[string]*ast.Module, file, text string) error {
+	if _, dup := modules[file]; dup {
+		return fmt.Errorf("two modules named %s", file)
+	}
+	m, err := ast.ParseModuleWithOpts(file, text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	if err != nil {
+		return fmt.Errorf("parsing %s: %w", file, err)
+	}
+	modules[file] = m
+	return nil
+}
+
+// addModules adds modules in a stable (sorted) order.
+func addModules(modules map[string]*ast.Module, src map[string]string) error {
+	files := make([]string, 0, len(src))
+	for f := range src {
 		files = append(files, f)
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		if err := add(f, cfg.modules[f]); err != nil {
-			return nil, err
+		if err := addModule(modules, f, src[f]); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+func compile(ctx context.Context, pkg string, modules map[string]*ast.Module, cfg *config) (*Engine, error) {
 	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
 	if compiler.Compile(modules); compiler.Failed() {
 		return nil, fmt.Errorf("compiling policy: %w", compiler.Errors)
@@ -121,14 +169,17 @@ func New(ctx context.Context, tr *translate.Translation, opts ...Option) (*Engin
 	if cfg.exact {
 		decision = "exact_result"
 	}
-	pq, err := oparego.New(
-		oparego.Compiler(compiler),
-		oparego.Query("data."+tr.Package+"."+decision),
-	).PrepareForEval(ctx)
+	args := []func(*oparego.Rego){oparego.Compiler(compiler), oparego.Query("data." + pkg + "." + decision)}
+	var store storage.Store
+	if cfg.data != nil {
+		store = inmem.NewFromObjectWithOpts(cfg.data, inmem.OptRoundTripOnWrite(true))
+		args = append(args, oparego.Store(store))
+	}
+	pq, err := oparego.New(args...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("preparing decision query: %w", err)
 	}
-	return &Engine{pkg: tr.Package, tr: tr, compiler: compiler, query: pq}, nil
+	return &Engine{pkg: pkg, compiler: compiler, query: pq, store: store}, nil
 }
 
 // parsedLib parses the semantics library once per process; each compile
@@ -185,6 +236,9 @@ func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (De
 		d.Error = msg
 	default:
 		d.Error = fmt.Sprintf("policy evaluation produced %T, not a decision", v)
+	}
+	if e.tr == nil {
+		return d, nil
 	}
 	if name, ok := e.resolve(rule); ok {
 		d.Evaluated = name

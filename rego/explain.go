@@ -56,8 +56,14 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 		return Decision{Rule: req.Rule, Error: err.Error()}, nil
 	}
 	d, err := e.DecideInput(ctx, req.Rule, in)
-	if err != nil || d.Evaluated == "" {
+	if err != nil {
 		return d, err
+	}
+	if e.tr == nil {
+		return d, fmt.Errorf("explaining %q: the engine was built from compiled modules, without the oslo sources", req.Rule)
+	}
+	if d.Evaluated == "" {
+		return d, nil
 	}
 	p := e.tr.Policy
 	// Every rule reachable from the evaluated one, and its checks.
@@ -85,12 +91,16 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 			q = append(q, v+" := "+n.Expr)
 		}
 	}
-	rs, err := oparego.New(
+	args := []func(*oparego.Rego){
 		oparego.Compiler(e.compiler),
 		oparego.Imports([]string{"data.oslo.lib"}),
 		oparego.Query(strings.Join(q, "; ")),
 		oparego.ParsedInput(in),
-	).Eval(ctx)
+	}
+	if e.store != nil {
+		args = append(args, oparego.Store(e.store))
+	}
+	rs, err := oparego.New(args...).Eval(ctx)
 	if err != nil {
 		return d, fmt.Errorf("explaining %q: %w", req.Rule, err)
 	}
