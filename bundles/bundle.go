@@ -154,7 +154,7 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 			return nil, err
 		}
 		for _, m := range src.Rego {
-			names, err := translate.RegoRules(m.File, m.Text, pkg)
+			names, err := translate.RegoRules(filepath.Join(src.Dir, m.File), m.Text, pkg)
 			if err != nil {
 				return nil, err
 			}

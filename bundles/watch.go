@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,4 +176,37 @@ func readTarGz(r io.Reader, verify *VerifyOptions) (*bundle.Bundle, error) {
 		return nil, err
 	}
 	return &b, nil
+}
+
+// EngineFromDir compiles a bundle directory into an engine that keeps the
+// oslo sources, so that it can explain decisions (Compile, from a built
+// bundle, cannot).
+func EngineFromDir(ctx context.Context, src *Source, opts BuildOptions) (*rego.Engine, error) {
+	pkg := opts.Package
+	if pkg == "" {
+		pkg = translate.DefaultPackage
+	}
+	p, err := translate.Load(src.Policies, src.Defaults, opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	ropts := []rego.Option{rego.WithData(src.Data)}
+	for _, m := range src.Rego {
+		file := filepath.Join(src.Dir, m.File) // as the oslo files are named
+		names, err := translate.RegoRules(file, m.Text, pkg)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range sortedKeys(names) {
+			if err := p.DeclareExternal(n, names[n]); err != nil {
+				return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
+			}
+		}
+		ropts = append(ropts, rego.WithModule(file, m.Text))
+	}
+	tr, err := translate.Translate(p, pkg)
+	if err != nil {
+		return nil, err
+	}
+	return rego.New(ctx, tr, ropts...)
 }

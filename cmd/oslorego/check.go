@@ -111,25 +111,31 @@ failed closed or the line was malformed.`, stdout)
 		if err != nil {
 			return err
 		}
-		if d.Allowed {
-			fmt.Fprintf(stdout, "passed: %s\n", name)
-		} else {
-			failed = true
-			fmt.Fprintf(stdout, "failed: %s\n", name)
-		}
-		if d.Error != "" {
-			fmt.Fprintf(stdout, "  error: %s\n", oneLine(d.Error))
-		}
-		if d.Explanation != nil {
-			for _, line := range strings.Split(strings.TrimRight(d.Explanation.String(), "\n"), "\n") {
-				fmt.Fprintf(stdout, "  %s\n", line)
-			}
-		}
+		printDecision(stdout, name, d)
+		failed = failed || !d.Allowed
 	}
 	if failed {
 		return errFindings
 	}
 	return nil
+}
+
+// printDecision prints "passed: NAME" or "failed: NAME", why a decision
+// failed closed, and the explanation when there is one.
+func printDecision(w io.Writer, name string, d rego.Decision) {
+	if d.Allowed {
+		fmt.Fprintf(w, "passed: %s\n", name)
+	} else {
+		fmt.Fprintf(w, "failed: %s\n", name)
+	}
+	if d.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", oneLine(d.Error))
+	}
+	if d.Explanation != nil {
+		for _, line := range strings.Split(strings.TrimRight(d.Explanation.String(), "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
 }
 
 func buildEngine(ctx context.Context, pf *policyFlags, paths []string) (*rego.Engine, error) {

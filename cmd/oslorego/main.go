@@ -26,6 +26,7 @@ func commands() map[string]command {
 		"lint":      {"report undefined rules, cycles, parse failures and constant rules", runLint},
 		"build":     {"build an OPA bundle from a bundle directory (oslo files, raw Rego, tests, data)", runBuild},
 		"test":      {"run a bundle's Rego tests with OPA's tester", runTest},
+		"eval":      {"decide one rule against a bundle directory or .tar.gz, with --explain", runEval},
 	}
 }
 

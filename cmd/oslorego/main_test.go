@@ -231,3 +231,19 @@ func TestBuildAndTest(t *testing.T) {
 		t.Errorf("build without -o: exit %d, want 2", code)
 	}
 }
+
+func TestEval(t *testing.T) {
+	dir := "../../bundles/testdata/example"
+	code, out, errOut := runCLI(t, "", "eval", dir, "--rule", "download_image", "--creds", example+"member.json", "--target", example+"restricted-image.json", "--explain")
+	if code != 1 || !strings.Contains(out, "failed: download_image") || !strings.Contains(out, "restrict.rego:7") {
+		t.Errorf("eval dir: exit %d\n%s%s", code, out, errOut)
+	}
+	built := filepath.Join(t.TempDir(), "b.tar.gz")
+	if code, _, errOut := runCLI(t, "", "build", dir, "-o", built); code != 0 {
+		t.Fatal(errOut)
+	}
+	code, out, errOut = runCLI(t, "", "eval", built, "--rule", "download_image", "--creds", example+"member.json", "--target", example+"plain-image.json")
+	if code != 0 || out != "passed: download_image\n" {
+		t.Errorf("eval tar.gz: exit %d\n%s%s", code, out, errOut)
+	}
+}
