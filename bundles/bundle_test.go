@@ -50,12 +50,15 @@ func TestBuildIsDeterministicAndTestsPass(t *testing.T) {
 		t.Errorf("manifest: revision %q roots %v", bu.Manifest.Revision, bu.Manifest.Roots)
 	}
 	var out bytes.Buffer
-	sum, err := Test(context.Background(), bu, false, &out)
+	sum, err := Test(context.Background(), bu, TestOptions{Coverage: true}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum.Passed != 3 || sum.Failed+sum.Errors != 0 {
 		t.Errorf("tests: %+v\n%s", sum, out.String())
+	}
+	if sum.Coverage <= 0 || sum.Coverage > 100 || !strings.Contains(out.String(), "coverage: ") || !strings.Contains(out.String(), "/restrict.rego") {
+		t.Errorf("coverage %.1f:\n%s", sum.Coverage, out.String())
 	}
 }
 
@@ -66,7 +69,7 @@ func TestFailingTestIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	sum, err := Test(context.Background(), build(t, dir), false, &out)
+	sum, err := Test(context.Background(), build(t, dir), TestOptions{}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestShippedBundles(t *testing.T) {
 		t.Run(dir, func(t *testing.T) {
 			b := build(t, dir)
 			var out bytes.Buffer
-			sum, err := Test(context.Background(), b, false, &out)
+			sum, err := Test(context.Background(), b, TestOptions{}, &out)
 			if err != nil || sum.Failed+sum.Errors != 0 || sum.Passed == 0 {
 				t.Fatalf("oslorego test: %+v %v\n%s", sum, err, out.String())
 			}

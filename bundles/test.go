@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/cover"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -15,11 +17,23 @@ import (
 // TestSummary counts a test run's outcomes.
 type TestSummary struct {
 	Passed, Failed, Errors, Skipped int
+	// Coverage is the percentage of the bundle's Rego lines the tests
+	// evaluated (with TestOptions.Coverage).
+	Coverage float64
+}
+
+// TestOptions shape a test run.
+type TestOptions struct {
+	// Verbose lists every test, with traces of failures.
+	Verbose bool
+	// Coverage reports, per file, how much of the Rego the tests evaluate.
+	Coverage bool
 }
 
 // Test runs the bundle's Rego tests with OPA's tester and reports them on w
-// as "opa test" does (verbose lists every test).
-func Test(ctx context.Context, b *bundle.Bundle, verbose bool, w io.Writer) (TestSummary, error) {
+// as "opa test" does.
+func Test(ctx context.Context, b *bundle.Bundle, opts TestOptions, w io.Writer) (TestSummary, error) {
+	verbose := opts.Verbose
 	var sum TestSummary
 	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))
 	txn, err := store.NewTransaction(ctx, storage.WriteParams)
@@ -32,6 +46,11 @@ func Test(ctx context.Context, b *bundle.Bundle, verbose bool, w io.Writer) (Tes
 		SetBundles(map[string]*bundle.Bundle{"bundle": b}).
 		SetDefaultRegoVersion(ast.RegoV1).
 		EnableTracing(verbose)
+	var cov *cover.Cover
+	if opts.Coverage {
+		cov = cover.New()
+		runner = runner.SetCoverageQueryTracer(cov)
+	}
 	ch, err := runner.RunTests(ctx, txn)
 	if err != nil {
 		return sum, fmt.Errorf("running tests: %w", err)
@@ -57,6 +76,25 @@ func Test(ctx context.Context, b *bundle.Bundle, verbose bool, w io.Writer) (Tes
 	close(out)
 	if err := (tester.PrettyReporter{Output: w, Verbose: verbose, FailureLine: true}).Report(out); err != nil {
 		return sum, err
+	}
+	if cov != nil {
+		modules := map[string]*ast.Module{}
+		for _, m := range b.Modules {
+			if m.Parsed != nil {
+				modules[m.Parsed.Package.Location.File] = m.Parsed
+			}
+		}
+		report := cov.Report(modules)
+		sum.Coverage = report.Coverage
+		fmt.Fprintf(w, "coverage: %.1f%% (%d of %d lines)\n", report.Coverage, report.CoveredLines, report.CoveredLines+report.NotCoveredLines)
+		files := make([]string, 0, len(report.Files))
+		for f := range report.Files {
+			files = append(files, f)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			fmt.Fprintf(w, "  %-40s %5.1f%%\n", f, report.Files[f].Coverage)
+		}
 	}
 	return sum, nil
 }

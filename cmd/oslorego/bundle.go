@@ -64,15 +64,16 @@ With --signing-key the bundle is signed in OPA's bundle signature format.`, stdo
 
 func runTest(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
 	var pf policyFlags
-	var verbose bool
+	var verbose, coverage bool
 	var key, alg, keyID string
-	fs := newFlagSet("test", "DIR|FILE.tar.gz [-v] [flags]",
+	fs := newFlagSet("test", "DIR|FILE.tar.gz [-v] [--coverage] [flags]",
 		`Run a bundle's Rego tests (*_test.rego) in-process with OPA's tester, on the
 bundle as "oslorego build" makes it (for a directory) or as written (for a
 .tar.gz, verified with --verification-key when given). Output is that of
 "opa test"; exits 1 when a test fails or errors.`, stdout)
 	pf.register(fs)
 	fs.BoolVarP(&verbose, "verbose", "v", false, "list every test, with traces of failures")
+	fs.BoolVar(&coverage, "coverage", false, "report how much of each Rego file the tests evaluate")
 	fs.StringVar(&key, "verification-key", "", "PEM public key file (or HMAC secret file) to verify a signed .tar.gz")
 	fs.StringVar(&alg, "verification-alg", "RS256", "verification algorithm")
 	fs.StringVar(&keyID, "verification-key-id", "default", "key id the signature must name")
@@ -94,7 +95,7 @@ bundle as "oslorego build" makes it (for a directory) or as written (for a
 	if err != nil {
 		return err
 	}
-	sum, err := bundles.Test(ctx, b, verbose, stdout)
+	sum, err := bundles.Test(ctx, b, bundles.TestOptions{Verbose: verbose, Coverage: coverage}, stdout)
 	if err != nil {
 		return err
 	}
