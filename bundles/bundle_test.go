@@ -57,7 +57,7 @@ func TestBuildIsDeterministicAndTestsPass(t *testing.T) {
 	if sum.Passed != 3 || sum.Failed+sum.Errors != 0 {
 		t.Errorf("tests: %+v\n%s", sum, out.String())
 	}
-	if sum.Coverage <= 0 || sum.Coverage > 100 || !strings.Contains(out.String(), "coverage: ") || !strings.Contains(out.String(), "/restrict.rego") {
+	if sum.Coverage <= 0 || sum.Coverage > 100 || !strings.Contains(out.String(), "coverage: ") || !strings.Contains(out.String(), "  restrict.rego") {
 		t.Errorf("coverage %.1f:\n%s", sum.Coverage, out.String())
 	}
 }
