@@ -3,6 +3,8 @@ package bundles
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -121,6 +123,14 @@ func TestSignAndVerify(t *testing.T) {
 	if _, err := Load(path("corrupt.tar.gz", corrupt), &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
 		t.Error("a corrupted bundle loaded")
 	}
+	ecPriv, ecPub := ecKeys(t)
+	es := path("es.tar.gz", write(t, build(t, example), &SignOptions{Key: ecPriv, Alg: "ES256", KeyID: "k1"}))
+	if _, err := Load(es, &VerifyOptions{Key: ecPub, Alg: "ES256", KeyID: "k1"}, BuildOptions{}); err != nil {
+		t.Errorf("ES256: %v", err)
+	}
+	if _, err := Load(es, &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+		t.Error("an ES256 bundle verified with an RSA key")
+	}
 	hs := path("hs.tar.gz", write(t, build(t, example), &SignOptions{Key: "s3cret", Alg: "HS256", KeyID: "k1"}))
 	if _, err := Load(hs, &VerifyOptions{Key: "s3cret", Alg: "HS256", KeyID: "k1"}, BuildOptions{}); err != nil {
 		t.Errorf("HS256: %v", err)
@@ -157,6 +167,24 @@ func rsaKeys(t *testing.T) (priv, pub string) {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+}
+
+func ecKeys(t *testing.T) (priv, pub string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: privDER})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
 }
 
