@@ -9,6 +9,9 @@
 //	*.rego, */*.rego            raw Rego; *_test.rego are tests
 //	data.json | data.yaml       data, at the root of data
 //	.manifest                   optional: revision, roots, metadata
+//	property-protections-roles.conf | property-protections-policies.conf
+//	                            Glance property protections, translated to
+//	                            data.oslo.glance.property_protections.allowed
 package bundles
 
 import (
@@ -31,6 +34,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/propprot"
 )
 
 // Source is what a bundle directory holds, read but not yet translated.
@@ -43,6 +47,9 @@ type Source struct {
 	Rego     []translate.Module
 	Data     map[string]any
 	Manifest *bundle.Manifest
+	// Protections are Glance's property protections, if the directory has
+	// a property protection file.
+	Protections *propprot.File
 }
 
 // Read reads a bundle directory.
@@ -117,6 +124,22 @@ func Read(dir string) (*Source, error) {
 			src.Data[k] = val
 		}
 	}
+	for _, f := range []propprot.Format{propprot.Roles, propprot.Policies} {
+		p := filepath.Join(dir, "property-protections-"+string(f)+".conf")
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if src.Protections != nil {
+			return nil, fmt.Errorf("%s: more than one property protection file", dir)
+		}
+		if src.Protections, err = propprot.Parse(p, b, f); err != nil {
+			return nil, err
+		}
+	}
 	if b, err := os.ReadFile(filepath.Join(dir, ".manifest")); err == nil {
 		var m bundle.Manifest
 		if err := util.UnmarshalJSON(b, &m); err != nil {
@@ -178,6 +201,13 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 		for _, m := range formatted {
 			mods = append(mods, translate.Module{File: dir + "/" + m.File, Text: m.Text})
 		}
+	}
+	if src.Protections != nil {
+		text, err := propprot.Rego(src.Protections, "", pkg)
+		if err != nil {
+			return nil, err
+		}
+		mods = append(mods, translate.Module{File: strings.ReplaceAll(propprot.DefaultPackage, ".", "/") + ".rego", Text: text})
 	}
 	seen := map[string]bool{}
 	for _, m := range mods {

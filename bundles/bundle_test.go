@@ -206,3 +206,23 @@ func copyDir(t *testing.T, from string) string {
 	}
 	return to
 }
+
+// A bad property protection file is a clear error when the bundle is read.
+func TestBadPropertyProtections(t *testing.T) {
+	for name, conf := range map[string]string{
+		"bad regex":         "[^x_.*(]\ncreate = admin\nread = admin\nupdate = admin\ndelete = admin\n",
+		"missing operation": "[^x_.*]\ncreate = admin\nread = admin\nupdate = admin\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := copyDir(t, example)
+			p := filepath.Join(dir, "property-protections-roles.conf")
+			if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Read(dir)
+			if err == nil || !strings.Contains(err.Error(), p+":1") {
+				t.Errorf("want an error at %s:1, got %v", p, err)
+			}
+		})
+	}
+}
