@@ -171,6 +171,7 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	}
 	b := &bundle.Bundle{Data: src.Data}
 	var mods []translate.Module
+	var meta map[string]any
 	if len(src.Policies) > 0 || src.Defaults != "" {
 		p, err := translate.Load(src.Policies, src.Defaults, opts.Options)
 		if err != nil {
@@ -200,6 +201,9 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 		dir := strings.ReplaceAll(pkg, ".", "/")
 		for _, m := range formatted {
 			mods = append(mods, translate.Module{File: dir + "/" + m.File, Text: m.Text})
+		}
+		if meta, err = sourcesMetadata(src, opts.Options, pkg, mods); err != nil {
+			return nil, err
 		}
 	}
 	if src.Protections != nil {
@@ -236,6 +240,12 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	if src.Manifest != nil {
 		b.Manifest = *src.Manifest
 	}
+	if meta != nil {
+		if b.Manifest.Metadata == nil {
+			b.Manifest.Metadata = map[string]any{}
+		}
+		b.Manifest.Metadata["oslorego"] = meta
+	}
 	if b.Manifest.Roots == nil {
 		roots := computeRoots(parsed, src.Data)
 		b.Manifest.Roots = &roots
@@ -247,6 +257,65 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 		b.Manifest.Revision = contentHash(b)
 	}
 	return b, nil
+}
+
+// sourcesMetadata records the oslo sources in the manifest, so that a built
+// bundle can still explain decisions with the oslo text and file:line.
+func sourcesMetadata(src *Source, opts translate.Options, pkg string, translated []translate.Module) (map[string]any, error) {
+	var files []any
+	for _, p := range src.Policies {
+		paths := []string{p}
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return nil, err
+			}
+			paths = paths[:0]
+			for _, e := range entries {
+				if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+					paths = append(paths, filepath.Join(p, e.Name()))
+				}
+			}
+			sort.Strings(paths)
+		}
+		for _, f := range paths {
+			text, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, map[string]any{"path": relPath(src.Dir, f), "text": string(text)})
+		}
+	}
+	meta := map[string]any{"policies": files, "package": pkg}
+	if src.Defaults != "" {
+		text, err := os.ReadFile(src.Defaults)
+		if err != nil {
+			return nil, err
+		}
+		meta["defaults"] = map[string]any{"path": relPath(src.Dir, src.Defaults), "text": string(text)}
+	}
+	o, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	var om map[string]any
+	if err := json.Unmarshal(o, &om); err != nil {
+		return nil, err
+	}
+	meta["options"] = om
+	var paths []any
+	for _, m := range translated {
+		paths = append(paths, "/"+m.File)
+	}
+	meta["translated"] = paths
+	return meta, nil
+}
+
+func relPath(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p
 }
 
 // computeRoots is the first path segment of every package and data key.

@@ -3,6 +3,7 @@ package bundles
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,6 +206,74 @@ func EngineFromDir(ctx context.Context, src *Source, opts BuildOptions) (*rego.E
 		ropts = append(ropts, rego.WithModule(file, m.Text))
 	}
 	tr, err := translate.Translate(p, pkg)
+	if err != nil {
+		return nil, err
+	}
+	return rego.New(ctx, tr, ropts...)
+}
+
+// EngineFromBundle compiles a built bundle into an engine that can explain
+// decisions, from the oslo sources the build recorded in the manifest
+// (metadata "oslorego"). A bundle without them gets a plain engine.
+func EngineFromBundle(ctx context.Context, b *bundle.Bundle) (*rego.Engine, error) {
+	meta, ok := b.Manifest.Metadata["oslorego"].(map[string]any)
+	if !ok {
+		return Compile(ctx, b, "")
+	}
+	var rec struct {
+		Policies  []struct{ Path, Text string } `json:"policies"`
+		Defaults  *struct{ Path, Text string }  `json:"defaults"`
+		Options   translate.Options             `json:"options"`
+		Package   string                        `json:"package"`
+		Generated []string                      `json:"translated"`
+	}
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("bundle metadata: %w", err)
+	}
+	var layers []*translate.Layer
+	for _, f := range rec.Policies {
+		l, err := translate.ParseLayer(f.Path, []byte(f.Text))
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	var defaults []translate.RuleDefault
+	if rec.Defaults != nil {
+		if defaults, err = translate.ParseDefaults(rec.Defaults.Path, []byte(rec.Defaults.Text)); err != nil {
+			return nil, err
+		}
+	}
+	p, err := translate.Build(layers, defaults, rec.Options)
+	if err != nil {
+		return nil, err
+	}
+	generated := map[string]bool{}
+	for _, g := range rec.Generated {
+		generated[g] = true
+	}
+	ropts := []rego.Option{rego.WithData(b.Data)}
+	for _, m := range b.Modules {
+		if generated[m.Path] {
+			continue
+		}
+		file := strings.TrimPrefix(m.Path, "/")
+		names, err := translate.RegoRules(file, string(m.Raw), rec.Package)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range sortedKeys(names) {
+			if err := p.DeclareExternal(n, names[n]); err != nil {
+				return nil, err
+			}
+		}
+		ropts = append(ropts, rego.WithModule(file, string(m.Raw)))
+	}
+	tr, err := translate.Translate(p, rec.Package)
 	if err != nil {
 		return nil, err
 	}

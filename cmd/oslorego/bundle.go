@@ -113,7 +113,8 @@ func runEval(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Write
 		`Decide one rule against a bundle: a bundle directory (built on the fly; with
 --explain the explanation names the oslo sub-expressions and their file:line,
 or the Rego rule's file:line) or a built .tar.gz (verified with
---verification-key when given; explanations need the directory). Prints
+--verification-key when given; explained from the oslo sources the build
+records in the manifest). Prints
 "passed: NAME" or "failed: NAME" like check, and exits 1 on a deny. The target
 is used as given (not flattened).`, stdout)
 	pf.register(fs)
@@ -163,7 +164,7 @@ is used as given (not flattened).`, stdout)
 		if err != nil {
 			return err
 		}
-		if eng, err = bundles.Compile(ctx, b, pf.pkg); err != nil {
+		if eng, err = bundles.EngineFromBundle(ctx, b); err != nil {
 			return err
 		}
 	}

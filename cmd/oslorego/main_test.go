@@ -246,4 +246,8 @@ func TestEval(t *testing.T) {
 	if code != 0 || out != "passed: download_image\n" {
 		t.Errorf("eval tar.gz: exit %d\n%s%s", code, out, errOut)
 	}
+	code, out, errOut = runCLI(t, "", "eval", built, "--rule", "download_image", "--creds", example+"member.json", "--target", example+"restricted-image.json", "--explain")
+	if code != 1 || !strings.Contains(out, "restricted := <Rego rule restricted at restrict.rego:7> = false") || !strings.Contains(out, "[policy.yaml:4]") {
+		t.Errorf("eval tar.gz --explain: exit %d\n%s%s", code, out, errOut)
+	}
 }
