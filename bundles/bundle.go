@@ -178,14 +178,8 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 			return nil, err
 		}
 		for _, m := range src.Rego {
-			names, err := translate.RegoRules(filepath.Join(src.Dir, m.File), m.Text, pkg)
-			if err != nil {
-				return nil, err
-			}
-			for _, n := range sortedKeys(names) {
-				if err := p.DeclareExternal(n, names[n]); err != nil {
-					return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
-				}
+			if err := p.DeclareRego(filepath.Join(src.Dir, m.File), m.Text, pkg); err != nil {
+				return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 			}
 		}
 		tr, err := translate.Translate(p, pkg)

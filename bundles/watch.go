@@ -194,14 +194,8 @@ func EngineFromDir(ctx context.Context, src *Source, opts BuildOptions) (*rego.E
 	ropts := []rego.Option{rego.WithData(src.Data)}
 	for _, m := range src.Rego {
 		file := filepath.Join(src.Dir, m.File) // as the oslo files are named
-		names, err := translate.RegoRules(file, m.Text, pkg)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range sortedKeys(names) {
-			if err := p.DeclareExternal(n, names[n]); err != nil {
-				return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
-			}
+		if err := p.DeclareRego(file, m.Text, pkg); err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 		}
 		ropts = append(ropts, rego.WithModule(file, m.Text))
 	}
@@ -262,14 +256,8 @@ func EngineFromBundle(ctx context.Context, b *bundle.Bundle) (*rego.Engine, erro
 			continue
 		}
 		file := strings.TrimPrefix(m.Path, "/")
-		names, err := translate.RegoRules(file, string(m.Raw), rec.Package)
-		if err != nil {
+		if err := p.DeclareRego(file, string(m.Raw), rec.Package); err != nil {
 			return nil, err
-		}
-		for _, n := range sortedKeys(names) {
-			if err := p.DeclareExternal(n, names[n]); err != nil {
-				return nil, err
-			}
 		}
 		ropts = append(ropts, rego.WithModule(file, string(m.Raw)))
 	}

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -32,4 +33,24 @@ func RegoRules(file, src, pkg string) (map[string]Origin, error) {
 		}
 	}
 	return out, nil
+}
+
+// DeclareRego declares on p every rule the raw Rego module defines for oslo
+// rules to use (see RegoRules and DeclareExternal).
+func (p *Policy) DeclareRego(file, src, pkg string) error {
+	names, err := RegoRules(file, src, pkg)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(names))
+	for n := range names {
+		keys = append(keys, n)
+	}
+	sort.Strings(keys)
+	for _, n := range keys {
+		if err := p.DeclareExternal(n, names[n]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -83,13 +83,9 @@ bundle as "oslorego build" makes it (for a directory) or as written (for a
 	if fs.NArg() != 1 {
 		return usageErr("want one bundle directory or .tar.gz")
 	}
-	var verify *bundles.VerifyOptions
-	if key != "" {
-		k, err := os.ReadFile(key)
-		if err != nil {
-			return fmt.Errorf("reading verification key: %w", err)
-		}
-		verify = &bundles.VerifyOptions{Key: strings.TrimSpace(string(k)), Alg: alg, KeyID: keyID}
+	verify, err := verifyOptions(key, alg, keyID)
+	if err != nil {
+		return err
 	}
 	b, err := bundles.Load(fs.Arg(0), verify, bundles.BuildOptions{Options: pf.options(), Package: pf.pkg})
 	if err != nil {
@@ -152,13 +148,9 @@ is used as given (not flattened).`, stdout)
 			return err
 		}
 	} else {
-		var verify *bundles.VerifyOptions
-		if key != "" {
-			k, err := os.ReadFile(key)
-			if err != nil {
-				return fmt.Errorf("reading verification key: %w", err)
-			}
-			verify = &bundles.VerifyOptions{Key: strings.TrimSpace(string(k)), Alg: alg, KeyID: keyID}
+		verify, err := verifyOptions(key, alg, keyID)
+		if err != nil {
+			return err
 		}
 		b, err := bundles.Load(fs.Arg(0), verify, opts)
 		if err != nil {
@@ -183,4 +175,16 @@ is used as given (not flattened).`, stdout)
 		return errFindings
 	}
 	return nil
+}
+
+// verifyOptions reads a --verification-key file (none: nil).
+func verifyOptions(key, alg, keyID string) (*bundles.VerifyOptions, error) {
+	if key == "" {
+		return nil, nil
+	}
+	k, err := os.ReadFile(key)
+	if err != nil {
+		return nil, fmt.Errorf("reading verification key: %w", err)
+	}
+	return &bundles.VerifyOptions{Key: strings.TrimSpace(string(k)), Alg: alg, KeyID: keyID}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"github.com/spf13/pflag"
 
@@ -68,14 +67,8 @@ func (f *policyFlags) declareRego(p *translate.Policy) ([]translate.Module, erro
 		return nil, err
 	}
 	for _, m := range modules {
-		names, err := translate.RegoRules(m.File, m.Text, f.pkg)
-		if err != nil {
+		if err := p.DeclareRego(m.File, m.Text, f.pkg); err != nil {
 			return nil, err
-		}
-		for _, name := range sortedKeys(names) {
-			if err := p.DeclareExternal(name, names[name]); err != nil {
-				return nil, err
-			}
 		}
 	}
 	return modules, nil
@@ -110,15 +103,6 @@ func (f *policyFlags) regoModules() ([]translate.Module, error) {
 		out = append(out, translate.Module{File: path, Text: string(b)})
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // newFlagSet makes a flag set whose --help prints the command's usage.
