@@ -574,11 +574,7 @@ func (e *emitter) safeLiteral() string {
 // of result's other branches: sane credentials are an object, and a safe
 // rule is defined, so those branches cannot apply except the scope check.
 func (e *emitter) fastResult() string {
-	any := false
-	for _, r := range e.p.Rules {
-		any = any || e.safe[r.Name]
-	}
-	if !any {
+	if e.safeLiteral() == "set()" {
 		return ""
 	}
 	scope := ""

@@ -18,30 +18,22 @@ import (
 // holdsEmitter writes holds[NAME] rules and their helper parts.
 type holdsEmitter struct {
 	p     *Policy
-	safe  map[string]bool
-	seen  map[string]bool
-	out   map[string]*strings.Builder // by source
 	parts int
 	rule  string
 }
 
-// tri is a folded boolean: constant true, constant false, or an expression.
+// tri is a folded boolean: constant true, constant false, or an
+// expression (constUnknown) whose body conjuncts are lits.
 type tri struct {
-	konst *bool
-	// lits are the conjuncts of a body (for an expression).
+	kind constness
 	lits []string
 }
 
-var (
-	yes = true
-	no  = false
-)
-
 func constant3(b bool) tri {
 	if b {
-		return tri{konst: &yes}
+		return tri{kind: constTrue}
 	}
-	return tri{konst: &no}
+	return tri{kind: constFalse}
 }
 
 // safeRules finds the rules whose holds form is exact for sane input.
@@ -125,10 +117,10 @@ func (h *holdsEmitter) define(b *strings.Builder, head string, c Check) {
 	for _, a := range alts {
 		t := h.body(b, a)
 		switch {
-		case t.konst != nil && *t.konst:
+		case t.kind == constTrue:
 			fmt.Fprintf(b, "%s := true\n", head)
 			return
-		case t.konst != nil:
+		case t.kind == constFalse:
 			continue
 		}
 		if len(t.lits) == 1 {
@@ -154,10 +146,10 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 		var lits []string
 		for _, k := range n.Rules {
 			t := h.body(b, k)
-			if t.konst != nil {
-				if !*t.konst {
-					return constant3(false)
-				}
+			switch t.kind {
+			case constFalse:
+				return t
+			case constTrue:
 				continue
 			}
 			lits = append(lits, t.lits...)
@@ -170,8 +162,8 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 		return tri{lits: []string{h.part(b, c)}}
 	case *NotCheck:
 		t := h.body(b, n.Rule)
-		if t.konst != nil {
-			return constant3(!*t.konst)
+		if t.kind != constUnknown {
+			return constant3(t.kind == constFalse)
 		}
 		if len(t.lits) == 1 && !strings.HasPrefix(t.lits[0], "not ") && !strings.Contains(t.lits[0], ":=") {
 			return tri{lits: []string{"not " + t.lits[0]}}

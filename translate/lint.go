@@ -175,27 +175,9 @@ func constant(p *Policy, c Check, visiting map[string]bool) constness {
 			return constTrue
 		}
 	case *AndCheck:
-		all := constTrue
-		for _, k := range n.Rules {
-			switch constant(p, k, visiting) {
-			case constFalse:
-				return constFalse
-			case constUnknown:
-				all = constUnknown
-			}
-		}
-		return all
+		return fold(p, n.Rules, visiting, constFalse)
 	case *OrCheck:
-		all := constFalse
-		for _, k := range n.Rules {
-			switch constant(p, k, visiting) {
-			case constTrue:
-				return constTrue
-			case constUnknown:
-				all = constUnknown
-			}
-		}
-		return all
+		return fold(p, n.Rules, visiting, constTrue)
 	case *RuleCheck:
 		t, ok := p.resolve(n.Name)
 		if !ok {
@@ -217,4 +199,19 @@ func constant(p *Policy, c Check, visiting map[string]bool) constness {
 		}
 	}
 	return constUnknown
+}
+
+// fold is and (absorbing false) or or (absorbing true) over constant rules:
+// the absorbing value if any operand has it, the other constant if all do.
+func fold(p *Policy, rules []Check, visiting map[string]bool, absorbing constness) constness {
+	all := constTrue + constFalse - absorbing
+	for _, k := range rules {
+		switch constant(p, k, visiting) {
+		case absorbing:
+			return absorbing
+		case constUnknown:
+			all = constUnknown
+		}
+	}
+	return all
 }
