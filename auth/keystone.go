@@ -1,0 +1,342 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Keystone defaults.
+const (
+	defaultMaxCache    = 10000
+	defaultNegativeTTL = 10 * time.Second
+	// defaultCacheTTL is keystonemiddleware's token_cache_time: how long a
+	// revoked token may still be honoured.
+	defaultCacheTTL = 5 * time.Minute
+	// keystoneTimeout bounds one validation call even when the caller's
+	// client has no timeout, so a hung Keystone cannot pin a request.
+	keystoneTimeout = 10 * time.Second
+	// maxTokenBody bounds the validation response read (no catalog is asked
+	// for, so real bodies are a few kilobytes).
+	maxTokenBody = 4 << 20
+)
+
+// KeystoneOptions configure token validation against Keystone v3.
+type KeystoneOptions struct {
+	// URL is Keystone's base URL, e.g. http://keystone:5000 or
+	// https://cloud/identity; /v3 is appended unless the path ends in it.
+	URL string
+	// ServiceToken is this service's own token, sent as X-Auth-Token to
+	// authorise validating user tokens (as keystonemiddleware does).
+	ServiceToken string
+	// Client makes the calls; default: a client with a 10s timeout.
+	Client *http.Client
+	// MaxCache bounds the number of cached validations; default 10000.
+	MaxCache int
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+	// NegativeTTL is how long a token Keystone called invalid is refused
+	// without asking again; default 10s.
+	NegativeTTL time.Duration
+	// CacheTTL is how long a valid token is trusted without asking
+	// Keystone again (never past its expires_at), so that revocations take
+	// effect; default 5m, keystonemiddleware's token_cache_time.
+	CacheTTL time.Duration
+}
+
+// Keystone authenticates the X-Auth-Token of requests by asking Keystone
+// v3 to validate it, caching the answers. It is safe for concurrent use.
+type Keystone struct {
+	endpoint     string
+	serviceToken string
+	client       *http.Client
+	now          func() time.Time
+	maxCache     int
+	negativeTTL  time.Duration
+	cacheTTL     time.Duration
+
+	flight singleflight.Group
+
+	mu    sync.Mutex
+	cache map[[sha256.Size]byte]cacheEntry // keyed by the token's hash, never the token
+}
+
+// cacheEntry is one validation answer. A nil id is a token Keystone
+// refused; otherwise the identity is good until expiresAt.
+type cacheEntry struct {
+	id        *Identity
+	expiresAt time.Time // the token's own expiry
+	evictAt   time.Time // when the answer must be asked for again
+}
+
+// NewKeystone checks the options and returns a Keystone authenticator.
+func NewKeystone(o KeystoneOptions) (*Keystone, error) {
+	u, err := url.Parse(strings.TrimSpace(o.URL))
+	if err != nil {
+		return nil, fmt.Errorf("keystone url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("keystone url %q: want http(s)://host[:port][/path]", u.Redacted())
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("keystone url %q: credentials in the URL are not used; give a service token", u.Redacted())
+	}
+	if o.ServiceToken == "" {
+		return nil, errors.New("keystone: no service token")
+	}
+	if !validHeaderValue(o.ServiceToken) {
+		return nil, errors.New("keystone: service token has characters not allowed in a header")
+	}
+	path := strings.TrimRight(u.Path, "/")
+	if !strings.HasSuffix(path, "/v3") {
+		path += "/v3"
+	}
+	u.Path = path + "/auth/tokens"
+	u.RawPath = ""
+	// keystonemiddleware asks for no catalog unless it forwards it; we
+	// never do, and it is most of the body.
+	u.RawQuery = "nocatalog"
+	u.Fragment = ""
+	k := &Keystone{
+		endpoint:     u.String(),
+		serviceToken: o.ServiceToken,
+		client:       o.Client,
+		now:          o.Now,
+		maxCache:     o.MaxCache,
+		negativeTTL:  o.NegativeTTL,
+		cacheTTL:     o.CacheTTL,
+		cache:        map[[sha256.Size]byte]cacheEntry{},
+	}
+	if k.client == nil {
+		k.client = &http.Client{Timeout: keystoneTimeout}
+	}
+	if k.now == nil {
+		k.now = time.Now
+	}
+	if k.maxCache <= 0 {
+		k.maxCache = defaultMaxCache
+	}
+	if k.negativeTTL <= 0 {
+		k.negativeTTL = defaultNegativeTTL
+	}
+	if k.cacheTTL <= 0 {
+		k.cacheTTL = defaultCacheTTL
+	}
+	return k, nil
+}
+
+// Authenticate validates the request's X-Auth-Token with Keystone (or the
+// cache). An invalid or expired token is ErrUnauthenticated; Keystone
+// unreachable, failing, or refusing our service token is ErrUnavailable.
+func (k *Keystone) Authenticate(ctx context.Context, r *http.Request) (*Identity, error) {
+	token := r.Header.Get("X-Auth-Token")
+	if token == "" {
+		return nil, fmt.Errorf("%w: no X-Auth-Token", ErrUnauthenticated)
+	}
+	if !validHeaderValue(token) {
+		return nil, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
+	}
+	key := sha256.Sum256([]byte(token))
+	if e, ok := k.lookup(key); ok {
+		return e.identity(k.now())
+	}
+	// Concurrent requests with the same uncached token share one call.
+	ch := k.flight.DoChan(string(key[:]), func() (any, error) {
+		if e, ok := k.lookup(key); ok {
+			return e, nil
+		}
+		// The call outlives a cancelled first caller: others may wait.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keystoneTimeout)
+		defer cancel()
+		e, err := k.validate(cctx, token)
+		if err != nil {
+			return nil, err
+		}
+		k.store(key, e)
+		return e, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(cacheEntry).identity(k.now())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// identity answers from a cache entry at time now.
+func (e cacheEntry) identity(now time.Time) (*Identity, error) {
+	if e.id == nil {
+		return nil, fmt.Errorf("%w: keystone does not know the token", ErrUnauthenticated)
+	}
+	if !now.Before(e.expiresAt) {
+		return nil, fmt.Errorf("%w: token expired", ErrUnauthenticated)
+	}
+	id := *e.id
+	id.Roles = append([]string{}, e.id.Roles...) // callers may not touch the cache
+	return &id, nil
+}
+
+// lookup returns the cached answer for a token hash, if still current.
+func (k *Keystone) lookup(key [sha256.Size]byte) (cacheEntry, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.cache[key]
+	if !ok {
+		return cacheEntry{}, false
+	}
+	if !k.now().Before(e.evictAt) {
+		delete(k.cache, key)
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+// store caches an answer, making room first: expired answers go, then, if
+// the cache is still full, arbitrary ones (map order is random).
+func (k *Keystone) store(key [sha256.Size]byte, e cacheEntry) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.cache[key]; !ok && len(k.cache) >= k.maxCache {
+		now := k.now()
+		for h, old := range k.cache {
+			if !now.Before(old.evictAt) {
+				delete(k.cache, h)
+			}
+		}
+		// Evict a tenth at once so that a full cache is not swept on
+		// every insert.
+		for h := range k.cache {
+			if len(k.cache) < k.maxCache-k.maxCache/10 {
+				break
+			}
+			delete(k.cache, h)
+		}
+	}
+	k.cache[key] = e
+}
+
+// keystoneToken is the part of a Keystone v3 token body we use.
+type keystoneToken struct {
+	Token struct {
+		ExpiresAt string `json:"expires_at"`
+		User      struct {
+			ID     string `json:"id"`
+			Domain struct {
+				ID string `json:"id"`
+			} `json:"domain"`
+		} `json:"user"`
+		Project *struct {
+			ID     string `json:"id"`
+			Domain struct {
+				ID string `json:"id"`
+			} `json:"domain"`
+		} `json:"project"`
+		Domain *struct {
+			ID string `json:"id"`
+		} `json:"domain"`
+		System map[string]any `json:"system"`
+		Roles  []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"roles"`
+		IsAdminProject *bool `json:"is_admin_project"`
+	} `json:"token"`
+}
+
+// validate asks Keystone about one token. It returns a cache entry for a
+// definite answer (valid, or 404 invalid) and an error otherwise.
+func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.endpoint, nil)
+	if err != nil {
+		return cacheEntry{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	req.Header.Set("X-Auth-Token", k.serviceToken)
+	req.Header.Set("X-Subject-Token", token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := k.client.Do(req)
+	if err != nil {
+		// The error names the URL, never a header: no token leaks.
+		return cacheEntry{}, fmt.Errorf("%w: validating token with keystone: %w", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	// Drain what is left so the connection can be reused.
+	defer io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+
+	now := k.now()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return cacheEntry{evictAt: now.Add(k.negativeTTL)}, nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		// Keystone answers 404 for a bad subject token; 401/403 is about
+		// our own service token (keystonemiddleware treats it alike).
+		return cacheEntry{}, fmt.Errorf("%w: keystone refused the service token (HTTP %d)", ErrUnavailable, resp.StatusCode)
+	case resp.StatusCode != http.StatusOK:
+		return cacheEntry{}, fmt.Errorf("%w: keystone answered HTTP %d", ErrUnavailable, resp.StatusCode)
+	}
+	var body keystoneToken
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxTokenBody)).Decode(&body); err != nil {
+		return cacheEntry{}, fmt.Errorf("%w: decoding keystone token: %w", ErrUnavailable, err)
+	}
+	t := body.Token
+	expires, err := time.Parse(time.RFC3339Nano, t.ExpiresAt)
+	if err != nil {
+		return cacheEntry{}, fmt.Errorf("%w: keystone token expires_at %q: %w", ErrUnavailable, t.ExpiresAt, err)
+	}
+	if t.User.ID == "" {
+		return cacheEntry{}, fmt.Errorf("%w: keystone token has no user id", ErrUnavailable)
+	}
+	id := &Identity{
+		UserID:         t.User.ID,
+		UserDomainID:   t.User.Domain.ID,
+		IsAdminProject: true, // keystonemiddleware's default when absent
+	}
+	if t.Project != nil {
+		id.ProjectID = t.Project.ID
+		id.ProjectDomainID = t.Project.Domain.ID
+	}
+	if t.Domain != nil {
+		id.DomainID = t.Domain.ID
+	}
+	if all, _ := t.System["all"].(bool); all {
+		id.SystemScope = "all"
+	}
+	roles := make([]string, 0, len(t.Roles))
+	for _, r := range t.Roles {
+		roles = append(roles, r.Name)
+	}
+	id.Roles = normalizeRoles(roles)
+	if t.IsAdminProject != nil {
+		id.IsAdminProject = *t.IsAdminProject
+	}
+	e := cacheEntry{id: id, expiresAt: expires, evictAt: now.Add(k.cacheTTL)}
+	if expires.Before(e.evictAt) {
+		// Trusted only until expires_at (identity checks it); after that
+		// the entry answers "expired", like a refusal, for NegativeTTL.
+		e.evictAt = expires.Add(k.negativeTTL)
+	}
+	return e, nil
+}
+
+// validHeaderValue reports whether s can be sent as a header value (no
+// control characters but tab).
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

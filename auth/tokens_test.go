@@ -1,0 +1,420 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// request returns a request carrying token as X-Auth-Token (none if empty).
+func request(token string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if token != "" {
+		r.Header.Set("X-Auth-Token", token)
+	}
+	return r
+}
+
+// assertNoSecret fails if err's text contains any of the secrets.
+func assertNoSecret(t *testing.T, err error, secrets ...string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(err.Error(), s) {
+			t.Errorf("error text leaks a token: %q", err.Error())
+		}
+	}
+}
+
+func mustAdd(t *testing.T, path string, nt NewToken) string {
+	t.Helper()
+	tok, err := AddToken(path, nt)
+	if err != nil {
+		t.Fatalf("AddToken: %v", err)
+	}
+	return tok
+}
+
+func TestTokenAddAuthenticate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "tokens.json")
+	tok := mustAdd(t, path, NewToken{UserID: "u1", ProjectID: "p1", Roles: []string{" Member ", "READER", "member", ""}, DomainID: "d1", Description: "ci"})
+	if !strings.HasPrefix(tok, TokenPrefix) || len(tok) != len(TokenPrefix)+43 {
+		t.Fatalf("token %q: want osr_ + 43 base64url characters", tok)
+	}
+	other := mustAdd(t, path, NewToken{UserID: "u2", ProjectID: "p2"})
+	if other == tok {
+		t.Fatal("two tokens are equal")
+	}
+	f := NewTokenFile(path)
+	tests := []struct {
+		name  string
+		token string
+		want  *Identity
+		err   error
+	}{
+		{"valid", tok, &Identity{UserID: "u1", ProjectID: "p1", DomainID: "d1", Roles: []string{"member", "reader"}, IsAdminProject: true}, nil},
+		{"second token", other, &Identity{UserID: "u2", ProjectID: "p2", Roles: []string{}, IsAdminProject: true}, nil},
+		{"no header", "", nil, ErrUnauthenticated},
+		{"unknown", TokenPrefix + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil, ErrUnauthenticated},
+		{"prefix of a valid token", tok[:len(tok)-1], nil, ErrUnauthenticated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := f.Authenticate(context.Background(), request(tc.token))
+			assertNoSecret(t, err, tok, other, tc.token)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || got != nil {
+					t.Fatalf("got %+v, %v; want %v", got, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("identity %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTokenFileOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := mustAdd(t, path, NewToken{UserID: "u1", ProjectID: "p1", Roles: []string{"admin"}})
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimPrefix(tok, TokenPrefix)
+	if strings.Contains(string(data), secret) || strings.Contains(string(data), secret[:16]) {
+		t.Fatal("the tokens file contains the token")
+	}
+	var doc struct {
+		Version int              `json:"version"`
+		Tokens  []map[string]any `json:"tokens"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version != 1 || len(doc.Tokens) != 1 {
+		t.Fatalf("file %s", data)
+	}
+	e := doc.Tokens[0]
+	hash, _ := e["hash"].(string)
+	if len(hash) != 64 || e["id"] != hash[:8] {
+		t.Errorf("hash %q, id %v: want SHA-256 hex and its first 8 digits", hash, e["id"])
+	}
+	for _, k := range []string{"user_id", "project_id", "roles", "created_at"} {
+		if _, ok := e[k]; !ok {
+			t.Errorf("entry lacks %s: %s", k, data)
+		}
+	}
+	if _, ok := e["expires_at"]; ok {
+		t.Errorf("a never-expiring token has expires_at: %s", data)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp")); len(matches) > 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+	if _, err := os.Stat(path + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("lock file left behind: %v", err)
+	}
+}
+
+func TestTokenListRevoke(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	if list, err := ListTokens(path); err != nil || len(list) != 0 {
+		t.Fatalf("missing file: %v, %v; want no tokens", list, err)
+	}
+	exp := time.Now().Add(48 * time.Hour).Truncate(time.Second)
+	t1 := mustAdd(t, path, NewToken{UserID: "u1", ProjectID: "p1", Roles: []string{"Admin"}, Expires: exp, Description: "first"})
+	t2 := mustAdd(t, path, NewToken{UserID: "u2", ProjectID: "p2", Roles: []string{"reader"}})
+	list, err := ListTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 {
+		t.Fatalf("%d tokens, want 2", len(list))
+	}
+	a, b := list[0], list[1]
+	if a.UserID != "u1" || a.ProjectID != "p1" || !reflect.DeepEqual(a.Roles, []string{"admin"}) || a.Description != "first" || !a.Expires.Equal(exp) || a.Created.IsZero() || len(a.ID) != 8 {
+		t.Errorf("first token listed as %+v", a)
+	}
+	if b.UserID != "u2" || !b.Expires.IsZero() {
+		t.Errorf("second token listed as %+v", b)
+	}
+	// Nothing listed may reveal the token or its hash.
+	js, _ := json.Marshal(list)
+	for _, s := range []string{t1, t2, "hash"} {
+		if strings.Contains(string(js), s) {
+			t.Errorf("listing contains %q", s)
+		}
+	}
+
+	f := NewTokenFile(path)
+	if _, err := f.Authenticate(context.Background(), request(t1)); err != nil {
+		t.Fatalf("before revoke: %v", err)
+	}
+	tests := []struct {
+		name string
+		id   string
+		err  error
+	}{
+		{"revoke the first", a.ID, nil},
+		{"revoke it again", a.ID, ErrNoSuchToken},
+		{"unknown id", "00000000", ErrNoSuchToken},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := RevokeToken(path, tc.id)
+			if tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+				t.Fatalf("RevokeToken: %v, want %v", err, tc.err)
+			}
+		})
+	}
+	// The running authenticator sees the revocation without a restart.
+	if _, err := f.Authenticate(context.Background(), request(t1)); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token: %v, want ErrUnauthenticated", err)
+	} else {
+		assertNoSecret(t, err, t1)
+	}
+	if _, err := f.Authenticate(context.Background(), request(t2)); err != nil {
+		t.Fatalf("other token after revoke: %v", err)
+	}
+	if list, _ := ListTokens(path); len(list) != 1 || list[0].ID != b.ID {
+		t.Fatalf("after revoke: %+v", list)
+	}
+}
+
+func TestTokenExpiry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	start := time.Now()
+	tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p", Expires: start.Add(time.Hour)})
+	f := NewTokenFile(path)
+	tests := []struct {
+		name string
+		at   time.Time
+		err  error
+	}{
+		{"now", start, nil},
+		{"just before", start.Add(time.Hour - time.Second), nil},
+		{"at expiry", start.Add(time.Hour), ErrUnauthenticated},
+		{"after", start.Add(2 * time.Hour), ErrUnauthenticated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.now = func() time.Time { return tc.at }
+			_, err := f.Authenticate(context.Background(), request(tok))
+			assertNoSecret(t, err, tok)
+			if tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+				t.Fatalf("got %v, want %v", err, tc.err)
+			}
+		})
+	}
+	if _, err := AddToken(path, NewToken{UserID: "u", Expires: time.Now().Add(-time.Minute)}); err == nil {
+		t.Error("AddToken accepted an expiry in the past")
+	}
+	if _, err := AddToken(path, NewToken{ProjectID: "p"}); err == nil {
+		t.Error("AddToken accepted no user id")
+	}
+}
+
+func TestTokenFileMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	f := NewTokenFile(path)
+	if err := f.Reload(); err != nil {
+		t.Fatalf("Reload of a missing file: %v", err)
+	}
+	if _, err := f.Authenticate(context.Background(), request("osr_x")); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("missing file: %v, want ErrUnauthenticated", err)
+	}
+	// Created while running: picked up.
+	tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+	if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
+		t.Fatalf("after the file appeared: %v", err)
+	}
+	// Deleted while running: nobody gets in.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("after the file was removed: %v, want ErrUnauthenticated", err)
+	}
+}
+
+func TestTokenFileEditedWhileRunning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	t1 := mustAdd(t, path, NewToken{UserID: "u1", ProjectID: "p1", Roles: []string{"reader"}})
+	f := NewTokenFile(path)
+	if _, err := f.Authenticate(context.Background(), request(t1)); err != nil {
+		t.Fatal(err)
+	}
+	t2 := mustAdd(t, path, NewToken{UserID: "u2", ProjectID: "p2"})
+	if id, err := f.Authenticate(context.Background(), request(t2)); err != nil || id.UserID != "u2" {
+		t.Fatalf("token added while running: %+v, %v", id, err)
+	}
+
+	// An in-place edit by hand (same inode, new size) is seen too.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(data), `"reader"`, `"Admin", "reader"`, 1)
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.Authenticate(context.Background(), request(t1))
+	if err != nil || !reflect.DeepEqual(id.Roles, []string{"admin", "reader"}) {
+		t.Fatalf("after editing roles: %+v, %v", id, err)
+	}
+}
+
+func TestTokenFileCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		content string
+	}{
+		{"not JSON", "{not json"},
+		{"wrong version", `{"version": 2, "tokens": []}`},
+		{"bad hash", `{"version": 1, "tokens": [{"id": "x", "hash": "abc", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
+		{"misspelt field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z", "expire_at": "2020-01-01T00:00:00Z"}]}`},
+		{"trailing data", `{"version": 1, "tokens": []} {}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
+			tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+			f := NewTokenFile(path)
+			if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// The last good contents stay in use...
+			if id, err := f.Authenticate(context.Background(), request(tok)); err != nil || id.UserID != "u" {
+				t.Fatalf("after corruption: %+v, %v; want the last good token", id, err)
+			}
+			// ...and Reload reports the problem.
+			if err := f.Reload(); err == nil {
+				t.Fatal("Reload of a corrupt file succeeded")
+			} else {
+				assertNoSecret(t, err, tok)
+			}
+			// A fresh authenticator never had a good read: fail closed.
+			fresh := NewTokenFile(path)
+			if _, err := fresh.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("fresh reader of a corrupt file: %v, want ErrUnavailable", err)
+			}
+			// Writers refuse to replace a corrupt file (that would drop
+			// every token in it).
+			if _, err := AddToken(path, NewToken{UserID: "u", ProjectID: "p"}); err == nil {
+				t.Fatal("AddToken overwrote a corrupt file")
+			}
+			if _, err := ListTokens(path); err == nil {
+				t.Fatal("ListTokens read a corrupt file")
+			}
+		})
+	}
+}
+
+func TestTokenConcurrentAdds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	const n = 20
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			tokens[i], errs[i] = AddToken(path, NewToken{UserID: "u", ProjectID: "p"})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("add %d: %v", i, err)
+		}
+	}
+	list, err := ListTokens(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n {
+		t.Fatalf("%d tokens stored, want %d", len(list), n)
+	}
+	f := NewTokenFile(path)
+	for i, tok := range tokens {
+		if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
+			t.Errorf("token %d: %v", i, err)
+		}
+	}
+}
+
+func TestTokenConcurrentAuthenticate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+	f := NewTokenFile(path)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for range 5 {
+		mustAdd(t, path, NewToken{UserID: "x", ProjectID: "y"})
+	}
+	wg.Wait()
+}
+
+func TestTokenStaleLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	// A crashed writer left its lock file behind long ago.
+	if err := os.WriteFile(path+".lock", []byte("crashed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path+".lock", old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddToken(path, NewToken{UserID: "u", ProjectID: "p"}); err != nil {
+		t.Fatalf("AddToken with a stale lock: %v", err)
+	}
+}
+
+func TestNormalizeRoles(t *testing.T) {
+	tests := []struct {
+		in, want []string
+	}{
+		{nil, []string{}},
+		{[]string{"Admin", " member ", "ADMIN", "", "  ", "reader"}, []string{"admin", "member", "reader"}},
+	}
+	for _, tc := range tests {
+		if got := normalizeRoles(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("normalizeRoles(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
