@@ -314,3 +314,47 @@ func inputValue(rule string, target, creds any) (ast.Value, error) {
 		ast.Item(ast.StringTerm("credentials"), ast.NewTerm(cv)),
 	), nil
 }
+
+// Query is another query prepared over an engine's compiled modules and
+// data, for callers that need more than the decision (Glance's property
+// protections, say).
+type Query struct {
+	pq oparego.PreparedEvalQuery
+}
+
+// PrepareQuery prepares query against the engine's compiled modules and
+// data. Prepare once and reuse: evaluation is then as cheap as a decision.
+func (e *Engine) PrepareQuery(ctx context.Context, query string) (*Query, error) {
+	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query)}
+	if e.store != nil {
+		args = append(args, oparego.Store(e.store))
+	}
+	pq, err := oparego.New(args...).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing query %q: %w", query, err)
+	}
+	return &Query{pq: pq}, nil
+}
+
+// Eval evaluates the query with input and returns the value of its single
+// expression, or ok=false when it is undefined.
+func (q *Query) Eval(ctx context.Context, input ast.Value) (value any, ok bool, err error) {
+	rs, err := q.pq.Eval(ctx, oparego.EvalParsedInput(input))
+	if err != nil {
+		return nil, false, fmt.Errorf("evaluating query: %w", err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, false, nil
+	}
+	return rs[0].Expressions[0].Value, true, nil
+}
+
+// Defines reports whether the compiled modules define a rule or function
+// at ref, e.g. "data.oslo.glance.property_protections.allowed".
+func (e *Engine) Defines(ref string) bool {
+	r, err := ast.ParseRef(ref)
+	if err != nil {
+		return false
+	}
+	return len(e.compiler.GetRulesExact(r)) > 0
+}
