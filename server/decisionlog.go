@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/oslorego/oslorego/auth"
+)
+
+// decisionRecord is one line of the decision log. It holds the caller's
+// identity but never a token or other secret.
+type decisionRecord struct {
+	ID          string
+	RequestID   string
+	Action      string
+	Route       string
+	ImageID     string
+	Result      string // allow, deny, not_found, deactivated, unauthenticated, ...
+	Reason      string
+	Evaluated   string
+	PolicyError string
+	Revision    string
+	Credentials *auth.Identity
+	IsAdmin     bool
+}
+
+func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.Time) {
+	attrs := []slog.Attr{
+		slog.String("decision_id", r.ID),
+		slog.String("request_id", r.RequestID),
+		slog.String("action", r.Action),
+		slog.String("route", r.Route),
+		slog.String("image_id", r.ImageID),
+		slog.String("result", r.Result),
+		slog.String("bundle_revision", r.Revision),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if r.Reason != "" {
+		attrs = append(attrs, slog.String("reason", r.Reason))
+	}
+	if r.Evaluated != "" {
+		attrs = append(attrs, slog.String("evaluated_rule", r.Evaluated))
+	}
+	if r.PolicyError != "" {
+		attrs = append(attrs, slog.String("policy_error", r.PolicyError))
+	}
+	if id := r.Credentials; id != nil {
+		attrs = append(attrs, slog.Group("credentials",
+			slog.String("user_id", id.UserID),
+			slog.String("project_id", id.ProjectID),
+			slog.String("domain_id", id.DomainID),
+			slog.String("system_scope", id.SystemScope),
+			slog.Any("roles", id.Roles),
+			slog.Bool("is_admin", r.IsAdmin),
+		))
+	}
+	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+}

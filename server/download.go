@@ -1,0 +1,205 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oslorego/oslorego/imagestore"
+)
+
+// downloadV2 is GET /v2/images/{id}/file, after download_image allowed it:
+// Range (after the policy, as Glance), 204 without data, then the bytes.
+func (s *Server) downloadV2(c *call) error {
+	req := c.Request()
+	size := int64(0)
+	if c.img.Size != nil {
+		size = *c.img.Size
+	}
+	f, err := s.cfg.Images.OpenData(req.Context(), c.img)
+	if errors.Is(err, imagestore.ErrNoData) {
+		// Glance: no active location → 204, Range or not.
+		return c.NoContent(http.StatusNoContent)
+	}
+	if err != nil {
+		return fmt.Errorf("opening data of image %s: %w", c.img.ID, err)
+	}
+	defer f.Close()
+	_, hasRange := req.Header["Range"]
+	_, hasCR := req.Header["Content-Range"]
+	rng, err := requestRange(req.Header.Get("Range"), req.Header.Get("Content-Range"), hasRange, hasCR, size)
+	var re *rangeError
+	if errors.As(err, &re) {
+		c.rec.Reason = re.Message
+		return writeError(c, re.Status, re.Message)
+	}
+	h := c.Response().Header()
+	h.Set(echoContentType, "application/octet-stream")
+	if c.img.Checksum != nil {
+		h.Set("Content-MD5", *c.img.Checksum)
+	}
+	if rng == nil {
+		return s.sendFile(c, f, http.StatusOK, 0, size)
+	}
+	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.Start+rng.Length-1, size))
+	return s.sendFile(c, f, http.StatusPartialContent, rng.Start, rng.Length)
+}
+
+// downloadV1 is GET /v1/images/{id} (Glance ≤ Queens), after
+// download_image allowed it: only active images, data with the
+// x-image-meta-* headers, no Range.
+func (s *Server) downloadV1(c *call) error {
+	if c.img.Status == imagestore.StatusDeactivated {
+		// Glance v1 refuses deactivated data to admins too.
+		c.rec.Reason = "image is deactivated"
+		return writeError(c, http.StatusForbidden, fmt.Sprintf("Image %s is deactivated", c.img.ID))
+	}
+	if c.img.Status != imagestore.StatusActive {
+		msg := fmt.Sprintf("Image %s is not active", c.img.ID)
+		c.rec.Reason = msg
+		return writeError(c, http.StatusNotFound, msg)
+	}
+	if err := s.v1Headers(c); err != nil {
+		return err
+	}
+	size := int64(0)
+	if c.img.Size != nil {
+		size = *c.img.Size
+	}
+	c.Response().Header().Set(echoContentType, "application/octet-stream")
+	if size == 0 {
+		c.Response().Header().Set("Content-Length", "0")
+		c.Response().WriteHeader(http.StatusOK)
+		return nil
+	}
+	f, err := s.cfg.Images.OpenData(c.Request().Context(), c.img)
+	if errors.Is(err, imagestore.ErrNoData) {
+		// v1 answers 404 where v2 answers 204.
+		c.Response().Header().Del(echoContentType)
+		return writeError(c, http.StatusNotFound, fmt.Sprintf("Data for image %s not found", c.img.ID))
+	}
+	if err != nil {
+		return fmt.Errorf("opening data of image %s: %w", c.img.ID, err)
+	}
+	defer f.Close()
+	return s.sendFile(c, f, http.StatusOK, 0, size)
+}
+
+// headV1 is HEAD /v1/images/{id}: the metadata headers, any status.
+func (s *Server) headV1(c *call) error {
+	if err := s.v1Headers(c); err != nil {
+		return err
+	}
+	size := int64(0)
+	if c.img.Size != nil {
+		size = *c.img.Size
+	}
+	c.Response().Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	c.Response().WriteHeader(http.StatusOK)
+	return nil
+}
+
+// v1Headers sets Glance v1's x-image-meta-* headers (never a location)
+// and x-image-meta-property-* for the properties the caller may read.
+func (s *Server) v1Headers(c *call) error {
+	img := c.img
+	h := c.Response().Header()
+	set := func(k string, v any) {
+		if v != nil {
+			h.Set("X-Image-Meta-"+k, fmt.Sprint(v))
+		}
+	}
+	set("Id", img.ID)
+	set("Name", str(img.Name))
+	set("Status", img.Status)
+	set("Size", num(img.Size))
+	set("Virtual_size", num(img.VirtualSize))
+	set("Disk_format", str(img.DiskFormat))
+	set("Container_format", str(img.ContainerFormat))
+	set("Min_disk", img.MinDisk)
+	set("Min_ram", img.MinRAM)
+	set("Is_public", pyBool(img.Visibility == imagestore.Public))
+	set("Checksum", str(img.Checksum))
+	set("Owner", str(img.Owner))
+	set("Protected", pyBool(img.Protected))
+	set("Created_at", v1Time(img.CreatedAt))
+	set("Updated_at", v1Time(img.UpdatedAt))
+	set("Deleted", "False")
+	if img.Checksum != nil {
+		h.Set("ETag", *img.Checksum)
+	}
+	props, err := c.policy.readableProperties(c.Request().Context(), c.creds, img.Properties)
+	if err != nil {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if name := strings.ToLower(k); validHeaderName(name) {
+			h.Set("X-Image-Meta-Property-"+name, props[k])
+		}
+	}
+	return nil
+}
+
+// sendFile writes length bytes of f from offset. The bytes go straight
+// from the file to the socket: io.Copy onto the net/http writer with an
+// *io.LimitedReader over an *os.File is sendfile(2) on Linux.
+func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64) error {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return fmt.Errorf("seeking image %s: %w", c.img.ID, err)
+	}
+	resp := c.Response()
+	resp.Header().Set("Content-Length", strconv.FormatInt(length, 10))
+	resp.WriteHeader(status)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	n, err := io.Copy(resp.Writer, &io.LimitedReader{R: f, N: length})
+	resp.Size += n
+	s.metrics.bytes.WithLabelValues(c.Path()).Add(float64(n))
+	if err != nil {
+		c.rec.Reason = "transfer interrupted"
+		return fmt.Errorf("sending image %s (%d of %d bytes): %w", c.img.ID, n, length, err)
+	}
+	return nil
+}
+
+const echoContentType = "Content-Type"
+
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// v1Time is the registry's JSON rendering of a timestamp.
+func v1Time(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000")
+}
+
+// validHeaderName keeps property names that can be a header name.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return true
+}

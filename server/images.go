@@ -1,0 +1,155 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/oslorego/oslorego/imagestore"
+)
+
+// showV2 is GET /v2/images/{id}: the image as Glance's v2 API shows it,
+// with only the custom properties the caller may read and never a
+// location or direct URL.
+func (s *Server) showV2(c *call) error {
+	return c.JSON(http.StatusOK, s.imageJSON(c, c.img))
+}
+
+// listV2 is GET /v2/images: the images the caller may see, as Glance
+// lists them (own, public, shared with the caller and accepted; community
+// only when asked with ?visibility=community; everything for admins).
+// Query: visibility, limit (default 25, at most 1000), marker.
+func (s *Server) listV2(c *call) error {
+	ctx := c.Request().Context()
+	q := c.QueryParams()
+	want := q.Get("visibility")
+	switch want {
+	case "", "all", imagestore.Public, imagestore.Private, imagestore.Shared, imagestore.Community:
+	default:
+		return writeError(c, http.StatusBadRequest, "Invalid visibility value: "+want)
+	}
+	limit := 25
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return writeError(c, http.StatusBadRequest, "limit param must be a non-negative integer")
+		}
+		limit = min(n, 1000)
+	}
+	all, err := s.cfg.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	project := c.id.ProjectID
+	marker := q.Get("marker")
+	seenMarker := marker == ""
+	out := []map[string]any{}
+	next := ""
+	for _, img := range all {
+		if !seenMarker {
+			seenMarker = img.ID == marker
+			continue
+		}
+		if !s.listed(c, img, project, want) {
+			continue
+		}
+		if len(out) == limit {
+			next = out[len(out)-1]["id"].(string)
+			break
+		}
+		out = append(out, s.imageJSON(c, img))
+	}
+	if !seenMarker {
+		return writeError(c, http.StatusBadRequest, "marker not found: "+marker)
+	}
+	body := map[string]any{"images": out, "schema": "/v2/schemas/images", "first": "/v2/images"}
+	if next != "" {
+		body["next"] = "/v2/images?marker=" + next + "&limit=" + strconv.Itoa(limit)
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+// listed is Glance's listing filter, which (unlike a single GET) counts
+// only accepted memberships and leaves community images out by default.
+func (s *Server) listed(c *call, img imagestore.Image, project, want string) bool {
+	if want != "" && want != "all" && img.Visibility != want {
+		return false
+	}
+	if c.isAdmin {
+		return true
+	}
+	owner := img.Owner != nil && project != "" && *img.Owner == project
+	switch img.Visibility {
+	case imagestore.Public:
+		return true
+	case imagestore.Community:
+		return owner || want == imagestore.Community
+	case imagestore.Shared:
+		if owner || img.Owner == nil {
+			return true
+		}
+		members, err := s.cfg.Images.Members(c.Request().Context(), img.ID)
+		if err != nil {
+			s.cfg.Log.ErrorContext(c.Request().Context(), "listing members", "image", img.ID, "error", err)
+			return false
+		}
+		for _, m := range members {
+			if m.ProjectID == project && m.Status == "accepted" {
+				return true
+			}
+		}
+		return false
+	}
+	return owner || img.Owner == nil
+}
+
+// imageJSON is Glance's v2 image schema for one image.
+func (s *Server) imageJSON(c *call, img imagestore.Image) map[string]any {
+	props, err := c.policy.readableProperties(c.Request().Context(), c.creds, img.Properties)
+	if err != nil {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
+	}
+	out := make(map[string]any, len(props)+24)
+	for k, v := range props {
+		out[k] = v
+	}
+	tags := img.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	core := map[string]any{
+		"id":               img.ID,
+		"name":             str(img.Name),
+		"status":           img.Status,
+		"visibility":       img.Visibility,
+		"protected":        img.Protected,
+		"os_hidden":        img.Hidden,
+		"checksum":         str(img.Checksum),
+		"os_hash_algo":     str(img.OSHashAlgo),
+		"os_hash_value":    str(img.OSHashValue),
+		"owner":            str(img.Owner),
+		"size":             num(img.Size),
+		"virtual_size":     num(img.VirtualSize),
+		"min_ram":          img.MinRAM,
+		"min_disk":         img.MinDisk,
+		"disk_format":      str(img.DiskFormat),
+		"container_format": str(img.ContainerFormat),
+		"created_at":       isoTime(img.CreatedAt),
+		"updated_at":       isoTime(img.UpdatedAt),
+		"tags":             tags,
+		"self":             "/v2/images/" + img.ID,
+		"file":             "/v2/images/" + img.ID + "/file",
+		"schema":           "/v2/schemas/image",
+	}
+	for k, v := range core {
+		out[k] = v
+	}
+	return out
+}
+
+func isoTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,76 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	decideDur *prometheus.HistogramVec
+	bytes     *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "oslorego_http_request_duration_seconds", Help: "Time to answer a request, body included.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12),
+		}, []string{"route", "method"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_decisions_total", Help: "Policy decisions by action and result.",
+		}, []string{"action", "result"}),
+		decideDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "oslorego_decision_duration_seconds", Help: "Time to decide one policy action.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 14),
+		}, []string{"action"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_image_bytes_served_total", Help: "Image data bytes sent, by route.",
+		}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observeDecision(action string, allowed bool, d time.Duration) {
+	result := "deny"
+	if allowed {
+		result = "allow"
+	}
+	m.decisions.WithLabelValues(action, result).Inc()
+	m.decideDur.WithLabelValues(action).Observe(d.Seconds())
+}
+
+// observe gives every response a request id and counts it.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		c.Response().Header().Set(headerRequestID, "req-"+uuid.NewString())
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
+		s.metrics.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/oslorego/oslorego/bundles"
+	"github.com/oslorego/oslorego/rego"
+)
+
+// protectionsRef is where bundles put Glance's property protections.
+const protectionsRef = "data.oslo.glance.property_protections.allowed"
+
+// policyState is the bundle in force with the queries prepared for it.
+type policyState struct {
+	loaded *bundles.Loaded
+	// readable is nil when the bundle has no property protections: every
+	// property is readable, as in Glance without a protection file.
+	readable *rego.Query
+}
+
+// policyState returns the prepared state for the bundle in force,
+// preparing it once per bundle revision.
+func (s *Server) policyState(ctx context.Context) (*policyState, error) {
+	cur := s.cfg.Policy.Current()
+	if cur == nil {
+		return nil, errors.New("no policy bundle is loaded")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != nil && s.state.loaded == cur {
+		return s.state, nil
+	}
+	st := &policyState{loaded: cur}
+	if cur.Engine.Defines(protectionsRef) {
+		q, err := cur.Engine.PrepareQuery(ctx, `{p | some p in input.properties; `+protectionsRef+`(p, "read")}`)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", cur.Revision, err)
+		}
+		st.readable = q
+	}
+	s.state = st
+	return st, nil
+}
+
+// isAdmin decides the credentials' is_admin with the context_is_admin
+// rule, as Glance's RequestContext does (target: the credentials).
+func (p *policyState) isAdmin(ctx context.Context, rule string, creds map[string]any) (bool, error) {
+	d, err := p.loaded.Engine.Decide(ctx, rego.Request{Rule: rule, Target: creds, Credentials: creds})
+	if err != nil {
+		return false, fmt.Errorf("deciding %s: %w", rule, err)
+	}
+	return d.Allowed, nil
+}
+
+// readableProperties returns the custom properties the caller may read.
+// It fails closed: on an evaluation error no property is readable.
+func (p *policyState) readableProperties(ctx context.Context, creds map[string]any, props map[string]string) (map[string]string, error) {
+	if p.readable == nil || len(props) == 0 {
+		return props, nil
+	}
+	names := make([]*ast.Term, 0, len(props))
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		names = append(names, ast.StringTerm(k))
+	}
+	cv, err := ast.InterfaceToValue(creds)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	in := ast.NewObject(
+		ast.Item(ast.StringTerm("properties"), ast.ArrayTerm(names...)),
+		ast.Item(ast.StringTerm("credentials"), ast.NewTerm(cv)),
+	)
+	v, ok, err := p.readable.Eval(ctx, in)
+	if err != nil {
+		return map[string]string{}, err
+	}
+	out := map[string]string{}
+	if !ok {
+		return out, nil
+	}
+	list, _ := v.([]any)
+	for _, n := range list {
+		if name, ok := n.(string); ok {
+			out[name] = props[name]
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,330 @@
+// Package server is the Glance download front-end: an Echo v4 server for
+// image data and metadata where every route maps to exactly one oslo
+// policy action, decided once, here at the REST layer, by the Rego engine
+// with the image mashup as target.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/bundles"
+	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/rego"
+)
+
+// Policy actions the routes enforce.
+const (
+	ActionDownload  = "download_image"
+	ActionGetImage  = "get_image"
+	ActionGetImages = "get_images"
+)
+
+// Images is what the server needs from an image store.
+type Images interface {
+	Get(ctx context.Context, id string) (imagestore.Image, error)
+	List(ctx context.Context) ([]imagestore.Image, error)
+	IsMember(ctx context.Context, imageID, projectID string) (bool, error)
+	Members(ctx context.Context, imageID string) ([]imagestore.Member, error)
+	OpenData(ctx context.Context, img imagestore.Image) (*os.File, error)
+}
+
+// PolicySource gives the policy in force; bundles.Watcher is one.
+type PolicySource interface {
+	Current() *bundles.Loaded
+}
+
+// Config is what New needs. Images, Auth and Policy are required.
+type Config struct {
+	Images Images
+	Auth   auth.Authenticator
+	Policy PolicySource
+	// AdminRule decides the credentials' is_admin (default
+	// "context_is_admin", as Glance).
+	AdminRule string
+	// Log is the operational log; DecisionLog gets one record per
+	// authorised request. Both default to discarding.
+	Log         *slog.Logger
+	DecisionLog *slog.Logger
+	// Registry receives the metrics served on /metrics (default: a new
+	// registry of the server's own).
+	Registry *prometheus.Registry
+	// WWWAuthenticate is sent with every 401, e.g. `Keystone uri="..."`.
+	WWWAuthenticate string
+}
+
+// Route is one API route and the single policy action that guards it.
+type Route struct {
+	Method, Path, Action string
+	// Image is true when the route names an image: the server looks it up
+	// (404 when the caller may not see it) and the target is its mashup.
+	Image   bool
+	handler func(*call) error
+}
+
+// Server is the HTTP front-end. It is an http.Handler.
+type Server struct {
+	cfg     Config
+	echo    *echo.Echo
+	metrics *metrics
+
+	mu    sync.Mutex
+	state *policyState // prepared queries for the bundle in force
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Images == nil || cfg.Auth == nil || cfg.Policy == nil {
+		return nil, errors.New("server: Images, Auth and Policy are required")
+	}
+	if cfg.AdminRule == "" {
+		cfg.AdminRule = "context_is_admin"
+	}
+	discard := slog.New(slog.DiscardHandler)
+	if cfg.Log == nil {
+		cfg.Log = discard
+	}
+	if cfg.DecisionLog == nil {
+		cfg.DecisionLog = discard
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg}
+	var err error
+	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe)
+	// Echo answers OPTIONS itself, before any authentication; Glance has
+	// no OPTIONS routes.
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().Method == http.MethodOptions {
+				return writeError(c, http.StatusMethodNotAllowed, "Method Not Allowed")
+			}
+			return next(c)
+		}
+	})
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	for _, rt := range s.routes() {
+		e.Add(rt.Method, rt.Path, s.enforce(rt))
+	}
+	s.echo = e
+	return s, nil
+}
+
+// Routes is the route → action table (what `oslorego routes` prints).
+func Routes() []Route {
+	var s Server
+	return s.routes()
+}
+
+func (s *Server) routes() []Route {
+	return []Route{
+		{http.MethodGet, "/v2/images/:id/file", ActionDownload, true, s.downloadV2},
+		{http.MethodGet, "/v2/images/:id", ActionGetImage, true, s.showV2},
+		{http.MethodGet, "/v2/images", ActionGetImages, false, s.listV2},
+		{http.MethodGet, "/v1/images/:id", ActionDownload, true, s.downloadV1},
+		{http.MethodHead, "/v1/images/:id", ActionGetImage, true, s.headV1},
+	}
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// ready answers 200 once a policy is in force.
+func (s *Server) ready(c echo.Context) error {
+	if s.cfg.Policy.Current() == nil {
+		return c.String(http.StatusServiceUnavailable, "no policy loaded\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// call is one authorised request on its way to a route's handler.
+type call struct {
+	echo.Context
+	id      *auth.Identity
+	creds   map[string]any
+	isAdmin bool
+	img     imagestore.Image
+	policy  *policyState
+	rec     *decisionRecord
+}
+
+// enforce is the one place where policy is enforced: authenticate, find
+// the image the caller may see, decide the route's action once, then run
+// the handler. Nothing below it checks policy again.
+func (s *Server) enforce(rt Route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		rec := &decisionRecord{
+			ID:        uuid.NewString(),
+			RequestID: requestID(c),
+			Action:    rt.Action,
+			Route:     rt.Method + " " + rt.Path,
+			ImageID:   c.Param("id"),
+			Result:    "error",
+		}
+		start := time.Now()
+		defer func() { s.logDecision(ctx, rec, start) }()
+
+		pol, err := s.policyState(ctx)
+		if err != nil {
+			rec.Reason = err.Error()
+			s.cfg.Log.ErrorContext(ctx, "no policy in force", "error", err)
+			return writeError(c, http.StatusServiceUnavailable, "No policy is loaded; the server is not ready.")
+		}
+		rec.Revision = pol.loaded.Revision
+		id, err := s.cfg.Auth.Authenticate(ctx, c.Request())
+		if err != nil {
+			rec.Result, rec.Reason = "unauthenticated", err.Error()
+			if errors.Is(err, auth.ErrUnavailable) {
+				s.cfg.Log.ErrorContext(ctx, "identity service unavailable", "error", err)
+				return writeError(c, http.StatusServiceUnavailable, "The identity service is unavailable.")
+			}
+			if s.cfg.WWWAuthenticate != "" {
+				c.Response().Header().Set("WWW-Authenticate", s.cfg.WWWAuthenticate)
+			}
+			return writeError(c, http.StatusUnauthorized, "This server could not verify that you are authorized to access the document you requested.")
+		}
+		if c.Request().Method == http.MethodGet && (c.Request().ContentLength > 0 || len(c.Request().TransferEncoding) > 0) {
+			rec.Result, rec.Reason = "bad_request", "request body on GET"
+			return writeError(c, http.StatusBadRequest, "A body is not expected with this request.")
+		}
+		creds := Credentials(id)
+		isAdmin, err := pol.isAdmin(ctx, s.cfg.AdminRule, creds)
+		if err != nil {
+			return err
+		}
+		creds["is_admin"] = isAdmin
+		rec.Credentials = id
+		rec.IsAdmin = isAdmin
+		cl := &call{Context: c, id: id, creds: creds, isAdmin: isAdmin, policy: pol, rec: rec}
+
+		var target map[string]any
+		if rt.Image {
+			img, status, msg, err := s.findImage(ctx, c.Param("id"), id.ProjectID, isAdmin)
+			if err != nil {
+				return err
+			}
+			if status != 0 {
+				rec.Result, rec.Reason = "not_found", msg
+				return writeError(c, status, msg)
+			}
+			cl.img = img
+			// Glance refuses deactivated data to non-admins before policy.
+			if rt.Action == ActionDownload && img.Status == imagestore.StatusDeactivated && !isAdmin {
+				rec.Result, rec.Reason = "deactivated", "image is deactivated"
+				return writeError(c, http.StatusForbidden, "The requested image has been deactivated. Image data download is forbidden.")
+			}
+			target = Mashup(img, id.ProjectID)
+		} else {
+			// Glance's target for actions on no image.
+			target = map[string]any{"project_id": orNil(id.ProjectID)}
+		}
+		dstart := time.Now()
+		d, err := pol.loaded.Engine.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
+		s.metrics.observeDecision(rt.Action, d.Allowed, time.Since(dstart))
+		if err != nil {
+			return fmt.Errorf("deciding %s: %w", rt.Action, err)
+		}
+		rec.Evaluated, rec.PolicyError = d.Evaluated, d.Error
+		if !d.Allowed {
+			rec.Result = "deny"
+			return c.JSONBlob(http.StatusForbidden, forbiddenBody)
+		}
+		rec.Result = "allow"
+		return rt.handler(cl)
+	}
+}
+
+// forbiddenBody is the one body of every policy refusal, whatever the
+// route, so that a refusal tells nothing about which rule refused.
+var forbiddenBody = []byte(`{"error": {"code": 403, "title": "Forbidden", "message": "Policy does not allow this request."}}` + "\n")
+
+// findImage looks an image up as Glance's database layer does: absent,
+// deleted, over-long ids and images the caller may not see are all the
+// same 404.
+func (s *Server) findImage(ctx context.Context, id, project string, isAdmin bool) (imagestore.Image, int, string, error) {
+	notFound := "No image found with ID " + id
+	if len(id) > 36 {
+		return imagestore.Image{}, http.StatusNotFound, notFound, nil
+	}
+	img, err := s.cfg.Images.Get(ctx, id)
+	if errors.Is(err, imagestore.ErrNotFound) {
+		return img, http.StatusNotFound, notFound, nil
+	}
+	if err != nil {
+		return img, 0, "", fmt.Errorf("looking up image %s: %w", id, err)
+	}
+	member := false
+	if !isAdmin && img.Visibility == imagestore.Shared && project != "" && img.Owner != nil && *img.Owner != project {
+		if member, err = s.cfg.Images.IsMember(ctx, img.ID, project); err != nil {
+			return img, 0, "", fmt.Errorf("looking up members of image %s: %w", id, err)
+		}
+	}
+	if !visible(img, project, isAdmin, member) {
+		return img, http.StatusNotFound, notFound, nil
+	}
+	return img, 0, "", nil
+}
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Error struct {
+		Code    int    `json:"code"`
+		Title   string `json:"title"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(c echo.Context, status int, msg string) error {
+	var b errorBody
+	b.Error.Code, b.Error.Title, b.Error.Message = status, http.StatusText(status), msg
+	return c.JSON(status, b)
+}
+
+// handleError answers errors that no handler wrote: Echo's own 404/405,
+// and internal failures, which are logged and never detailed to clients.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "request failed after the response started", "error", err, "path", c.Request().URL.Path)
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code < 500 {
+		msg, _ := he.Message.(string)
+		if msg == "" {
+			msg = http.StatusText(he.Code)
+		}
+		_ = writeError(c, he.Code, msg)
+		return
+	}
+	s.cfg.Log.ErrorContext(c.Request().Context(), "request failed", "error", err, "path", c.Request().URL.Path)
+	_ = writeError(c, http.StatusInternalServerError, "The server failed to answer this request.")
+}
+
+// requestID is the request's id, also sent as X-Openstack-Request-Id.
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(headerRequestID)
+}
+
+const headerRequestID = "X-Openstack-Request-Id"
