@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var servingRx = regexp.MustCompile(`serving Glance downloads on (http://\S+)`)
+
+// The README's walkthrough: serve with no policy flags, add tokens, import
+// images, download as a member (200), be refused the restricted image
+// (403), and stop cleanly.
+func TestServeWalkthrough(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("OSLOREGO_DATA_DIR", dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--decision-log", "off"}, strings.NewReader(""), &out, &errb)
+	}()
+	var url string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; {
+		if m := servingRx.FindStringSubmatch(errb.String()); m != nil {
+			url = m[1]
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, hint := range []string{"token add", "image import", "built-in glance bundle"} {
+		if !strings.Contains(errb.String(), hint) {
+			t.Errorf("the greeting lacks %q:\n%s", hint, errb.String())
+		}
+	}
+	token := func(roles string) string {
+		code, stdout, stderr := runCLI(t, "", "token", "add", "--user", "u", "--project", "demo", "--roles", roles)
+		if code != 0 {
+			t.Fatalf("token add: %d %s", code, stderr)
+		}
+		return strings.TrimSpace(stdout)
+	}
+	member, admin := token("member,reader"), token("admin")
+	plain, billed := "0c7b4c0e-0000-4000-8000-000000000001", "0c7b4c0e-0000-4000-8000-000000000002"
+	if code, _, stderr := runCLI(t, "", "image", "import", example+"tiny.img", "--name", "tiny", "--owner", "demo", "--id", plain); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	if code, _, stderr := runCLI(t, "", "image", "import", example+"tiny.img", "--name", "billed", "--owner", "demo", "--id", billed, "--property", "x_billing_code_ntt=ntt_3251"); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	data, err := os.ReadFile(example + "tiny.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(tok, id string) (int, []byte) {
+		req, _ := http.NewRequest("GET", url+"/v2/images/"+id+"/file", nil)
+		req.Header.Set("X-Auth-Token", tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	for _, c := range []struct {
+		tok, id string
+		status  int
+	}{{member, plain, 200}, {member, billed, 403}, {admin, billed, 200}, {"", plain, 401}} {
+		status, body := get(c.tok, c.id)
+		if status != c.status {
+			t.Errorf("%s: %d, want %d (%s)", c.id, status, c.status, body)
+		}
+		if status == 200 && !bytes.Equal(body, data) {
+			t.Errorf("%s: body %q", c.id, body)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d after shutdown: %s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if strings.Contains(errb.String(), member) || strings.Contains(errb.String(), admin) {
+		t.Error("a token reached serve's output")
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	t.Setenv("OSLOREGO_DATA_DIR", t.TempDir())
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--auth", "magic"}, "want token, keystone or headers"},
+		{[]string{"serve", "--auth", "keystone"}, "--keystone-url"},
+		{[]string{"serve", "--auth", "keystone", "--keystone-url", "http://127.0.0.1:1"}, "service token"},
+		{[]string{"serve", "--auth", "headers"}, "--trusted-proxy"},
+		{[]string{"serve", "--auth", "headers", "--trusted-proxy", "not-an-ip"}, "not-an-ip"},
+		{[]string{"serve", "extra"}, "no arguments"},
+		{[]string{"serve", "--log-format", "xml"}, "text or json"},
+	} {
+		code, _, stderr := runCLI(t, "", c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "serve", "--bundle", "/nonexistent"); code != 1 || !strings.Contains(stderr, "/nonexistent") {
+		t.Errorf("missing bundle: %d %q", code, stderr)
+	}
+	code, _, stderr := runCLI(t, "", "serve", "--help")
+	if code != 0 || !strings.Contains(stderr, "--trusted-proxy") || !strings.Contains(stderr, "download_image") {
+		t.Errorf("serve --help: %d %q", code, stderr)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	code, out, _ := runCLI(t, "", "routes")
+	want := []string{
+		"GET     /v2/images/{id}/file  download_image",
+		"GET     /v2/images/{id}       get_image",
+		"GET     /v2/images            get_images",
+		"GET     /v1/images/{id}       download_image",
+		"HEAD    /v1/images/{id}       get_image",
+	}
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("routes lacks %q:\n%s", w, out)
+		}
+	}
+}
