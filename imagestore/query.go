@@ -33,13 +33,44 @@ func (s *Store) List(ctx context.Context) ([]Image, error) {
 	return s.query(ctx, "")
 }
 
+// Statements of query, for one image or for all live images.
+const (
+	queryImages     = "SELECT " + imageColumns + " FROM images WHERE deleted = 0 %s ORDER BY created_at, id"
+	queryProperties = "SELECT p.image_id, p.name, p.value FROM image_properties p JOIN images i ON i.id = p.image_id WHERE i.deleted = 0 %s"
+	queryTags       = "SELECT t.image_id, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 %s ORDER BY t.image_id, t.value"
+)
+
+// getStmts are query's statements for one image, prepared once: a
+// download looks one image up, and parsing the SQL each time cost more
+// than running it.
+type getStmts struct {
+	image, props, tags *sql.Stmt
+}
+
+func (s *Store) prepareGet(ctx context.Context) error {
+	var err error
+	prep := func(q, cond string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.db.PrepareContext(ctx, fmt.Sprintf(q, cond))
+		return st
+	}
+	s.get = getStmts{
+		image: prep(queryImages, "AND id = ?"),
+		props: prep(queryProperties, "AND i.id = ?"),
+		tags:  prep(queryTags, "AND i.id = ?"),
+	}
+	if err != nil {
+		return fmt.Errorf("preparing image queries: %w", err)
+	}
+	return nil
+}
+
 // query reads the live images (only image id, unless id is ""), with
 // their properties and tags, from one snapshot.
 func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
-	cond, joined, args := "", "", []any(nil)
-	if id != "" {
-		cond, joined, args = "AND id = ?", "AND i.id = ?", []any{id}
-	}
 	// A read-only transaction is a deferred one: it sees one consistent
 	// snapshot without taking the write lock.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -47,61 +78,99 @@ func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
 		return nil, fmt.Errorf("reading images: %w", err)
 	}
 	defer tx.Rollback()
-
-	rows, err := tx.QueryContext(ctx, "SELECT "+imageColumns+" FROM images WHERE deleted = 0 "+cond+" ORDER BY created_at, id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading images: %w", err)
+	var images, props, tags rowSource
+	var args []any
+	if id != "" {
+		args = []any{id}
+		images, props, tags = stmtQuerier{tx.StmtContext(ctx, s.get.image)}, stmtQuerier{tx.StmtContext(ctx, s.get.props)}, stmtQuerier{tx.StmtContext(ctx, s.get.tags)}
+	} else {
+		images, props, tags = textQuerier{tx, fmt.Sprintf(queryImages, "")}, textQuerier{tx, fmt.Sprintf(queryProperties, "")}, textQuerier{tx, fmt.Sprintf(queryTags, "")}
 	}
+
 	imgs := []Image{}
 	index := map[string]int{}
-	for rows.Next() {
+	err = eachSourceRow(ctx, images, args, func(rows *sql.Rows) error {
 		img, err := scanImage(rows)
 		if err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		index[img.ID] = len(imgs)
 		imgs = append(imgs, img)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading images: %w", err)
 	}
-	rows.Close()
 	if len(imgs) == 0 {
 		return imgs, nil
 	}
 
 	// Properties and tags of the selected images, by a join on the same
 	// condition rather than one query per image.
-	err = eachRow(ctx, tx, "SELECT p.image_id, p.name, p.value FROM image_properties p JOIN images i ON i.id = p.image_id WHERE i.deleted = 0 "+joined, args,
-		func(rows *sql.Rows) error {
-			var id, name, value string
-			if err := rows.Scan(&id, &name, &value); err != nil {
-				return err
-			}
-			if i, ok := index[id]; ok {
-				imgs[i].Properties[name] = value
-			}
-			return nil
-		})
+	err = eachSourceRow(ctx, props, args, func(rows *sql.Rows) error {
+		var id, name, value string
+		if err := rows.Scan(&id, &name, &value); err != nil {
+			return err
+		}
+		if i, ok := index[id]; ok {
+			imgs[i].Properties[name] = value
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading image properties: %w", err)
 	}
-	err = eachRow(ctx, tx, "SELECT t.image_id, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 "+joined+" ORDER BY t.image_id, t.value", args,
-		func(rows *sql.Rows) error {
-			var id, value string
-			if err := rows.Scan(&id, &value); err != nil {
-				return err
-			}
-			if i, ok := index[id]; ok {
-				imgs[i].Tags = append(imgs[i].Tags, value)
-			}
-			return nil
-		})
+	err = eachSourceRow(ctx, tags, args, func(rows *sql.Rows) error {
+		var id, value string
+		if err := rows.Scan(&id, &value); err != nil {
+			return err
+		}
+		if i, ok := index[id]; ok {
+			imgs[i].Tags = append(imgs[i].Tags, value)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading image tags: %w", err)
 	}
 	return imgs, nil
+}
+
+// rowSource is a query to run with arguments: a prepared statement
+// (stmtQuerier) or a query text (textQuerier).
+type rowSource interface {
+	query(ctx context.Context, args []any) (*sql.Rows, error)
+}
+
+// eachSourceRow runs q and calls f on every row.
+func eachSourceRow(ctx context.Context, q rowSource, args []any, f func(*sql.Rows) error) error {
+	rows, err := q.query(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// stmtQuerier runs a prepared statement; textQuerier a query text.
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (q stmtQuerier) query(ctx context.Context, args []any) (*sql.Rows, error) {
+	return q.st.QueryContext(ctx, args...)
+}
+
+type textQuerier struct {
+	tx   *sql.Tx
+	text string
+}
+
+func (q textQuerier) query(ctx context.Context, args []any) (*sql.Rows, error) {
+	return q.tx.QueryContext(ctx, q.text, args...)
 }
 
 // eachRow runs q and calls f on every row.

@@ -107,6 +107,7 @@ type Store struct {
 	// create opens a new staging file; tests replace it to fail writes.
 	create func(name string) (writeSyncCloser, error)
 	now    func() time.Time
+	get    getStmts
 }
 
 // Open opens (creating if needed) the store in dir: dir/images.db holds
@@ -145,6 +146,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	if err := s.lockAndClean(ctx); err != nil {
 		s.db.Close()
+		return nil, err
+	}
+	if err := s.prepareGet(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil

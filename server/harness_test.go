@@ -40,7 +40,7 @@ func (s *syncBuffer) String() string {
 
 // harness is a real server on a loopback port, over a real store.
 type harness struct {
-	t         *testing.T
+	t         testing.TB
 	store     *imagestore.Store
 	srv       *httptest.Server
 	tokens    string
@@ -57,7 +57,7 @@ var builtinPolicy = sync.OnceValues(func() (*bundles.Loaded, error) {
 	return bundles.LoadBuiltin(context.Background(), "glance", bundles.BuildOptions{})
 })
 
-func glancePolicy(t *testing.T) server.PolicySource {
+func glancePolicy(t testing.TB) server.PolicySource {
 	t.Helper()
 	l, err := builtinPolicy()
 	if err != nil {
@@ -90,7 +90,7 @@ func dirPolicy(t *testing.T, files map[string]string) server.PolicySource {
 	return w
 }
 
-func newHarness(t *testing.T, policy server.PolicySource, authn func(tokensFile string) auth.Authenticator) *harness {
+func newHarness(t testing.TB, policy server.PolicySource, authn func(tokensFile string) auth.Authenticator) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := imagestore.Open(context.Background(), filepath.Join(dir, "data"))

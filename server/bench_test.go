@@ -1,0 +1,43 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/oslorego/oslorego/imagestore"
+)
+
+// BenchmarkDownload is one authorised download over loopback HTTP with
+// the built-in bundle and token auth: authentication, context_is_admin,
+// the image lookup, download_image and the transfer.
+func BenchmarkDownload(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"4KiB", 4 << 10}, {"1MiB", 1 << 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := newHarness(b, glancePolicy(b), nil)
+			img := h.image([]byte(strings.Repeat("x", c.size)), imagestore.ImportOptions{Owner: sp(p1), Properties: map[string]string{"x_billing_code_ntt": "ntt_0001"}})
+			token := h.token(p1, "member", "reader")
+			client := h.srv.Client()
+			url := h.srv.URL + "/v2/images/" + img.ID + "/file"
+			b.SetBytes(int64(c.size))
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("X-Auth-Token", token)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || n != int64(c.size) {
+					b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+				}
+			}
+		})
+	}
+}
