@@ -96,46 +96,25 @@ func invalidRange(msg string) error {
 	return &rangeError{416, "The Range requested is not available. " + msg}
 }
 
-// parseContentRange is webob's ContentRange.parse for "bytes F-L/N" and
-// "bytes F-L/*"; "bytes */N" has no range to send and is refused.
+// webob's ContentRange.parse: anchored at the start only.
+var contentRangeRx = regexp.MustCompile(`^bytes (?:(\d+)-(\d+)|[*])/(?:(\d+)|[*])`)
+
+// parseContentRange is webob's ContentRange.parse with its validity check
+// for "bytes F-L/N" and "bytes F-L/*"; "bytes */N" has no range to send
+// and is refused (Glance fails on it with a TypeError).
 func parseContentRange(v string) (first, last int64, ok bool) {
-	units, rest, found := strings.Cut(strings.TrimSpace(v), " ")
-	if !found || !strings.EqualFold(units, "bytes") {
+	m := contentRangeRx.FindStringSubmatch(v)
+	if m == nil || m[1] == "" {
 		return 0, 0, false
 	}
-	rng, length, found := strings.Cut(strings.TrimSpace(rest), "/")
-	if !found {
-		return 0, 0, false
-	}
-	f, l, found := strings.Cut(rng, "-")
-	if !found || !digits(f) || !digits(l) {
-		return 0, 0, false
-	}
-	first, last = atoi(f), atoi(l)
+	first, last = atoi(m[1]), atoi(m[2])
 	if first > last {
 		return 0, 0, false
 	}
-	if length != "*" {
-		if !digits(length) {
-			return 0, 0, false
-		}
-		if n := atoi(length); last >= n {
-			return 0, 0, false
-		}
+	if m[3] != "" && last >= atoi(m[3]) {
+		return 0, 0, false
 	}
 	return first, last, true
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // atoi parses decimal digits; numbers beyond int64 saturate, which gives
