@@ -45,7 +45,7 @@ func TestRequestRange(t *testing.T) {
 		{"", "items 1-3/*", false, true, 10, 0, 0, 416},
 		{"", "bytes 1-3", false, true, 10, 0, 0, 416},
 		{"", "", false, true, 10, 0, 0, 416},
-		{"bytes=-3", "", true, false, 0, 0, 0, 416},      // Glance: 206 of nothing
+		{"bytes=-3", "", true, false, 0, 0, 0, 416},       // Glance: 206 of nothing
 		{"", "bytes 1-3/*junk", false, true, 10, 1, 3, 0}, // webob matches a prefix
 		{"", "BYTES 1-3/*", false, true, 10, 0, 0, 416},   // but case-sensitively
 		{"", "bytes  1-3/*", false, true, 10, 0, 0, 416},  // with one space
