@@ -209,8 +209,8 @@ func TestMethodsAndBodies(t *testing.T) {
 	member := h.token(p1, "member")
 	img := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
 	r := h.do("HEAD", "/v2/images/"+img.ID+"/file", tok(member))
-	if r.Status != http.StatusMethodNotAllowed {
-		t.Errorf("HEAD /file: %d", r.Status)
+	if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET" {
+		t.Errorf("HEAD /file: %d, Allow %q", r.Status, r.Header.Get("Allow"))
 	}
 	if r := h.do("OPTIONS", "/v2/images/"+img.ID+"/file", nil); r.Status != http.StatusMethodNotAllowed {
 		t.Errorf("OPTIONS /file: %d", r.Status)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -311,6 +312,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Code < 500 {
+		if he.Code == http.StatusMethodNotAllowed {
+			// Echo lists OPTIONS, which we refuse.
+			var allow []string
+			for _, m := range strings.Split(c.Response().Header().Get("Allow"), ",") {
+				if m = strings.TrimSpace(m); m != "" && m != http.MethodOptions {
+					allow = append(allow, m)
+				}
+			}
+			c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+		}
 		msg, _ := he.Message.(string)
 		if msg == "" {
 			msg = http.StatusText(he.Code)
