@@ -3,6 +3,7 @@ package imagestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 )
 
@@ -18,59 +19,65 @@ type querier interface {
 
 // Get returns a live image; ErrNotFound if it is missing or deleted.
 func (s *Store) Get(ctx context.Context, id string) (Image, error) {
-	imgs, err := s.query(ctx, id)
+	// One statement is one snapshot: the row, its properties and its tags
+	// are read together without a transaction.
+	rows, err := s.getOne.QueryContext(ctx, id)
+	if err != nil {
+		return Image{}, fmt.Errorf("reading image %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return Image{}, fmt.Errorf("reading image %s: %w", id, err)
+		}
+		return Image{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	var props, tags string
+	img, err := scanImage(rows, &props, &tags)
 	if err != nil {
 		return Image{}, err
 	}
-	if len(imgs) == 0 {
-		return Image{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	if err := json.Unmarshal([]byte(props), &img.Properties); err != nil {
+		return Image{}, fmt.Errorf("reading properties of image %s: %w", id, err)
 	}
-	return imgs[0], nil
+	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
+		return Image{}, fmt.Errorf("reading tags of image %s: %w", id, err)
+	}
+	return img, nil
 }
 
 // List returns the live images, oldest first (ties by ID).
 func (s *Store) List(ctx context.Context) ([]Image, error) {
-	return s.query(ctx, "")
+	return s.query(ctx)
 }
 
-// Statements of query, for one image or for all live images.
+// Statements of query (List).
 const (
-	queryImages     = "SELECT " + imageColumns + " FROM images WHERE deleted = 0 %s ORDER BY created_at, id"
-	queryProperties = "SELECT p.image_id, p.name, p.value FROM image_properties p JOIN images i ON i.id = p.image_id WHERE i.deleted = 0 %s"
-	queryTags       = "SELECT t.image_id, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 %s ORDER BY t.image_id, t.value"
+	queryImages     = "SELECT " + imageColumns + " FROM images WHERE deleted = 0 ORDER BY created_at, id"
+	queryProperties = "SELECT p.image_id, p.name, p.value FROM image_properties p JOIN images i ON i.id = p.image_id WHERE i.deleted = 0"
+	queryTags       = "SELECT t.image_id, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 ORDER BY t.image_id, t.value"
 )
 
-// getStmts are query's statements for one image, prepared once: a
-// download looks one image up, and parsing the SQL each time cost more
-// than running it.
-type getStmts struct {
-	image, props, tags *sql.Stmt
-}
+// queryOne reads one live image with its properties and tags (as JSON).
+const queryOne = "SELECT " + imageColumns + `,
+	(SELECT json_group_object(name, value) FROM image_properties WHERE image_id = images.id),
+	(SELECT json_group_array(value) FROM (SELECT value FROM image_tags WHERE image_id = images.id ORDER BY value))
+	FROM images WHERE deleted = 0 AND id = ?`
 
+// prepareGet prepares Get's statement once: a download looks one image
+// up, and parsing the SQL each time cost more than running it.
 func (s *Store) prepareGet(ctx context.Context) error {
-	var err error
-	prep := func(q, cond string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = s.db.PrepareContext(ctx, fmt.Sprintf(q, cond))
-		return st
-	}
-	s.get = getStmts{
-		image: prep(queryImages, "AND id = ?"),
-		props: prep(queryProperties, "AND i.id = ?"),
-		tags:  prep(queryTags, "AND i.id = ?"),
-	}
+	st, err := s.db.PrepareContext(ctx, queryOne)
 	if err != nil {
-		return fmt.Errorf("preparing image queries: %w", err)
+		return fmt.Errorf("preparing image query: %w", err)
 	}
+	s.getOne = st
 	return nil
 }
 
-// query reads the live images (only image id, unless id is ""), with
-// their properties and tags, from one snapshot.
-func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
+// query reads the live images with their properties and tags, from one
+// snapshot.
+func (s *Store) query(ctx context.Context) ([]Image, error) {
 	// A read-only transaction is a deferred one: it sees one consistent
 	// snapshot without taking the write lock.
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -78,18 +85,10 @@ func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
 		return nil, fmt.Errorf("reading images: %w", err)
 	}
 	defer tx.Rollback()
-	var images, props, tags rowSource
-	var args []any
-	if id != "" {
-		args = []any{id}
-		images, props, tags = stmtQuerier{tx.StmtContext(ctx, s.get.image)}, stmtQuerier{tx.StmtContext(ctx, s.get.props)}, stmtQuerier{tx.StmtContext(ctx, s.get.tags)}
-	} else {
-		images, props, tags = textQuerier{tx, fmt.Sprintf(queryImages, "")}, textQuerier{tx, fmt.Sprintf(queryProperties, "")}, textQuerier{tx, fmt.Sprintf(queryTags, "")}
-	}
 
 	imgs := []Image{}
 	index := map[string]int{}
-	err = eachSourceRow(ctx, images, args, func(rows *sql.Rows) error {
+	err = eachRow(ctx, tx, queryImages, nil, func(rows *sql.Rows) error {
 		img, err := scanImage(rows)
 		if err != nil {
 			return err
@@ -107,7 +106,7 @@ func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
 
 	// Properties and tags of the selected images, by a join on the same
 	// condition rather than one query per image.
-	err = eachSourceRow(ctx, props, args, func(rows *sql.Rows) error {
+	err = eachRow(ctx, tx, queryProperties, nil, func(rows *sql.Rows) error {
 		var id, name, value string
 		if err := rows.Scan(&id, &name, &value); err != nil {
 			return err
@@ -120,7 +119,7 @@ func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading image properties: %w", err)
 	}
-	err = eachSourceRow(ctx, tags, args, func(rows *sql.Rows) error {
+	err = eachRow(ctx, tx, queryTags, nil, func(rows *sql.Rows) error {
 		var id, value string
 		if err := rows.Scan(&id, &value); err != nil {
 			return err
@@ -134,43 +133,6 @@ func (s *Store) query(ctx context.Context, id string) ([]Image, error) {
 		return nil, fmt.Errorf("reading image tags: %w", err)
 	}
 	return imgs, nil
-}
-
-// rowSource is a query to run with arguments: a prepared statement
-// (stmtQuerier) or a query text (textQuerier).
-type rowSource interface {
-	query(ctx context.Context, args []any) (*sql.Rows, error)
-}
-
-// eachSourceRow runs q and calls f on every row.
-func eachSourceRow(ctx context.Context, q rowSource, args []any, f func(*sql.Rows) error) error {
-	rows, err := q.query(ctx, args)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := f(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// stmtQuerier runs a prepared statement; textQuerier a query text.
-type stmtQuerier struct{ st *sql.Stmt }
-
-func (q stmtQuerier) query(ctx context.Context, args []any) (*sql.Rows, error) {
-	return q.st.QueryContext(ctx, args...)
-}
-
-type textQuerier struct {
-	tx   *sql.Tx
-	text string
-}
-
-func (q textQuerier) query(ctx context.Context, args []any) (*sql.Rows, error) {
-	return q.tx.QueryContext(ctx, q.text, args...)
 }
 
 // eachRow runs q and calls f on every row.
@@ -189,15 +151,16 @@ func eachRow(ctx context.Context, q querier, query string, args []any, f func(*s
 }
 
 // scanImage reads one row of imageColumns.
-func scanImage(rows *sql.Rows) (Image, error) {
+func scanImage(rows *sql.Rows, extra ...any) (Image, error) {
 	var (
 		img                                                Image
 		name, owner, checksum, algo, hash, disk, container sql.NullString
 		size, virtualSize                                  sql.NullInt64
 		created, updated                                   string
 	)
-	err := rows.Scan(&img.ID, &name, &size, &virtualSize, &img.Status, &img.Visibility, &owner, &checksum, &algo,
-		&hash, &disk, &container, &img.MinDisk, &img.MinRAM, &img.Protected, &img.Hidden, &created, &updated)
+	dest := []any{&img.ID, &name, &size, &virtualSize, &img.Status, &img.Visibility, &owner, &checksum, &algo,
+		&hash, &disk, &container, &img.MinDisk, &img.MinRAM, &img.Protected, &img.Hidden, &created, &updated}
+	err := rows.Scan(append(dest, extra...)...)
 	if err != nil {
 		return Image{}, fmt.Errorf("reading image: %w", err)
 	}

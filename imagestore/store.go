@@ -107,7 +107,7 @@ type Store struct {
 	// create opens a new staging file; tests replace it to fail writes.
 	create func(name string) (writeSyncCloser, error)
 	now    func() time.Time
-	get    getStmts
+	getOne *sql.Stmt // Get's statement
 }
 
 // Open opens (creating if needed) the store in dir: dir/images.db holds

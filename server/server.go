@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -306,6 +307,10 @@ func writeError(c echo.Context, status int, msg string) error {
 // handleError answers errors that no handler wrote: Echo's own 404/405,
 // and internal failures, which are logged and never detailed to clients.
 func (s *Server) handleError(err error, c echo.Context) {
+	if clientGone(c, err) {
+		s.cfg.Log.InfoContext(c.Request().Context(), "client went away", "error", err, "path", c.Request().URL.Path)
+		return
+	}
 	if c.Response().Committed {
 		s.cfg.Log.ErrorContext(c.Request().Context(), "request failed after the response started", "error", err, "path", c.Request().URL.Path)
 		return
@@ -331,6 +336,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	s.cfg.Log.ErrorContext(c.Request().Context(), "request failed", "error", err, "path", c.Request().URL.Path)
 	_ = writeError(c, http.StatusInternalServerError, "The server failed to answer this request.")
+}
+
+// clientGone reports whether err only says that the client hung up: not
+// a server failure.
+func clientGone(c echo.Context, err error) bool {
+	return c.Request().Context().Err() != nil || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // requestID is the request's id, also sent as X-Openstack-Request-Id.
