@@ -220,12 +220,27 @@ func TestLiveReload(t *testing.T) {
 	if r := h.do("GET", path, member); r.Status != 200 {
 		t.Fatalf("before: %d", r.Status)
 	}
-	write("policy.yaml", `"download_image": "role:admin"`)
+	// is_admin (cached per credentials) follows the policy in force too.
+	admin := tok(h.token(p1, "admin"))
+	deact := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+	if err := h.store.SetStatus(t.Context(), deact.ID, imagestore.StatusDeactivated); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("GET", "/v2/images/"+deact.ID+"/file", admin); r.Status != 200 {
+		t.Fatalf("admin, deactivated, before: %d", r.Status)
+	}
+	write("policy.yaml", `
+"download_image": "role:admin"
+"context_is_admin": "role:superadmin"
+`)
 	if changed, err := w.Reload(t.Context()); err != nil || !changed {
 		t.Fatalf("reload: %v %v", changed, err)
 	}
 	if r := h.do("GET", path, member); r.Status != 403 {
 		t.Errorf("after reload: %d, want 403", r.Status)
+	}
+	if r := h.do("GET", "/v2/images/"+deact.ID+"/file", admin); r.Status != 403 {
+		t.Errorf("admin, deactivated, after context_is_admin changed: %d, want 403", r.Status)
 	}
 	write("policy.yaml", `"download_image": [unclosed`)
 	if _, err := w.Reload(t.Context()); err == nil {

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -21,7 +23,16 @@ type policyState struct {
 	// readable is nil when the bundle has no property protections: every
 	// property is readable, as in Glance without a protection file.
 	readable *rego.Query
+
+	// admins caches context_is_admin per credentials: the decision is a
+	// function of the credentials and this bundle alone, and callers
+	// repeat.
+	adminMu sync.Mutex
+	admins  map[string]bool
 }
+
+// maxAdminCache bounds the is_admin cache; it starts over when full.
+const maxAdminCache = 4096
 
 // policyState returns the prepared state for the bundle in force,
 // preparing it once per bundle revision.
@@ -50,10 +61,26 @@ func (s *Server) policyState(ctx context.Context) (*policyState, error) {
 // isAdmin decides the credentials' is_admin with the context_is_admin
 // rule, as Glance's RequestContext does (target: the credentials).
 func (p *policyState) isAdmin(ctx context.Context, rule string, creds map[string]any) (bool, error) {
+	key, err := json.Marshal(creds) // map keys are sorted: a canonical key
+	if err != nil {
+		return false, fmt.Errorf("credentials: %w", err)
+	}
+	p.adminMu.Lock()
+	admin, ok := p.admins[string(key)]
+	p.adminMu.Unlock()
+	if ok {
+		return admin, nil
+	}
 	d, err := p.loaded.Engine.Decide(ctx, rego.Request{Rule: rule, Target: creds, Credentials: creds})
 	if err != nil {
 		return false, fmt.Errorf("deciding %s: %w", rule, err)
 	}
+	p.adminMu.Lock()
+	if p.admins == nil || len(p.admins) >= maxAdminCache {
+		p.admins = map[string]bool{}
+	}
+	p.admins[string(key)] = d.Allowed
+	p.adminMu.Unlock()
 	return d.Allowed, nil
 }
 
