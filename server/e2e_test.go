@@ -233,3 +233,34 @@ func TestMethodsAndBodies(t *testing.T) {
 		t.Errorf("unknown path: %d", r.Status)
 	}
 }
+
+// Bodies above the small-body buffer go out with sendfile: whole and in
+// ranges, the bytes are the image's.
+func TestLargeBodies(t *testing.T) {
+	h := newHarness(t, glancePolicy(t), nil)
+	member := tok(h.token(p1, "member"))
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	img := h.image(data, imagestore.ImportOptions{Owner: sp(p1)})
+	path := "/v2/images/" + img.ID + "/file"
+	if r := h.do("GET", path, member); r.Status != 200 || !bytes.Equal(r.Body, data) {
+		t.Errorf("whole: %d, %d bytes", r.Status, len(r.Body))
+	}
+	for _, c := range []struct {
+		rng         string
+		first, last int
+	}{{"bytes=100000-250000", 100000, 250000}, {"bytes=-70000", len(data) - 70000, len(data) - 1}, {"bytes=5-9", 5, 9}} {
+		r := h.do("GET", path, with(member, "Range", c.rng))
+		if r.Status != 206 || !bytes.Equal(r.Body, data[c.first:c.last+1]) {
+			t.Errorf("%s: %d, %d bytes", c.rng, r.Status, len(r.Body))
+		}
+		if want := fmt.Sprintf("bytes %d-%d/%d", c.first, c.last, len(data)); r.Header.Get("Content-Range") != want {
+			t.Errorf("%s: Content-Range %q, want %q", c.rng, r.Header.Get("Content-Range"), want)
+		}
+	}
+	if r := h.do("GET", "/v1/images/"+img.ID, member); r.Status != 200 || !bytes.Equal(r.Body, data) {
+		t.Errorf("v1: %d, %d bytes", r.Status, len(r.Body))
+	}
+}

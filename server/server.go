@@ -84,6 +84,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	state *policyState // prepared queries for the bundle in force
+
+	buffers sync.Pool // *[]byte of smallBody bytes, for small bodies
 }
 
 // New builds the server and its routes.
@@ -105,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg}
+	s.buffers.New = func() any { b := make([]byte, smallBody); return &b }
 	var err error
 	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
 		return nil, err
