@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -263,4 +265,25 @@ func TestLargeBodies(t *testing.T) {
 	if r := h.do("GET", "/v1/images/"+img.ID, member); r.Status != 200 || !bytes.Equal(r.Body, data) {
 		t.Errorf("v1: %d, %d bytes", r.Status, len(r.Body))
 	}
+}
+
+// A data file that is not the size recorded at import is never served:
+// 500, logged, and no byte of it sent.
+func TestCorruptDataIsNotServed(t *testing.T) {
+	h := newHarness(t, glancePolicy(t), nil)
+	member := tok(h.token(p1, "member"))
+	img := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+	if err := os.Truncate(filepath.Join(h.dataDir, "images", img.ID), 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v2/images/" + img.ID + "/file", "/v1/images/" + img.ID} {
+		r := h.do("GET", path, member)
+		if r.Status != 500 || bytes.Contains(r.Body, []byte("0123")) {
+			t.Errorf("%s: %d %q", path, r.Status, r.Body)
+		}
+		if strings.Contains(string(r.Body), h.dataDir) {
+			t.Errorf("%s: the error names a file path: %s", path, r.Body)
+		}
+	}
+	mustContain(t, h.logs.String(), "request failed")
 }

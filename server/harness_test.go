@@ -42,6 +42,7 @@ func (s *syncBuffer) String() string {
 type harness struct {
 	t         testing.TB
 	store     *imagestore.Store
+	dataDir   string
 	srv       *httptest.Server
 	tokens    string
 	decisions *syncBuffer
@@ -98,7 +99,7 @@ func newHarness(t testing.TB, policy server.PolicySource, authn func(tokensFile 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	h := &harness{t: t, store: store, tokens: filepath.Join(dir, "tokens.json"), decisions: &syncBuffer{}, logs: &syncBuffer{}}
+	h := &harness{t: t, store: store, dataDir: filepath.Join(dir, "data"), tokens: filepath.Join(dir, "tokens.json"), decisions: &syncBuffer{}, logs: &syncBuffer{}}
 	if authn == nil {
 		authn = func(p string) auth.Authenticator { return auth.NewTokenFile(p) }
 	}
