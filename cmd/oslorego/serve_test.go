@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -165,5 +166,72 @@ func TestRoutes(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("routes lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+// serve --bundle DIR reloads the directory every --reload-interval: a
+// policy edit takes effect without a restart.
+func TestServeReloadsBundle(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("OSLOREGO_DATA_DIR", filepath.Join(dir, "data"))
+	bundle := filepath.Join(dir, "bundle")
+	if err := os.MkdirAll(bundle, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defaults, err := os.ReadFile("../../bundles/glance/defaults.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(bundle, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("defaults.json", string(defaults))
+	write("policy.yaml", `"download_image": ""`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--bundle", bundle, "--reload-interval", "50ms", "--decision-log", "off"}, strings.NewReader(""), io.Discard, &errb)
+	}()
+	var url string
+	for deadline := time.Now().Add(30 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
+		if m := servingRx.FindStringSubmatch(errb.String()); m != nil {
+			url = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", errb.String())
+		}
+	}
+	_, tokOut, _ := runCLI(t, "", "token", "add", "--user", "u", "--project", "demo", "--roles", "member")
+	member := strings.TrimSpace(tokOut)
+	id := "0c7b4c0e-0000-4000-8000-000000000009"
+	if code, _, stderr := runCLI(t, "", "image", "import", example+"tiny.img", "--name", "t", "--owner", "demo", "--id", id); code != 0 {
+		t.Fatal(stderr)
+	}
+	status := func() int {
+		req, _ := http.NewRequest("GET", url+"/v2/images/"+id+"/file", nil)
+		req.Header.Set("X-Auth-Token", member)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("before the edit: %d", s)
+	}
+	write("policy.yaml", `"download_image": "role:admin"`)
+	for deadline := time.Now().Add(30 * time.Second); status() != 403; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the edited policy never took effect: %s", errb.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d", code)
 	}
 }
