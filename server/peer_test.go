@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 // The peer's recording: a real Zed glance-api (Debian python3-glance
@@ -331,7 +332,7 @@ func (r *peerReplay) probe(label, method, path string, hdr map[string]string) {
 		}
 	}
 	if peerSuccess(resp.Status) && len(resp.Body) > 0 {
-		ours.Body = pyBytesRepr(resp.Body[:min(len(resp.Body), 40)])
+		ours.Body = python.BytesRepr(resp.Body[:min(len(resp.Body), 40)])
 		if n := strconv.Itoa(len(resp.Body)); ours.Header["Content-Length"] != n {
 			r.t.Errorf("%q: Content-Length %s, but %s bytes came", label, ours.Header["Content-Length"], n)
 		}
@@ -471,37 +472,6 @@ func parsePeerLine(line string) (string, peerAnswer, error) {
 		return "", a, fmt.Errorf("parsed as %q", again)
 	}
 	return label, a, nil
-}
-
-// pyBytesRepr is Python 3's repr() of a bytes object, as scenarios.py
-// prints success bodies.
-func pyBytesRepr(b []byte) string {
-	quote := byte('\'')
-	if bytes.IndexByte(b, '\'') >= 0 && bytes.IndexByte(b, '"') < 0 {
-		quote = '"'
-	}
-	var s strings.Builder
-	s.WriteByte('b')
-	s.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			s.WriteByte('\\')
-			s.WriteByte(c)
-		case c == '\t':
-			s.WriteString(`\t`)
-		case c == '\n':
-			s.WriteString(`\n`)
-		case c == '\r':
-			s.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&s, `\x%02x`, c)
-		default:
-			s.WriteByte(c)
-		}
-	}
-	s.WriteByte(quote)
-	return s.String()
 }
 
 // labelDiff says which labels are only on one side, or out of order.
