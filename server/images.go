@@ -18,7 +18,7 @@ func (s *Server) showV2(c *call) error {
 // listV2 is GET /v2/images: the images the caller may see, as Glance
 // lists them (own, public, shared with the caller and accepted; community
 // only when asked with ?visibility=community; everything for admins).
-// Query: visibility, limit (default 25, at most 1000), marker.
+// Query: visibility, os_hidden, limit (default 25, at most 1000), marker.
 func (s *Server) listV2(c *call) error {
 	ctx := c.Request().Context()
 	q := c.QueryParams()
@@ -50,7 +50,8 @@ func (s *Server) listV2(c *call) error {
 			seenMarker = img.ID == marker
 			continue
 		}
-		if !s.listed(c, img, project, want) {
+		// Hidden images are listed only when asked for, as Glance.
+		if img.Hidden != (q.Get("os_hidden") == "true") || !s.listed(c, img, project, want) {
 			continue
 		}
 		if len(out) == limit {

@@ -215,6 +215,12 @@ func TestVisibilityAndListing(t *testing.T) {
 	if r := h.do("GET", "/v2/images?visibility=bogus", m2); r.Status != 400 {
 		t.Errorf("bad visibility filter: %d", r.Status)
 	}
+	hidden := h.image(digits, imagestore.ImportOptions{Name: "hidden", Owner: sp(p1), Visibility: imagestore.Public, Hidden: true})
+	expect("owner list, hidden left out", list(owner, ""), "priv", "shared", "comm", "pub")
+	expect("owner list, os_hidden=true", list(owner, "?os_hidden=true"), "hidden")
+	if r := h.do("GET", file(hidden), m2); r.Status != 200 {
+		t.Errorf("a hidden public image by id: %d", r.Status)
+	}
 	page := h.do("GET", "/v2/images?limit=2", owner).json(t)
 	if n := len(page["images"].([]any)); n != 2 || page["next"] == nil {
 		t.Errorf("limit=2: %d images, next %v", n, page["next"])
