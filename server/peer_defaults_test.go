@@ -1,0 +1,157 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/oslorego/oslorego/bundles"
+	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/translate"
+)
+
+// TestDefaultsAgainstGlance replays the peer's defaults suite against
+// Glance's registered defaults alone, in legacy mode and with
+// enforce_new_defaults (Glance's secure RBAC).
+func TestDefaultsAgainstGlance(t *testing.T) {
+	for _, mode := range []struct {
+		file string
+		opts translate.Options
+	}{
+		{"defaults_legacy.txt", translate.Options{}},
+		{"defaults_srbac.txt", translate.Options{EnforceNewDefaults: true}},
+	} {
+		t.Run(mode.file, func(t *testing.T) {
+			glance := readDefaultsResults(t, peerDir+mode.file)
+			dir := t.TempDir()
+			def, err := os.ReadFile("../bundles/glance/defaults.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "defaults.json"), def, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w := bundles.NewWatcher(dir, nil, bundles.BuildOptions{Options: mode.opts}, nil)
+			if _, err := w.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, w, nil)
+			who := func(project, roles string) map[string]string {
+				var rs []string
+				if roles != "" {
+					rs = strings.Split(roles, ",")
+				}
+				return tok(h.token(project, rs...))
+			}
+			// scenarios.py defaults(): P1's member creates a (shared, by
+			// default) image; P1's admin creates public, community and
+			// shared ones; P2 is made a member of the shared one.
+			own := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+			vis := map[string]imagestore.Image{}
+			for _, v := range []string{imagestore.Public, imagestore.Community, imagestore.Shared} {
+				vis[v] = h.image(digits, imagestore.ImportOptions{Owner: sp(p1), Visibility: v})
+			}
+			if err := h.store.AddMember(t.Context(), vis[imagestore.Shared].ID, p2, "pending"); err != nil {
+				t.Fatal(err)
+			}
+			type probe struct {
+				label string
+				id    string
+				hdr   map[string]string
+			}
+			var probes []probe
+			for _, roles := range []string{"member,reader", "reader", "", "admin"} {
+				probes = append(probes, probe{"private, owner project roles='" + roles + "'", own.ID, who(p1, roles)})
+			}
+			probes = append(probes,
+				probe{"private, other project member", own.ID, who(p2, "member,reader")},
+				probe{"private, other project admin", own.ID, who(p2, "admin")})
+			for _, v := range []string{imagestore.Public, imagestore.Community, imagestore.Shared} {
+				for _, roles := range []string{"member,reader", "reader", ""} {
+					probes = append(probes, probe{v + ", other project roles='" + roles + "'", vis[v].ID, who(p2, roles)})
+				}
+			}
+			for _, p := range probes {
+				compareDefaults(t, h, glance, p.label, p.id, p.hdr)
+			}
+			if err := h.store.SetStatus(t.Context(), own.ID, imagestore.StatusDeactivated); err != nil {
+				t.Fatal(err)
+			}
+			compareDefaults(t, h, glance, "deactivated, owner member", own.ID, who(p1, "member,reader"))
+			compareDefaults(t, h, glance, "deactivated, admin (other project)", own.ID, who(p2, "admin"))
+			delete(glance, "add member P2") // setup through the store
+			delete(glance, "owner deactivates")
+			for label := range glance {
+				t.Errorf("%q: recorded but not replayed", label)
+			}
+		})
+	}
+}
+
+// compareDefaults asks for the data and compares with Glance's answer. A
+// Glance 404 on a visible image is its "get_image is refused too": ours is
+// the route's one refusal, 403.
+func compareDefaults(t *testing.T, h *harness, glance map[string]defaultsAnswer, label, id string, hdr map[string]string) {
+	t.Helper()
+	g, ok := glance[label]
+	if !ok {
+		t.Errorf("%q: not recorded", label)
+		return
+	}
+	delete(glance, label)
+	r := h.do("GET", "/v2/images/"+id+"/file", hdr)
+	want := g.status
+	if g.status == 404 && strings.Contains(g.body, "The resource could not be found.") {
+		want = 403 // deliberate: one action per route
+	}
+	if r.Status != want {
+		t.Errorf("%q: ours %d, want %d (Glance %d)", label, r.Status, want, g.status)
+		return
+	}
+	if r.Status == 200 && (string(r.Body) != "0123456789" || r.Header.Get("Content-Length") != g.length) {
+		t.Errorf("%q: Content-Length %s body %q; Glance %s", label, r.Header.Get("Content-Length"), r.Body, g.length)
+	}
+}
+
+type defaultsAnswer struct {
+	status       int
+	length, body string
+}
+
+// readDefaultsResults reads lines of label (62 columns), status, and
+// "Content-Length=N body=..." as scenarios.py prints the defaults suite.
+func readDefaultsResults(t *testing.T, name string) map[string]defaultsAnswer {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]defaultsAnswer{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if len(line) < 66 {
+			t.Fatalf("%s: short line %q", name, line)
+		}
+		label := strings.TrimRight(line[:62], " ")
+		status, rest, _ := strings.Cut(line[63:], " ")
+		n, err := strconv.Atoi(status)
+		if err != nil {
+			t.Fatalf("%s: status in %q", name, line)
+		}
+		a := defaultsAnswer{status: n}
+		if l, ok := strings.CutPrefix(rest, "Content-Length="); ok {
+			a.length, a.body, _ = strings.Cut(l, " body=")
+		}
+		out[label] = a
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
