@@ -155,3 +155,59 @@ func readDefaultsResults(t *testing.T, name string) map[string]defaultsAnswer {
 	}
 	return out
 }
+
+// TestLegacyTenantAgainstGlance replays the peer's legacy_tenant suite: a
+// "tenant:%(owner)s" rule refuses even the owner and admins, because the
+// credentials have project_id and no tenant, in Zed as here.
+func TestLegacyTenantAgainstGlance(t *testing.T) {
+	policy, err := os.ReadFile(peerDir + "policy-legacy-tenant.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	glance := map[string]peerAnswer{}
+	data, err := os.ReadFile(peerDir + "legacy_tenant.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		label, a, err := parsePeerLine(line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		glance[label] = a
+	}
+	h := newHarness(t, dirPolicy(t, map[string]string{"policy.yaml": string(policy)}), nil)
+	own := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+	comm := h.image(digits, imagestore.ImportOptions{Owner: sp(p1), Visibility: imagestore.Community})
+	m1 := tok(h.token(p1, "member"))
+	for _, p := range []struct {
+		label, id string
+		hdr       map[string]string
+	}{
+		{`download_image="tenant:%(owner)s" owner`, own.ID, m1},
+		{`download_image="tenant:%(owner)s" admin`, own.ID, tok(h.token(p1, "admin"))},
+		{"get_image=!: community other project dl", comm.ID, tok(h.token(p2, "member"))},
+		{"get_image=!: owner dl (download rule false)", comm.ID, m1},
+	} {
+		g, ok := glance[p.label]
+		if !ok {
+			t.Errorf("%q: not recorded", p.label)
+			continue
+		}
+		delete(glance, p.label)
+		r := h.do("GET", "/v2/images/"+p.id+"/file", p.hdr)
+		want := g.Status
+		if g.Status == 404 && strings.Contains(g.Body, "The resource could not be found.") {
+			want = 403 // Glance's "get_image refused too": one action per route here
+		}
+		if r.Status != want {
+			t.Errorf("%q: ours %d, want %d (Glance %d)", p.label, r.Status, want, g.Status)
+		}
+		if r.Status == 200 && (r.Header.Get("Content-MD5") != g.Header["Content-MD5"] || r.Header.Get("Content-Length") != g.Header["Content-Length"]) {
+			t.Errorf("%q: headers %v; Glance %v", p.label, r.Header, g.Header)
+		}
+	}
+	for label := range glance {
+		t.Errorf("%q: recorded but not replayed", label)
+	}
+}
