@@ -41,10 +41,13 @@ func (s *Server) policyState(ctx context.Context) (*policyState, error) {
 	if cur == nil {
 		return nil, errors.New("no policy bundle is loaded")
 	}
+	if st := s.state.Load(); st != nil && st.loaded == cur {
+		return st, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != nil && s.state.loaded == cur {
-		return s.state, nil
+	if st := s.state.Load(); st != nil && st.loaded == cur {
+		return st, nil
 	}
 	st := &policyState{loaded: cur}
 	if cur.Engine.Defines(protectionsRef) {
@@ -54,7 +57,7 @@ func (s *Server) policyState(ctx context.Context) (*policyState, error) {
 		}
 		st.readable = q
 	}
-	s.state = st
+	s.state.Store(st)
 	return st, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -73,7 +74,7 @@ type Route struct {
 	// Image is true when the route names an image: the server looks it up
 	// (404 when the caller may not see it) and the target is its mashup.
 	Image   bool
-	handler func(*call) error
+	handler func(*Server, *call) error
 }
 
 // Server is the HTTP front-end. It is an http.Handler.
@@ -82,8 +83,8 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 
-	mu    sync.Mutex
-	state *policyState // prepared queries for the bundle in force
+	mu    sync.Mutex                  // serialises preparing a new state
+	state atomic.Pointer[policyState] // prepared queries for the bundle in force
 
 	buffers sync.Pool // *[]byte of smallBody bytes, for small bodies
 }
@@ -129,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
-	for _, rt := range s.routes() {
+	for _, rt := range Routes() {
 		e.Add(rt.Method, rt.Path, s.enforce(rt))
 	}
 	s.echo = e
@@ -138,17 +139,12 @@ func New(cfg Config) (*Server, error) {
 
 // Routes is the route → action table (what `oslorego routes` prints).
 func Routes() []Route {
-	var s Server
-	return s.routes()
-}
-
-func (s *Server) routes() []Route {
 	return []Route{
-		{http.MethodGet, "/v2/images/:id/file", ActionDownload, true, s.downloadV2},
-		{http.MethodGet, "/v2/images/:id", ActionGetImage, true, s.showV2},
-		{http.MethodGet, "/v2/images", ActionGetImages, false, s.listV2},
-		{http.MethodGet, "/v1/images/:id", ActionDownload, true, s.downloadV1},
-		{http.MethodHead, "/v1/images/:id", ActionGetImage, true, s.headV1},
+		{http.MethodGet, "/v2/images/:id/file", ActionDownload, true, (*Server).downloadV2},
+		{http.MethodGet, "/v2/images/:id", ActionGetImage, true, (*Server).showV2},
+		{http.MethodGet, "/v2/images", ActionGetImages, false, (*Server).listV2},
+		{http.MethodGet, "/v1/images/:id", ActionDownload, true, (*Server).downloadV1},
+		{http.MethodHead, "/v1/images/:id", ActionGetImage, true, (*Server).headV1},
 	}
 }
 
@@ -257,7 +253,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			return c.JSONBlob(http.StatusForbidden, forbiddenBody)
 		}
 		rec.Result = "allow"
-		return rt.handler(cl)
+		return rt.handler(s, cl)
 	}
 }
 
