@@ -1,12 +1,16 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/rego"
 )
 
 // BenchmarkDownload is one authorised download over loopback HTTP with
@@ -39,5 +43,31 @@ func BenchmarkDownload(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkDecideBuiltin is one download_image decision on the built-in
+// bundle (a member and a restricted image: denied), input conversion
+// included: the same work as `opa bench` on the built bundle with
+// testdata/decide-download.json (docs/benchmarks.md).
+func BenchmarkDecideBuiltin(b *testing.B) {
+	l, err := builtinPolicy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/decide-download.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var req rego.Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		d, err := l.Engine.Decide(ctx, req)
+		if err != nil || d.Allowed {
+			b.Fatalf("%+v %v", d, err)
+		}
 	}
 }
