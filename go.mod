@@ -3,6 +3,7 @@ module github.com/oslorego/oslorego
 go 1.26.8
 
 require (
+	github.com/google/renameio/v2 v2.0.2
 	github.com/google/uuid v1.6.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/open-policy-agent/opa v1.22.2

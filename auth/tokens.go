@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 )
 
 // TokenPrefix starts every token AddToken makes, so that a leaked one is
@@ -408,38 +410,15 @@ func updateTokenFile(path string, change func(*tokenFileJSON) error) error {
 	return writeAtomic(path, append(out, '\n'))
 }
 
-// writeAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path with mode 0600.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing tokens file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing tokens file: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing tokens file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing tokens file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing tokens file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+// writeAtomic replaces path with data (mode 0600): renameio writes and
+// syncs a temporary file beside it and renames it over path.
+func writeAtomic(path string, data []byte) error {
+	if err := renameio.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing tokens file: %w", err)
 	}
 	// Make the rename itself durable; not every platform can sync a
 	// directory, and the data is already safe, so failures are ignored.
-	if d, err := os.Open(dir); err == nil {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
