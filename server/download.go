@@ -18,10 +18,7 @@ import (
 // Range (after the policy, as Glance), 204 without data, then the bytes.
 func (s *Server) downloadV2(c *call) error {
 	req := c.Request()
-	size := int64(0)
-	if c.img.Size != nil {
-		size = *c.img.Size
-	}
+	size := dataSize(c.img)
 	f, err := s.cfg.Images.OpenData(req.Context(), c.img)
 	if errors.Is(err, imagestore.ErrNoData) {
 		// Glance: no active location → 204, Range or not.
@@ -68,10 +65,7 @@ func (s *Server) downloadV1(c *call) error {
 	if err := s.v1Headers(c); err != nil {
 		return err
 	}
-	size := int64(0)
-	if c.img.Size != nil {
-		size = *c.img.Size
-	}
+	size := dataSize(c.img)
 	c.Response().Header().Set(echoContentType, "application/octet-stream")
 	if size == 0 {
 		c.Response().Header().Set("Content-Length", "0")
@@ -96,10 +90,7 @@ func (s *Server) headV1(c *call) error {
 	if err := s.v1Headers(c); err != nil {
 		return err
 	}
-	size := int64(0)
-	if c.img.Size != nil {
-		size = *c.img.Size
-	}
+	size := dataSize(c.img)
 	c.Response().Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	c.Response().WriteHeader(http.StatusOK)
 	return nil
@@ -197,6 +188,14 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 type writerOnly struct{ io.Writer }
 
 const echoContentType = "Content-Type"
+
+// dataSize is the image's size, 0 for an image without data.
+func dataSize(img imagestore.Image) int64 {
+	if img.Size == nil {
+		return 0
+	}
+	return *img.Size
+}
 
 func pyBool(b bool) string {
 	if b {
