@@ -71,6 +71,12 @@ func glancePolicy(t testing.TB) server.PolicySource {
 // registered defaults unless the files give their own.
 func dirPolicy(t *testing.T, files map[string]string) server.PolicySource {
 	t.Helper()
+	return dirPolicyWith(t, files, bundles.BuildOptions{})
+}
+
+// dirPolicyWith is dirPolicy built with opts.
+func dirPolicyWith(t *testing.T, files map[string]string, opts bundles.BuildOptions) server.PolicySource {
+	t.Helper()
 	dir := t.TempDir()
 	if _, ok := files["defaults.json"]; !ok {
 		b, err := os.ReadFile("../bundles/glance/defaults.json")
@@ -84,7 +90,7 @@ func dirPolicy(t *testing.T, files map[string]string) server.PolicySource {
 			t.Fatal(err)
 		}
 	}
-	w := bundles.NewWatcher(dir, nil, bundles.BuildOptions{}, nil)
+	w := bundles.NewWatcher(dir, nil, opts, nil)
 	if _, err := w.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,18 +25,8 @@ func TestDefaultsAgainstGlance(t *testing.T) {
 	} {
 		t.Run(mode.file, func(t *testing.T) {
 			glance := readDefaultsResults(t, peerDir+mode.file)
-			dir := t.TempDir()
-			def, err := os.ReadFile("../bundles/glance/defaults.json")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "defaults.json"), def, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			w := bundles.NewWatcher(dir, nil, bundles.BuildOptions{Options: mode.opts}, nil)
-			if _, err := w.Reload(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			// Glance's registered defaults alone: dirPolicy adds them.
+			w := dirPolicyWith(t, map[string]string{}, bundles.BuildOptions{Options: mode.opts})
 			h := newHarness(t, w, nil)
 			who := func(project, roles string) map[string]string {
 				var rs []string
