@@ -28,8 +28,9 @@ func md5hex(b []byte) string {
 }
 
 // The blueprint's matrix over real HTTP, v2 and v1, with the built-in
-// bundle: only a member is refused an image whose billing code is
-// restricted; an absent or other marker does not restrict.
+// bundle: Glance's registered download rule (a member of the project) minus
+// the restricted billing codes for everyone but admins. Reader and no-role
+// tokens download nothing; an absent or other marker does not restrict.
 func TestBlueprintMatrix(t *testing.T) {
 	h := newHarness(t, glancePolicy(t), nil)
 	images := map[string]string{}
@@ -49,8 +50,8 @@ func TestBlueprintMatrix(t *testing.T) {
 	want := map[string]map[string]int{
 		"admin":  {"present": 200, "absent": 200, "other": 200},
 		"member": {"present": 403, "absent": 200, "other": 200},
-		"reader": {"present": 200, "absent": 200, "other": 200},
-		"none":   {"present": 200, "absent": 200, "other": 200},
+		"reader": {"present": 403, "absent": 403, "other": 403},
+		"none":   {"present": 403, "absent": 403, "other": 403},
 	}
 	for who, rs := range roles {
 		token := h.token(p1, rs...)

@@ -43,7 +43,8 @@ func TestAuthModes(t *testing.T) {
 		}{
 			{ids("Member,reader"), 403}, // roles are lower-cased
 			{ids("admin"), 200},
-			{ids("reader"), 200},
+			{ids("reader"), 403}, // download_image needs member
+			{ids("member"), 403}, // the restricted code
 			{with(ids("member"), "X-Identity-Status", "Invalid"), 401},
 			{with(ids("member"), "X-Identity-Status", "confirmed"), 401},
 			{nil, 401},
