@@ -30,11 +30,12 @@ func (s *Server) downloadV2(c *call) error {
 	defer f.Close()
 	_, hasRange := req.Header["Range"]
 	_, hasCR := req.Header["Content-Range"]
-	rng, err := requestRange(req.Header.Get("Range"), req.Header.Get("Content-Range"), hasRange, hasCR, size)
-	var re *rangeError
-	if errors.As(err, &re) {
-		c.rec.Reason = re.Message
-		return writeError(c, re.Status, re.Message)
+	// requestRange's only error is a *rangeError: every failure to read
+	// the range is a refusal with its status, never the whole image.
+	rng, rerr := requestRange(req.Header.Get("Range"), req.Header.Get("Content-Range"), hasRange, hasCR, size)
+	if rerr != nil {
+		c.rec.Reason = rerr.Message
+		return writeError(c, rerr.Status, rerr.Message)
 	}
 	h := c.Response().Header()
 	h.Set(echoContentType, "application/octet-stream")
@@ -147,9 +148,14 @@ func (s *Server) v1Headers(c *call) error {
 // more than the copy.
 const smallBody = 64 << 10
 
+// progressChunk is the most a response writes under one write deadline:
+// a reader must take each chunk within Config.WriteProgressTimeout.
+const progressChunk = 256 << 10
+
 // sendFile writes length bytes of f from offset. Bodies above smallBody go
-// straight from the file to the socket: io.Copy onto the net/http writer
-// with an *io.LimitedReader over an *os.File is sendfile(2) on Linux.
+// straight from the file to the socket: io.CopyN onto the net/http writer
+// of an *os.File is sendfile(2) on Linux, one progressChunk at a time so
+// that the write deadline moves on only while the reader takes the data.
 // Either way the data is streamed, never read whole into memory.
 func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64) error {
 	resp := c.Response()
@@ -172,10 +178,21 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 		if c.Request().Method == http.MethodHead {
 			return nil
 		}
-		n, err = io.Copy(resp.Writer, &io.LimitedReader{R: f, N: length})
+		rc := http.NewResponseController(resp)
+		for n < length && err == nil {
+			if d := s.cfg.WriteProgressTimeout; d > 0 {
+				if derr := rc.SetWriteDeadline(time.Now().Add(d)); derr != nil && !errors.Is(derr, http.ErrNotSupported) {
+					err = derr
+					break
+				}
+			}
+			var k int64
+			k, err = io.CopyN(resp.Writer, f, min(progressChunk, length-n))
+			n += k
+		}
 	}
 	resp.Size += n
-	s.metrics.bytes.WithLabelValues(c.Path()).Add(float64(n))
+	s.metrics.bytes.WithLabelValues(s.routeLabel(c)).Add(float64(n))
 	if err != nil {
 		c.rec.Reason = "transfer interrupted"
 		return fmt.Errorf("sending image %s (%d of %d bytes): %w", c.img.ID, n, length, err)

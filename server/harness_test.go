@@ -97,7 +97,7 @@ func dirPolicyWith(t *testing.T, files map[string]string, opts bundles.BuildOpti
 	return w
 }
 
-func newHarness(t testing.TB, policy server.PolicySource, authn func(tokensFile string) auth.Authenticator) *harness {
+func newHarness(t testing.TB, policy server.PolicySource, authn func(tokensFile string) auth.Authenticator, configure ...func(*server.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := imagestore.Open(context.Background(), filepath.Join(dir, "data"))
@@ -109,13 +109,17 @@ func newHarness(t testing.TB, policy server.PolicySource, authn func(tokensFile 
 	if authn == nil {
 		authn = func(p string) auth.Authenticator { return auth.NewTokenFile(p) }
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		Images:      store,
 		Auth:        authn(h.tokens),
 		Policy:      policy,
 		Log:         slog.New(slog.NewTextHandler(h.logs, nil)),
 		DecisionLog: slog.New(slog.NewJSONHandler(h.decisions, nil)),
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

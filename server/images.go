@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -15,57 +16,91 @@ func (s *Server) showV2(c *call) error {
 	return c.JSON(http.StatusOK, s.imageJSON(c, c.img))
 }
 
+// listQuery is a parsed GET /v2/images query.
+type listQuery struct {
+	visibility string // "" (Glance's default filter), all, or one visibility
+	hidden     bool   // os_hidden=true: only hidden images
+	limit      int    // 0..maxListLimit
+	marker     string // "" or the id after which the page starts
+}
+
+// Listing limits, as Glance's defaults (limit_param_default, api_limit_max).
+const (
+	defaultListLimit = 25
+	maxListLimit     = 1000
+)
+
+// parseListQuery reads the listing query; the error is the 400 message.
+func parseListQuery(q url.Values) (listQuery, string) {
+	lq := listQuery{visibility: q.Get("visibility"), hidden: q.Get("os_hidden") == "true", limit: defaultListLimit, marker: q.Get("marker")}
+	switch lq.visibility {
+	case "", "all", imagestore.Public, imagestore.Private, imagestore.Shared, imagestore.Community:
+	default:
+		return listQuery{}, "Invalid visibility value: " + clip(lq.visibility)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return listQuery{}, "limit param must be a non-negative integer"
+		}
+		lq.limit = min(n, maxListLimit)
+	}
+	return lq, ""
+}
+
 // listV2 is GET /v2/images: the images the caller may see, as Glance
 // lists them (own, public, shared with the caller and accepted; community
 // only when asked with ?visibility=community; everything for admins).
 // Query: visibility, os_hidden, limit (default 25, at most 1000), marker.
 func (s *Server) listV2(c *call) error {
 	ctx := c.Request().Context()
-	q := c.QueryParams()
-	want := q.Get("visibility")
-	switch want {
-	case "", "all", imagestore.Public, imagestore.Private, imagestore.Shared, imagestore.Community:
-	default:
-		return writeError(c, http.StatusBadRequest, "Invalid visibility value: "+want)
+	lq, bad := parseListQuery(c.QueryParams())
+	if bad != "" {
+		return writeError(c, http.StatusBadRequest, bad)
 	}
-	limit := 25
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return writeError(c, http.StatusBadRequest, "limit param must be a non-negative integer")
+	project := c.id.ProjectID
+	if lq.marker != "" {
+		// As Glance: a marker the caller may not see is as unknown as an
+		// id that does not exist, so the listing is no existence oracle.
+		_, status, _, err := s.findImage(ctx, lq.marker, project, c.isAdmin)
+		if err != nil {
+			return err
 		}
-		limit = min(n, 1000)
+		if status != 0 {
+			return writeError(c, http.StatusBadRequest, "marker not found")
+		}
 	}
 	all, err := s.cfg.Images.List(ctx)
 	if err != nil {
 		return err
 	}
-	project := c.id.ProjectID
-	marker := q.Get("marker")
-	seenMarker := marker == ""
+	seenMarker := lq.marker == ""
 	out := []map[string]any{}
 	next := ""
 	for _, img := range all {
 		if !seenMarker {
-			seenMarker = img.ID == marker
+			seenMarker = img.ID == lq.marker
 			continue
 		}
 		// Hidden images are listed only when asked for, as Glance.
-		if img.Hidden != (q.Get("os_hidden") == "true") || !s.listed(c, img, project, want) {
+		if img.Hidden != lq.hidden || !s.listed(c, img, project, lq.visibility) {
 			continue
 		}
-		if len(out) == limit {
-			next = out[len(out)-1]["id"].(string)
+		if len(out) == lq.limit {
+			if len(out) > 0 {
+				next = out[len(out)-1]["id"].(string)
+			}
 			break
 		}
 		out = append(out, s.imageJSON(c, img))
 	}
 	if !seenMarker {
-		return writeError(c, http.StatusBadRequest, "marker not found: "+marker)
+		// Visible a moment ago, gone now.
+		return writeError(c, http.StatusBadRequest, "marker not found")
 	}
 	body := map[string]any{"images": out, "schema": "/v2/schemas/images", "first": "/v2/images"}
 	if next != "" {
-		body["next"] = "/v2/images?marker=" + next + "&limit=" + strconv.Itoa(limit)
+		body["next"] = "/v2/images?marker=" + next + "&limit=" + strconv.Itoa(lq.limit)
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -17,6 +17,7 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	decideDur *prometheus.HistogramVec
 	bytes     *prometheus.CounterVec
+	rejected  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,8 +39,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_image_bytes_served_total", Help: "Image data bytes sent, by route.",
 		}, []string{"route"}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "oslorego_http_requests_rejected_total", Help: "Requests answered 503 because --max-requests were in progress.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
@@ -56,7 +60,8 @@ func (m *metrics) observeDecision(action string, allowed bool, d time.Duration) 
 	m.decideDur.WithLabelValues(action).Observe(d.Seconds())
 }
 
-// observe gives every response a request id and counts it.
+// observe gives every response a request id and counts it. Every label
+// comes from a bounded set: a client cannot grow the series.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -65,12 +70,17 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		s.metrics.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(c.Response().Status)).Inc()
-		s.metrics.duration.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())
+		route, method := s.routeLabel(c), methodLabel(c.Request().Method)
+		s.metrics.requests.WithLabelValues(route, method, codeLabel(c.Response().Status)).Inc()
+		s.metrics.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// codeLabel is the status code, or "other" outside 100–599.
+func codeLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }

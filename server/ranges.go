@@ -33,7 +33,7 @@ var rangeRx = regexp.MustCompile(`(?i)^bytes *= *(\d*) *- *(\d*)`)
 // and the image_data serializer); where Glance would send a body shorter
 // than its Content-Length (an explicit length beyond the image) we answer
 // 416 instead.
-func requestRange(rangeHdr, contentRange string, hasRange, hasContentRange bool, size int64) (*byteRange, error) {
+func requestRange(rangeHdr, contentRange string, hasRange, hasContentRange bool, size int64) (*byteRange, *rangeError) {
 	if hasRange {
 		if strings.Contains(rangeHdr, ",") {
 			return nil, &rangeError{400, "Requests with multiple ranges are not supported in Glance. You may make multiple single-range requests instead."}
@@ -85,14 +85,14 @@ func requestRange(rangeHdr, contentRange string, hasRange, hasContentRange bool,
 	return &byteRange{first, last - first + 1}, nil
 }
 
-func checkStart(start, size int64, header string) error {
+func checkStart(start, size int64, header string) *rangeError {
 	if start >= size {
 		return invalidRange(fmt.Sprintf("Invalid start position in %s header. Start position MUST be in the inclusive range [0, %d].", header, size-1))
 	}
 	return nil
 }
 
-func invalidRange(msg string) error {
+func invalidRange(msg string) *rangeError {
 	return &rangeError{416, "The Range requested is not available. " + msg}
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +67,35 @@ type Config struct {
 	Registry *prometheus.Registry
 	// WWWAuthenticate is sent with every 401, e.g. `Keystone uri="..."`.
 	WWWAuthenticate string
+	// MaxRequests bounds the requests served at once (the operational
+	// endpoints /healthz, /readyz and /metrics aside); past it a request
+	// is answered 503 with Retry-After. 0 means DefaultMaxRequests,
+	// negative means no bound.
+	MaxRequests int
+	// WriteProgressTimeout is how long a response may make no progress
+	// towards a slow reader before its connection is closed: each write
+	// of at most progressChunk bytes must finish within it, however long
+	// the whole download takes. 0 means DefaultWriteProgressTimeout,
+	// negative means none.
+	WriteProgressTimeout time.Duration
+	// Status holds the components /readyz reports on, by name (e.g. the
+	// tokens file). The policy source is reported as "policy", through
+	// its own Status when it is a StatusReporter.
+	Status map[string]StatusReporter
 }
+
+// StatusReporter is a component that /readyz reports on.
+type StatusReporter interface {
+	// Status tells whether the component can serve, and a one-line
+	// detail for operators (never a secret).
+	Status() (ready bool, detail string)
+}
+
+// Defaults of the Config bounds.
+const (
+	DefaultMaxRequests          = 1024
+	DefaultWriteProgressTimeout = 60 * time.Second
+)
 
 // Route is one API route and the single policy action that guards it.
 type Route struct {
@@ -87,6 +116,9 @@ type Server struct {
 	state atomic.Pointer[policyState] // prepared queries for the bundle in force
 
 	buffers sync.Pool // *[]byte of smallBody bytes, for small bodies
+
+	slots  chan struct{}   // one per request in progress; nil: no bound
+	routes map[string]bool // the route patterns, the only route labels
 }
 
 // New builds the server and its routes.
@@ -107,7 +139,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg}
+	if cfg.MaxRequests == 0 {
+		cfg.MaxRequests = DefaultMaxRequests
+	}
+	if cfg.WriteProgressTimeout == 0 {
+		cfg.WriteProgressTimeout = DefaultWriteProgressTimeout
+	}
+	s := &Server{cfg: cfg, routes: map[string]bool{}}
+	if cfg.MaxRequests > 0 {
+		s.slots = make(chan struct{}, cfg.MaxRequests)
+	}
 	s.buffers.New = func() any { b := make([]byte, smallBody); return &b }
 	var err error
 	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
@@ -116,7 +157,7 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.observe)
+	e.Use(s.observe, s.recoverPanic(), s.limit)
 	// Echo answers OPTIONS itself, before any authentication; Glance has
 	// no OPTIONS routes.
 	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -133,6 +174,9 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range Routes() {
 		e.Add(rt.Method, rt.Path, s.enforce(rt))
 	}
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
 	s.echo = e
 	return s, nil
 }
@@ -148,15 +192,62 @@ func Routes() []Route {
 	}
 }
 
-// ServeHTTP serves one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
-
-// ready answers 200 once a policy is in force.
-func (s *Server) ready(c echo.Context) error {
-	if s.cfg.Policy.Current() == nil {
-		return c.String(http.StatusServiceUnavailable, "no policy loaded\n")
+// ServeHTTP serves one request. A request is answered with the status a
+// handler decided, or its connection is closed: when nothing was written
+// (the request failed or its client went away before an answer) or the
+// answer broke off, the handler aborts, so that net/http can never send
+// an implicit 200 or let a truncated body pass for a whole one.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d := s.cfg.WriteProgressTimeout; d > 0 {
+		// Each request starts its own deadline: one left by the previous
+		// request on this connection may have passed.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 	}
-	return c.String(http.StatusOK, "ready\n")
+	g := &guardWriter{ResponseWriter: w}
+	s.echo.ServeHTTP(g, r)
+	if !g.wrote || g.broken {
+		s.cfg.Log.InfoContext(r.Context(), "closing the connection without a complete answer", "path", clip(r.URL.Path), "answered", g.wrote)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// ready answers 200 when a policy is in force and every component of
+// Config.Status is ready, 503 otherwise; the body has one line per
+// component.
+func (s *Server) ready(c echo.Context) error {
+	var b strings.Builder
+	ok := true
+	line := func(name string, ready bool, detail string) {
+		ok = ok && ready
+		fmt.Fprintf(&b, "%s: %s\n", name, strings.ReplaceAll(detail, "\n", " "))
+	}
+	cur := s.cfg.Policy.Current()
+	ready, detail := cur != nil, ""
+	if r, isReporter := s.cfg.Policy.(StatusReporter); isReporter {
+		var r2 bool
+		r2, detail = r.Status()
+		ready = ready && r2
+	} else if cur != nil {
+		detail = "ready; revision " + cur.Revision
+	}
+	if cur == nil {
+		detail = strings.TrimSuffix("not ready; no policy loaded; "+detail, "; ")
+	}
+	line("policy", ready, detail)
+	names := make([]string, 0, len(s.cfg.Status))
+	for n := range s.cfg.Status {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ready, d := s.cfg.Status[n].Status()
+		line(n, ready, d)
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	return c.String(status, b.String())
 }
 
 // call is one authorised request on its way to a route's handler.
@@ -181,7 +272,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			RequestID: requestID(c),
 			Action:    rt.Action,
 			Route:     rt.Method + " " + rt.Path,
-			ImageID:   c.Param("id"),
+			ImageID:   clip(c.Param("id")),
 			Result:    "error",
 		}
 		start := time.Now()
@@ -265,10 +356,12 @@ var forbiddenBody = []byte(`{"error": {"code": 403, "title": "Forbidden", "messa
 // deleted, over-long ids and images the caller may not see are all the
 // same 404.
 func (s *Server) findImage(ctx context.Context, id, project string, isAdmin bool) (imagestore.Image, int, string, error) {
-	notFound := "No image found with ID " + id
 	if len(id) > 36 {
-		return imagestore.Image{}, http.StatusNotFound, notFound, nil
+		// Glance echoes the id; an id longer than any image's is not
+		// worth echoing (it may be a megabyte).
+		return imagestore.Image{}, http.StatusNotFound, "No image found with this ID", nil
 	}
+	notFound := "No image found with ID " + id
 	img, err := s.cfg.Images.Get(ctx, id)
 	if errors.Is(err, imagestore.ErrNotFound) {
 		return img, http.StatusNotFound, notFound, nil
@@ -306,12 +399,17 @@ func writeError(c echo.Context, status int, msg string) error {
 // handleError answers errors that no handler wrote: Echo's own 404/405,
 // and internal failures, which are logged and never detailed to clients.
 func (s *Server) handleError(err error, c echo.Context) {
+	ctx, path := c.Request().Context(), clip(c.Request().URL.Path)
 	if clientGone(c, err) {
-		s.cfg.Log.InfoContext(c.Request().Context(), "client went away", "error", err, "path", c.Request().URL.Path)
+		// Nothing more is written: ServeHTTP closes the connection
+		// rather than let an unwritten answer become a 200.
+		s.cfg.Log.InfoContext(ctx, "client went away", "error", err, "path", path)
+		markBroken(c)
 		return
 	}
 	if c.Response().Committed {
-		s.cfg.Log.ErrorContext(c.Request().Context(), "request failed after the response started", "error", err, "path", c.Request().URL.Path)
+		s.cfg.Log.ErrorContext(ctx, "request failed after the response started", "error", err, "path", path)
+		markBroken(c)
 		return
 	}
 	var he *echo.HTTPError
@@ -333,7 +431,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = writeError(c, he.Code, msg)
 		return
 	}
-	s.cfg.Log.ErrorContext(c.Request().Context(), "request failed", "error", err, "path", c.Request().URL.Path)
+	s.cfg.Log.ErrorContext(ctx, "request failed", "error", err, "path", path)
 	_ = writeError(c, http.StatusInternalServerError, "The server failed to answer this request.")
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/net/netutil"
 
 	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/bundles"
@@ -29,6 +30,8 @@ type serveFlags struct {
 	listen, dataDir, bundle           string
 	key, alg, keyID                   string
 	reload, shutdown                  time.Duration
+	writeProgress                     time.Duration
+	maxRequests, maxConns             int
 	authMode, tokensFile              string
 	keystoneURL, serviceTokenFile     string
 	trusted                           []string
@@ -57,7 +60,16 @@ how to add a token and import an image.
 --bundle is a bundle directory, a .tar.gz or an http(s) bundle service; it is
 reloaded every --reload-interval and on SIGHUP, and the last good bundle stays
 in force when a reload fails. SIGINT/SIGTERM stop accepting connections and
-let downloads in flight finish (at most --shutdown-timeout).
+let requests and downloads in flight finish (at most --shutdown-timeout);
+connections still open then are closed.
+
+Bounds: at most --max-connections connections are served at once (more
+wait in the listen queue), at most --max-requests requests are in progress
+(more are answered 503 with Retry-After; /healthz, /readyz and /metrics
+aside), and a client that takes no data for --write-progress-timeout has
+its connection closed (a long download is fine as long as it moves).
+/readyz is 200 only when a policy is in force and the tokens file (with
+--auth token) is usable; its body has one line per component.
 
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
@@ -84,6 +96,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.keyID, "verification-key-id", "default", "key id the signature must name")
 	fs.DurationVar(&f.reload, "reload-interval", 10*time.Second, "how often to reload --bundle (0: only on SIGHUP)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 60*time.Second, "how long downloads in flight may take to finish on shutdown")
+	fs.IntVar(&f.maxRequests, "max-requests", server.DefaultMaxRequests, "requests in progress at most; more are answered 503 (negative: no bound)")
+	fs.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "connections served at once; more wait to be accepted (0: no bound)")
+	fs.DurationVar(&f.writeProgress, "write-progress-timeout", server.DefaultWriteProgressTimeout, "close the connection of a client that takes no data for this long (negative: never)")
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
 	fs.StringVar(&f.keystoneURL, "keystone-url", "", "Keystone endpoint for --auth keystone, e.g. http://keystone:5000")
@@ -128,9 +143,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	status := map[string]server.StatusReporter{}
+	if r, ok := authn.(server.StatusReporter); ok {
+		status["auth"] = r
+	}
 	srv, err := server.New(server.Config{
 		Images: store, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
+		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
 	})
 	if err != nil {
 		return err
@@ -139,8 +159,19 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", f.listen, err)
 	}
+	if f.maxConns > 0 {
+		ln = netutil.LimitListener(ln, f.maxConns)
+	}
+	// Requests live on a context that a signal does not cancel: a signal
+	// stops the server (Shutdown) and lets requests in flight finish.
+	reqCtx := context.WithoutCancel(ctx)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+	if f.writeProgress > 0 {
+		// Covers what net/http writes itself; the server moves the
+		// deadline on while a response makes progress.
+		hs.WriteTimeout = f.writeProgress
+	}
 	f.greet(stderr, "http://"+ln.Addr().String(), describe)
 	log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "data_dir", f.dataDir)
 
@@ -159,11 +190,17 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdown)
 	defer scancel()
 	if err := hs.Shutdown(sctx); err != nil {
+		// Past --shutdown-timeout: close what is left rather than wait.
+		hs.Close()
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
+
+// defaultMaxConns is --max-connections' default: well under the usual
+// file descriptor limits, with one data file open per download.
+const defaultMaxConns = 4096
 
 // authenticator builds the --auth mode.
 func (f *serveFlags) authenticator() (auth.Authenticator, string, error) {

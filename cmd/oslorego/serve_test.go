@@ -148,6 +148,11 @@ func TestServeUsage(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "--trusted-proxy") || !strings.Contains(stderr, "download_image") {
 		t.Errorf("serve --help: %d %q", code, stderr)
 	}
+	for _, flag := range []string{"--max-requests int", "--max-connections int", "--write-progress-timeout duration", "(default 1024)", "(default 4096)", "(default 1m0s)"} {
+		if !strings.Contains(stderr, flag) {
+			t.Errorf("serve --help lacks %q", flag)
+		}
+	}
 }
 
 func TestRoutes(t *testing.T) {
