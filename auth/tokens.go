@@ -104,9 +104,9 @@ func NewTokenFile(path string) *TokenFile {
 // unknown or expired token is ErrUnauthenticated; a file that has never
 // been readable (corrupt from the start) is ErrUnavailable.
 func (f *TokenFile) Authenticate(ctx context.Context, r *http.Request) (*Identity, error) {
-	token := r.Header.Get("X-Auth-Token")
-	if token == "" {
-		return nil, fmt.Errorf("%w: no X-Auth-Token", ErrUnauthenticated)
+	token, err := authToken(r)
+	if err != nil {
+		return nil, err
 	}
 	tokens, err := f.current()
 	if err != nil {
@@ -472,21 +472,4 @@ func lockFile(path string) (unlock func(), err error) {
 		time.Sleep(wait)
 		wait = min(wait*2, 50*time.Millisecond)
 	}
-}
-
-// normalizeRoles trims and lower-cases roles (as Glance does), drops empty
-// ones and duplicates, and keeps the order. It never returns nil, so that
-// roles encode as [] rather than null.
-func normalizeRoles(roles []string) []string {
-	out := make([]string, 0, len(roles))
-	seen := make(map[string]bool, len(roles))
-	for _, r := range roles {
-		r = strings.ToLower(strings.TrimSpace(r))
-		if r == "" || seen[r] {
-			continue
-		}
-		seen[r] = true
-		out = append(out, r)
-	}
-	return out
 }

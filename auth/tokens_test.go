@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,7 +66,7 @@ func TestTokenAddAuthenticate(t *testing.T) {
 		want  *Identity
 		err   error
 	}{
-		{"valid", tok, &Identity{UserID: "u1", ProjectID: "p1", DomainID: "d1", Roles: []string{"member", "reader"}, IsAdminProject: true}, nil},
+		{"valid", tok, &Identity{UserID: "u1", ProjectID: "p1", DomainID: "d1", Roles: []string{"Member", "READER", "member"}, IsAdminProject: true}, nil},
 		{"second token", other, &Identity{UserID: "u2", ProjectID: "p2", Roles: []string{}, IsAdminProject: true}, nil},
 		{"no header", "", nil, ErrUnauthenticated},
 		{"unknown", TokenPrefix + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil, ErrUnauthenticated},
@@ -155,7 +157,7 @@ func TestTokenListRevoke(t *testing.T) {
 		t.Fatalf("%d tokens, want 2", len(list))
 	}
 	a, b := list[0], list[1]
-	if a.UserID != "u1" || a.ProjectID != "p1" || !reflect.DeepEqual(a.Roles, []string{"admin"}) || a.Description != "first" || !a.Expires.Equal(exp) || a.Created.IsZero() || len(a.ID) != 8 {
+	if a.UserID != "u1" || a.ProjectID != "p1" || !reflect.DeepEqual(a.Roles, []string{"Admin"}) || a.Description != "first" || !a.Expires.Equal(exp) || a.Created.IsZero() || len(a.ID) != 8 {
 		t.Errorf("first token listed as %+v", a)
 	}
 	if b.UserID != "u2" || !b.Expires.IsZero() {
@@ -282,7 +284,7 @@ func TestTokenFileEditedWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, err := f.Authenticate(context.Background(), request(t1))
-	if err != nil || !reflect.DeepEqual(id.Roles, []string{"admin", "reader"}) {
+	if err != nil || !reflect.DeepEqual(id.Roles, []string{"Admin", "reader"}) {
 		t.Fatalf("after editing roles: %+v, %v", id, err)
 	}
 }
@@ -410,11 +412,77 @@ func TestNormalizeRoles(t *testing.T) {
 		in, want []string
 	}{
 		{nil, []string{}},
-		{[]string{"Admin", " member ", "ADMIN", "", "  ", "reader"}, []string{"admin", "member", "reader"}},
+		// Trimmed (Python's str.strip: Unicode spaces and U+001C..U+001F),
+		// never lowered; empty ones and exact duplicates dropped.
+		{[]string{"Admin", " member ", "ADMIN", "", "  ", "reader", "admin", "Admin"}, []string{"Admin", "member", "ADMIN", "reader", "admin"}},
+		{[]string{"İ", "ΑΣ", "\u00a0ß\x1f"}, []string{"İ", "ΑΣ", "ß"}},
+		// A name with a comma is two roles after keystonemiddleware's
+		// X-Roles, so it is two roles here too.
+		{[]string{"a, b", "c"}, []string{"a", "b", "c"}},
 	}
 	for _, tc := range tests {
 		if got := normalizeRoles(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("normalizeRoles(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Token files written before roles were kept as given hold lower-cased
+// roles; they are read as they are.
+func TestTokenFileLegacyLoweredRoles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := TokenPrefix + "legacy"
+	sum := sha256.Sum256([]byte(tok))
+	h := hex.EncodeToString(sum[:])
+	doc := `{"version": 1, "tokens": [{"id": "` + h[:8] + `", "hash": "` + h + `", "user_id": "u", "project_id": "p",
+		"roles": ["admin", "member"], "created_at": "2026-01-01T00:00:00Z"}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := NewTokenFile(path).Authenticate(context.Background(), request(tok))
+	if err != nil || !reflect.DeepEqual(id.Roles, []string{"admin", "member"}) {
+		t.Fatalf("legacy file: %+v, %v", id, err)
+	}
+}
+
+// Two X-Auth-Token headers are refused in both token modes, as the
+// headers mode refuses duplicated identity headers: which one a proxy or
+// a later hop would use is not ours to guess.
+func TestDuplicateAuthToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+	tf := NewTokenFile(path)
+	start := time.Now()
+	fk := newFakeKeystone(t, start.Add(time.Hour))
+	ks := newTestKeystone(t, fk, &clock{t: start})
+	tests := []struct {
+		name   string
+		a      Authenticator
+		values []string
+	}{
+		{"token: valid twice", tf, []string{tok, tok}},
+		{"token: valid then unknown", tf, []string{tok, "osr_unknown"}},
+		{"token: unknown then valid", tf, []string{"osr_unknown", tok}},
+		{"token: empty then valid", tf, []string{"", tok}},
+		{"keystone: valid twice", ks, []string{projectToken, projectToken}},
+		{"keystone: valid then invalid", ks, []string{projectToken, invalidToken}},
+		{"keystone: invalid then valid", ks, []string{invalidToken, projectToken}},
+		{"keystone: empty then valid", ks, []string{"", projectToken}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, v := range tc.values {
+				r.Header.Add("X-Auth-Token", v)
+			}
+			id, err := tc.a.Authenticate(context.Background(), r)
+			if !errors.Is(err, ErrUnauthenticated) || id != nil {
+				t.Fatalf("got %+v, %v; want ErrUnauthenticated", id, err)
+			}
+			assertNoSecret(t, err, append(allSecrets, tok)...)
+		})
+	}
+	if n := fk.calls.Load(); n != 0 {
+		t.Errorf("keystone was asked %d times about a request with two tokens", n)
 	}
 }

@@ -84,7 +84,8 @@ func runTokenAdd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token add", "--user U --project P [--roles a,b] [--domain D] [--expires 24h|RFC3339] [--description S]",
 		`Make a new random token for the identity and print it, and only it, on
 stdout, so that TOKEN=$(oslorego token add ...) works. The token's id
-(for list and revoke) is printed on stderr. Roles are lower-cased.
+(for list and revoke) is printed on stderr. Roles are stored as given
+(trimmed): the policy compares them case-insensitively, as oslo.policy.
 
 `+tokenFileHelp, stdout)
 	fs.StringVar(&nt.UserID, "user", "", "user id (required)")

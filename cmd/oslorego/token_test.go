@@ -58,7 +58,7 @@ func TestTokenCLIAddListRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ident.UserID != "u1" || ident.ProjectID != "p1" || ident.DomainID != "d1" || strings.Join(ident.Roles, ",") != "member,reader,admin" {
+	if ident.UserID != "u1" || ident.ProjectID != "p1" || ident.DomainID != "d1" || strings.Join(ident.Roles, ",") != "Member,reader,admin" {
 		t.Fatalf("identity %+v", ident)
 	}
 
@@ -66,7 +66,7 @@ func TestTokenCLIAddListRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ID", "USER", "EXPIRES", id, "u1", "p1", "member,reader,admin", "ci runner"} {
+	for _, want := range []string{"ID", "USER", "EXPIRES", id, "u1", "p1", "Member,reader,admin", "ci runner"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
 		}
