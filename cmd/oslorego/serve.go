@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/oslorego/oslorego/auth"
@@ -30,6 +31,7 @@ type serveFlags struct {
 	key, alg, keyID                   string
 	reload, shutdown                  time.Duration
 	authMode, tokensFile              string
+	tokensOnError                     string
 	keystoneURL, serviceTokenFile     string
 	trusted                           []string
 	decisionLog, logFormat, adminRule string
@@ -62,7 +64,9 @@ let downloads in flight finish (at most --shutdown-timeout).
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
             add tokens with 'oslorego token add'. The file is re-read
-            when it changes.
+            when it changes. While it is corrupt or unreadable every
+            token is refused (503; logged at ERROR, metric
+            oslorego_tokens_file_ok 0) unless --tokens-on-error keep.
   keystone  X-Auth-Token validated against Keystone v3 (GET /v3/auth/tokens)
             with a service token, cached until the token expires.
   headers   trust keystonemiddleware's X-Identity-Status, X-Roles,
@@ -86,6 +90,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 60*time.Second, "how long downloads in flight may take to finish on shutdown")
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
+	fs.StringVar(&f.tokensOnError, "tokens-on-error", "refuse", "while the tokens file is corrupt or unreadable: refuse every token (503, not ready) or keep the tokens of its last good read")
 	fs.StringVar(&f.keystoneURL, "keystone-url", "", "Keystone endpoint for --auth keystone, e.g. http://keystone:5000")
 	fs.StringVar(&f.serviceTokenFile, "keystone-service-token-file", "", "file holding the service token for --auth keystone (or $OSLOREGO_KEYSTONE_SERVICE_TOKEN)")
 	fs.StringArrayVar(&f.trusted, "trusted-proxy", nil, "address or CIDR whose identity headers --auth headers trusts (repeatable)")
@@ -112,9 +117,15 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	defer closeLog()
 
-	authn, wwwAuth, err := f.authenticator()
+	authn, wwwAuth, err := f.authenticator(log)
 	if err != nil {
 		return err
+	}
+	reg := prometheus.NewRegistry()
+	if c, ok := authn.(prometheus.Collector); ok {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering the authenticator's metrics: %w", err)
+		}
 	}
 	store, err := imagestore.Open(ctx, f.dataDir)
 	if err != nil {
@@ -131,6 +142,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	srv, err := server.New(server.Config{
 		Images: store, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
+		Registry: reg,
 	})
 	if err != nil {
 		return err
@@ -166,7 +178,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 }
 
 // authenticator builds the --auth mode.
-func (f *serveFlags) authenticator() (auth.Authenticator, string, error) {
+func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string, error) {
+	onError, err := auth.ParseOnError(f.tokensOnError)
+	if err != nil {
+		return nil, "", usageErr("--tokens-on-error %q: want refuse or keep", f.tokensOnError)
+	}
 	switch f.authMode {
 	case "token":
 		p := f.tokensFile
@@ -174,7 +190,7 @@ func (f *serveFlags) authenticator() (auth.Authenticator, string, error) {
 			p = filepath.Join(f.dataDir, "tokens.json")
 		}
 		f.tokensFile = p
-		return auth.NewTokenFile(p), "", nil
+		return auth.NewTokenFile(p, auth.WithLogger(log), auth.WithOnError(onError)), "", nil
 	case "keystone":
 		if f.keystoneURL == "" {
 			return nil, "", usageErr("--auth keystone needs --keystone-url")
