@@ -272,3 +272,29 @@ func caseEngine(t *testing.T, c oracle.Case) *rego.Engine {
 	}
 	return e
 }
+
+func TestImpliedRoles(t *testing.T) {
+	tests := []struct {
+		in, want []string
+	}{
+		{nil, []string{}},
+		{[]string{"reader"}, []string{"reader"}},
+		{[]string{"member"}, []string{"member", "reader"}},
+		{[]string{"admin"}, []string{"admin", "member", "reader"}},
+		// What was given first, in order, then what it implies.
+		{[]string{"observer", "admin"}, []string{"observer", "admin", "member", "reader"}},
+		{[]string{"reader", "admin"}, []string{"reader", "admin", "member"}},
+		{[]string{"member", "admin"}, []string{"member", "admin", "reader"}},
+		// Keystone role names ignore ASCII case; the given spelling stays.
+		{[]string{" Admin "}, []string{"Admin", "member", "reader"}},
+		{[]string{"ADMIN", "Member"}, []string{"ADMIN", "Member", "reader"}},
+		// Only ASCII case is ignored: "ADMİN" lowers to "admi̇n" in Python.
+		{[]string{"ADMİN"}, []string{"ADMİN"}},
+		{[]string{"ｍember"}, []string{"ｍember"}},
+	}
+	for _, tc := range tests {
+		if got := auth.ImpliedRoles(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ImpliedRoles(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
