@@ -102,7 +102,7 @@ type TokenFile struct {
 	loggedErr string    // lastErr as last logged, so a failure is logged once
 	lastGood  time.Time // when the last good read was
 	badSince  time.Time // when the current run of failures began
-	errors    uint64    // failed reads
+	failures  uint64    // failed reads
 
 	descOK, descErrors, descLastGood, descTokens *prometheus.Desc
 }
@@ -260,7 +260,7 @@ func (f *TokenFile) succeededLocked(tokens map[string]tokenEntryJSON) {
 // failedLocked records a failed read, logging it unless the same failure
 // was logged last; f.mu must be held.
 func (f *TokenFile) failedLocked(err error) {
-	f.errors++
+	f.failures++
 	if f.lastErr == nil {
 		f.badSince = f.now()
 	}

@@ -102,7 +102,7 @@ func (f *TokenFile) Collect(ch chan<- prometheus.Metric) {
 		inForce = float64(len(f.tokens))
 	}
 	ch <- prometheus.MustNewConstMetric(f.descOK, prometheus.GaugeValue, ok)
-	ch <- prometheus.MustNewConstMetric(f.descErrors, prometheus.CounterValue, float64(f.errors))
+	ch <- prometheus.MustNewConstMetric(f.descErrors, prometheus.CounterValue, float64(f.failures))
 	if !f.lastGood.IsZero() {
 		ch <- prometheus.MustNewConstMetric(f.descLastGood, prometheus.GaugeValue, float64(f.lastGood.UnixNano())/1e9)
 	}
