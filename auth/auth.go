@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -18,7 +19,11 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 var ErrUnavailable = errors.New("identity service unavailable")
 
 // Identity is who the caller is, in the shape of oslo.context's policy
-// values. Roles are lower-cased, as Glance's context middleware does.
+// values. Roles are as the identity source gave them, trimmed only (as
+// oslo.context does): never lower-cased here, because the policy's Rego
+// library lowers them exactly as oslo.policy does (Python's str.lower),
+// and lowering twice, or the Go way, changes decisions ("İ" would become
+// "i" and pass role:i).
 type Identity struct {
 	UserID          string   `json:"user_id"`
 	UserDomainID    string   `json:"user_domain_id,omitempty"`
@@ -35,4 +40,18 @@ type Identity struct {
 // wrapping ErrUnauthenticated (401) or ErrUnavailable (503).
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (*Identity, error)
+}
+
+// authToken returns the request's X-Auth-Token. A missing or empty one,
+// or one given more than once, is ErrUnauthenticated: with two tokens,
+// which one a proxy or a later hop would honour is not ours to guess.
+func authToken(r *http.Request) (string, error) {
+	vs := r.Header.Values("X-Auth-Token")
+	switch {
+	case len(vs) > 1:
+		return "", fmt.Errorf("%w: X-Auth-Token given more than once", ErrUnauthenticated)
+	case len(vs) == 0 || vs[0] == "":
+		return "", fmt.Errorf("%w: no X-Auth-Token", ErrUnauthenticated)
+	}
+	return vs[0], nil
 }

@@ -92,10 +92,13 @@ func (h *Headers) Authenticate(ctx context.Context, r *http.Request) (*Identity,
 	if r.Header.Get("X-Identity-Status") != "Confirmed" {
 		return nil, fmt.Errorf("%w: X-Identity-Status is not Confirmed", ErrUnauthenticated)
 	}
+	// oslo.context takes the first of the names that is present, even if
+	// empty: an empty X-Roles or X-Project-Id never falls back to the
+	// legacy X-Role or X-Tenant-Id.
 	get := func(names ...string) string {
 		for _, n := range names {
-			if v := r.Header.Get(n); v != "" {
-				return v
+			if vs := r.Header.Values(n); len(vs) > 0 {
+				return vs[0]
 			}
 		}
 		return ""
@@ -107,11 +110,13 @@ func (h *Headers) Authenticate(ctx context.Context, r *http.Request) (*Identity,
 		ProjectDomainID: get("X-Project-Domain-Id"),
 		DomainID:        get("X-Domain-Id"),
 		SystemScope:     get("Openstack-System-Scope"),
-		Roles:           normalizeRoles(strings.Split(get("X-Roles", "X-Role"), ",")),
+		Roles:           normalizeRoles([]string{get("X-Roles", "X-Role")}),
 		IsAdminProject:  true, // oslo.context: absent means the admin project
 	}
-	if v := r.Header.Get("X-Is-Admin-Project"); v != "" {
-		id.IsAdminProject = strings.ToLower(v) == "true"
+	if vs := r.Header.Values("X-Is-Admin-Project"); len(vs) > 0 {
+		// Present but empty is false, as oslo.context's lower() == 'true'.
+		// Only ASCII letters lower to "true" in Go and Python alike.
+		id.IsAdminProject = strings.ToLower(vs[0]) == "true"
 	}
 	if id.UserID == "" {
 		return nil, fmt.Errorf("%w: confirmed identity without a user id", ErrUnauthenticated)

@@ -61,7 +61,8 @@ func TestHeaders(t *testing.T) {
 		"X-Project-Domain-Id": "pd",
 		"X-Roles":             " Member ,reader,,ADMIN, member",
 	}
-	base := &Identity{UserID: "u1", UserDomainID: "ud", ProjectID: "p1", ProjectDomainID: "pd", Roles: []string{"member", "reader", "admin"}, IsAdminProject: true}
+	// Roles are trimmed, never lowered (the Rego library lowers as Python).
+	base := &Identity{UserID: "u1", UserDomainID: "ud", ProjectID: "p1", ProjectDomainID: "pd", Roles: []string{"Member", "reader", "ADMIN", "member"}, IsAdminProject: true}
 	with := func(extra map[string]string, drop ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range confirmed {
@@ -105,7 +106,14 @@ func TestHeaders(t *testing.T) {
 		{"X-User-Id wins over X-User", "10.0.0.1:1", with(map[string]string{"X-User": "legacy"}), base},
 		{"X-Tenant-Id fallback", "10.0.0.1:1", with(map[string]string{"X-Tenant-Id": "t1", "X-Tenant": "t2"}, "X-Project-Id"), edit(func(id *Identity) { id.ProjectID = "t1" })},
 		{"X-Tenant fallback", "10.0.0.1:1", with(map[string]string{"X-Tenant": "t2"}, "X-Project-Id"), edit(func(id *Identity) { id.ProjectID = "t2" })},
-		{"X-Role fallback", "10.0.0.1:1", with(map[string]string{"X-Role": "Observer"}, "X-Roles"), edit(func(id *Identity) { id.Roles = []string{"observer"} })},
+		{"X-Role fallback", "10.0.0.1:1", with(map[string]string{"X-Role": "Observer"}, "X-Roles"), edit(func(id *Identity) { id.Roles = []string{"Observer"} })},
+		// oslo.context takes the first header present, even empty: an
+		// empty new header never falls back to the legacy one.
+		{"empty X-Roles: no X-Role fallback", "10.0.0.1:1", with(map[string]string{"X-Roles": "", "X-Role": "admin"}), edit(func(id *Identity) { id.Roles = []string{} })},
+		{"empty X-Project-Id: no X-Tenant-Id fallback", "10.0.0.1:1", with(map[string]string{"X-Project-Id": "", "X-Tenant-Id": "t1", "X-Tenant": "t2"}), edit(func(id *Identity) { id.ProjectID = "" })},
+		{"empty X-Tenant-Id: no X-Tenant fallback", "10.0.0.1:1", with(map[string]string{"X-Tenant-Id": "", "X-Tenant": "t2"}, "X-Project-Id"), edit(func(id *Identity) { id.ProjectID = "" })},
+		{"empty X-User-Id: no X-User fallback", "10.0.0.1:1", with(map[string]string{"X-User-Id": "", "X-User": "legacy"}), nil},
+		{"is_admin_project empty (oslo: '' != 'true')", "10.0.0.1:1", with(map[string]string{"X-Is-Admin-Project": ""}), edit(func(id *Identity) { id.IsAdminProject = false })},
 		{"no roles", "10.0.0.1:1", with(nil, "X-Roles"), edit(func(id *Identity) { id.Roles = []string{} })},
 		{"blank roles", "10.0.0.1:1", with(map[string]string{"X-Roles": " , ,"}), edit(func(id *Identity) { id.Roles = []string{} })},
 		{"domain scope", "10.0.0.1:1", with(map[string]string{"X-Domain-Id": "d9"}, "X-Project-Id", "X-Project-Domain-Id"), edit(func(id *Identity) { id.DomainID, id.ProjectID, id.ProjectDomainID = "d9", "", "" })},

@@ -139,9 +139,9 @@ func NewKeystone(o KeystoneOptions) (*Keystone, error) {
 // cache). An invalid or expired token is ErrUnauthenticated; Keystone
 // unreachable, failing, or refusing our service token is ErrUnavailable.
 func (k *Keystone) Authenticate(ctx context.Context, r *http.Request) (*Identity, error) {
-	token := r.Header.Get("X-Auth-Token")
-	if token == "" {
-		return nil, fmt.Errorf("%w: no X-Auth-Token", ErrUnauthenticated)
+	token, err := authToken(r)
+	if err != nil {
+		return nil, err
 	}
 	if !validHeaderValue(token) {
 		return nil, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
@@ -317,6 +317,7 @@ func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, erro
 	for _, r := range t.Roles {
 		roles = append(roles, r.Name)
 	}
+	// As given, trimmed only: the policy lowers them as Python does.
 	id.Roles = normalizeRoles(roles)
 	if t.IsAdminProject != nil {
 		id.IsAdminProject = *t.IsAdminProject

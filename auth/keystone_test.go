@@ -121,8 +121,8 @@ func TestKeystoneValidate(t *testing.T) {
 		want  *Identity
 		err   error
 	}{
-		{"project scoped", projectToken, &Identity{UserID: "u1", UserDomainID: "default", ProjectID: "p1", ProjectDomainID: "default", Roles: []string{"member", "reader"}, IsAdminProject: false}, nil},
-		{"domain scoped", domainToken, &Identity{UserID: "u2", UserDomainID: "d2", DomainID: "d2", Roles: []string{"admin"}, IsAdminProject: true}, nil},
+		{"project scoped", projectToken, &Identity{UserID: "u1", UserDomainID: "default", ProjectID: "p1", ProjectDomainID: "default", Roles: []string{"Member", "reader", "member"}, IsAdminProject: false}, nil},
+		{"domain scoped", domainToken, &Identity{UserID: "u2", UserDomainID: "d2", DomainID: "d2", Roles: []string{"Admin"}, IsAdminProject: true}, nil},
 		{"system scoped", systemToken, &Identity{UserID: "u3", UserDomainID: "default", SystemScope: "all", Roles: []string{"admin"}, IsAdminProject: true}, nil},
 		{"invalid (404)", invalidToken, nil, ErrUnauthenticated},
 		{"expired per expires_at", expiredToken, nil, ErrUnauthenticated},
@@ -273,7 +273,7 @@ func TestKeystoneCache(t *testing.T) {
 	k2 := newTestKeystone(t, fk, c)
 	for range 2 {
 		id, err := k2.Authenticate(context.Background(), request(domainToken))
-		if err != nil || id.Roles[0] != "admin" {
+		if err != nil || id.Roles[0] != "Admin" {
 			t.Fatalf("cached identity was changed by a caller: %+v, %v", id, err)
 		}
 		id.Roles[0] = "tampered"
@@ -356,7 +356,7 @@ func TestKeystoneSingleflight(t *testing.T) {
 	}
 	// Distinct identities: nobody shares a mutable Roles slice.
 	ids[0].Roles[0] = "tampered"
-	if ids[1].Roles[0] != "member" {
+	if ids[1].Roles[0] != "Member" {
 		t.Fatal("concurrent callers share one Roles slice")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TokenPrefix starts every token AddToken makes, so that a leaked one is
@@ -80,33 +82,61 @@ type TokenInfo struct {
 
 // TokenFile authenticates requests against a local file of hashed tokens
 // (the X-Auth-Token header). It re-reads the file whenever it changes, so
-// tokens added or revoked while a server runs take effect at once. It is
-// safe for concurrent use.
+// tokens added or revoked while a server runs take effect at once. While
+// the file cannot be read or parsed, every token is refused unless
+// WithOnError(KeepOnError) was given; each new failure is logged at ERROR
+// and counted (it is a prometheus.Collector), and Status reports it. It
+// is safe for concurrent use.
 type TokenFile struct {
-	path string
-	now  func() time.Time // tests move the clock
+	path    string
+	now     func() time.Time // tests move the clock
+	log     *slog.Logger
+	onError OnError
 
-	mu      sync.Mutex
-	seen    fs.FileInfo // the file as last read (good or bad); nil when absent
-	absent  bool        // the file did not exist at the last read
-	good    bool        // some read succeeded (an absent file counts)
-	tokens  map[string]tokenEntryJSON
-	lastErr error // the last read's failure, nil after a good read
+	mu        sync.Mutex
+	seen      fs.FileInfo // the file as last read (good or bad); nil when absent
+	absent    bool        // the file did not exist at the last read
+	good      bool        // some read succeeded (an absent file counts)
+	tokens    map[string]tokenEntryJSON
+	lastErr   error     // the last read's failure, nil after a good read
+	loggedErr string    // lastErr as last logged, so a failure is logged once
+	lastGood  time.Time // when the last good read was
+	badSince  time.Time // when the current run of failures began
+	failures  uint64    // failed reads
+
+	descOK, descErrors, descLastGood, descTokens *prometheus.Desc
 }
 
 // NewTokenFile returns a TokenFile reading path. The file is read on first
 // use; a missing file means no tokens.
-func NewTokenFile(path string) *TokenFile {
-	return &TokenFile{path: path, now: time.Now}
+func NewTokenFile(path string, opts ...TokenFileOption) *TokenFile {
+	f := &TokenFile{
+		path: path, now: time.Now, log: slog.New(slog.DiscardHandler), onError: RefuseOnError,
+		descOK: prometheus.NewDesc("oslorego_tokens_file_ok",
+			"1 when the last read of the tokens file succeeded (or it is absent), 0 while it is unreadable or corrupt.", nil, nil),
+		descErrors: prometheus.NewDesc("oslorego_tokens_file_errors_total",
+			"Reads of the tokens file that failed (unreadable or corrupt).", nil, nil),
+		descLastGood: prometheus.NewDesc("oslorego_tokens_file_last_success_timestamp_seconds",
+			"When the tokens file was last read successfully (Unix time).", nil, nil),
+		descTokens: prometheus.NewDesc("oslorego_tokens_file_tokens",
+			"Tokens in force: those of the last good read, 0 while every token is refused.", nil, nil),
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
 }
 
 // Authenticate looks the request's X-Auth-Token up in the file. A missing,
-// unknown or expired token is ErrUnauthenticated; a file that has never
-// been readable (corrupt from the start) is ErrUnavailable.
+// unknown or expired token is ErrUnauthenticated. A file that cannot be
+// read or parsed is ErrUnavailable (the server answers 503): always when
+// it has never been readable, and with RefuseOnError (the default) until
+// it is fixed, so that a token removed by the edit that broke the file
+// is never honoured.
 func (f *TokenFile) Authenticate(ctx context.Context, r *http.Request) (*Identity, error) {
-	token := r.Header.Get("X-Auth-Token")
-	if token == "" {
-		return nil, fmt.Errorf("%w: no X-Auth-Token", ErrUnauthenticated)
+	token, err := authToken(r)
+	if err != nil {
+		return nil, err
 	}
 	tokens, err := f.current()
 	if err != nil {
@@ -135,24 +165,47 @@ func (f *TokenFile) Authenticate(ctx context.Context, r *http.Request) (*Identit
 	}, nil
 }
 
-// Reload re-reads the file now, whether or not it changed. On a parse or
-// read error the last good contents stay in use and the error is returned.
+// Reload re-reads the file now, whether or not it changed, and returns
+// the read's error. What a failed read leaves in force is the OnError
+// choice, as for a failure Authenticate meets.
 func (f *TokenFile) Reload() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.readLocked()
 }
 
-// current returns the tokens in use, re-reading the file first if its
-// identity, size or mtime changed since the last read.
+// current returns the tokens in force, re-reading the file first if it
+// changed.
 func (f *TokenFile) current() (map[string]tokenEntryJSON, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.refreshLocked()
+	if err := f.refusingLocked(); err != nil {
+		return nil, err
+	}
+	return f.tokens, nil
+}
+
+// refusingLocked returns why every token is refused now, or nil; f.mu
+// must be held.
+func (f *TokenFile) refusingLocked() error {
+	switch {
+	case !f.good:
+		return fmt.Errorf("%w: tokens file unreadable: %w", ErrUnavailable, f.lastErr)
+	case f.lastErr != nil && f.onError == RefuseOnError:
+		return fmt.Errorf("%w: tokens file unreadable, every token refused until it is fixed: %w", ErrUnavailable, f.lastErr)
+	}
+	return nil
+}
+
+// refreshLocked re-reads the file if its identity, size or mtime changed
+// since the last read; f.mu must be held.
+func (f *TokenFile) refreshLocked() {
 	fi, err := os.Stat(f.path)
 	changed := false
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		changed = !f.absent || !f.good
+		changed = !f.absent || !f.good || f.lastErr != nil
 	case err != nil:
 		changed = true // let readLocked report it
 	default:
@@ -162,26 +215,21 @@ func (f *TokenFile) current() (map[string]tokenEntryJSON, error) {
 			!f.seen.ModTime().Equal(fi.ModTime()) || f.seen.Size() != fi.Size()
 	}
 	if changed {
-		// A failed read keeps the last good tokens; it is reported by
-		// Reload, and below only if nothing good was ever read.
+		// readLocked records, logs and counts a failure.
 		_ = f.readLocked()
 	}
-	if !f.good {
-		return nil, fmt.Errorf("%w: tokens file unreadable: %w", ErrUnavailable, f.lastErr)
-	}
-	return f.tokens, nil
 }
 
 // readLocked reads and parses the file; f.mu must be held.
 func (f *TokenFile) readLocked() error {
 	data, fi, err := readStable(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		f.seen, f.absent, f.good, f.lastErr = nil, true, true, nil
-		f.tokens = map[string]tokenEntryJSON{}
+		f.seen, f.absent = nil, true
+		f.succeededLocked(map[string]tokenEntryJSON{})
 		return nil
 	}
 	if err != nil {
-		f.lastErr = fmt.Errorf("reading tokens file: %w", err)
+		f.failedLocked(fmt.Errorf("reading tokens file: %w", err))
 		return f.lastErr
 	}
 	// Remember the bad file too, so a corrupt file is not re-parsed on
@@ -189,15 +237,49 @@ func (f *TokenFile) readLocked() error {
 	f.seen, f.absent = fi, false
 	doc, err := parseTokenFile(f.path, data)
 	if err != nil {
-		f.lastErr = err
+		f.failedLocked(err)
 		return err
 	}
 	m := make(map[string]tokenEntryJSON, len(doc.Tokens))
 	for _, e := range doc.Tokens {
 		m[e.Hash] = e
 	}
-	f.tokens, f.good, f.lastErr = m, true, nil
+	f.succeededLocked(m)
 	return nil
+}
+
+// succeededLocked records a good read; f.mu must be held.
+func (f *TokenFile) succeededLocked(tokens map[string]tokenEntryJSON) {
+	if f.lastErr != nil {
+		f.log.Info("tokens file readable again; its tokens are in force", "path", f.path, "tokens", len(tokens))
+	}
+	f.tokens, f.good, f.lastErr, f.loggedErr = tokens, true, nil, ""
+	f.lastGood, f.badSince = f.now(), time.Time{}
+}
+
+// failedLocked records a failed read, logging it unless the same failure
+// was logged last; f.mu must be held.
+func (f *TokenFile) failedLocked(err error) {
+	f.failures++
+	if f.lastErr == nil {
+		f.badSince = f.now()
+	}
+	f.lastErr = err
+	if err.Error() == f.loggedErr {
+		return
+	}
+	f.loggedErr = err.Error()
+	f.log.Error("tokens file unreadable", "path", f.path, "error", err,
+		"tokens_on_error", f.onError.String(), "effect", f.effectLocked())
+}
+
+// effectLocked says what is in force while the file is bad; f.mu must be
+// held.
+func (f *TokenFile) effectLocked() string {
+	if !f.good || f.onError == RefuseOnError {
+		return "every token is refused (503) until the file is fixed"
+	}
+	return fmt.Sprintf("the %d tokens of the last good read (%s) stay in force", len(f.tokens), f.lastGood.UTC().Format(time.RFC3339))
 }
 
 // readStable reads a file and returns the FileInfo of the open file, so
@@ -472,21 +554,4 @@ func lockFile(path string) (unlock func(), err error) {
 		time.Sleep(wait)
 		wait = min(wait*2, 50*time.Millisecond)
 	}
-}
-
-// normalizeRoles trims and lower-cases roles (as Glance does), drops empty
-// ones and duplicates, and keeps the order. It never returns nil, so that
-// roles encode as [] rather than null.
-func normalizeRoles(roles []string) []string {
-	out := make([]string, 0, len(roles))
-	seen := make(map[string]bool, len(roles))
-	for _, r := range roles {
-		r = strings.ToLower(strings.TrimSpace(r))
-		if r == "" || seen[r] {
-			continue
-		}
-		seen[r] = true
-		out = append(out, r)
-	}
-	return out
 }

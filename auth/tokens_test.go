@@ -1,9 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // request returns a request carrying token as X-Auth-Token (none if empty).
@@ -64,7 +71,7 @@ func TestTokenAddAuthenticate(t *testing.T) {
 		want  *Identity
 		err   error
 	}{
-		{"valid", tok, &Identity{UserID: "u1", ProjectID: "p1", DomainID: "d1", Roles: []string{"member", "reader"}, IsAdminProject: true}, nil},
+		{"valid", tok, &Identity{UserID: "u1", ProjectID: "p1", DomainID: "d1", Roles: []string{"Member", "READER", "member"}, IsAdminProject: true}, nil},
 		{"second token", other, &Identity{UserID: "u2", ProjectID: "p2", Roles: []string{}, IsAdminProject: true}, nil},
 		{"no header", "", nil, ErrUnauthenticated},
 		{"unknown", TokenPrefix + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil, ErrUnauthenticated},
@@ -155,7 +162,7 @@ func TestTokenListRevoke(t *testing.T) {
 		t.Fatalf("%d tokens, want 2", len(list))
 	}
 	a, b := list[0], list[1]
-	if a.UserID != "u1" || a.ProjectID != "p1" || !reflect.DeepEqual(a.Roles, []string{"admin"}) || a.Description != "first" || !a.Expires.Equal(exp) || a.Created.IsZero() || len(a.ID) != 8 {
+	if a.UserID != "u1" || a.ProjectID != "p1" || !reflect.DeepEqual(a.Roles, []string{"Admin"}) || a.Description != "first" || !a.Expires.Equal(exp) || a.Created.IsZero() || len(a.ID) != 8 {
 		t.Errorf("first token listed as %+v", a)
 	}
 	if b.UserID != "u2" || !b.Expires.IsZero() {
@@ -282,58 +289,242 @@ func TestTokenFileEditedWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, err := f.Authenticate(context.Background(), request(t1))
-	if err != nil || !reflect.DeepEqual(id.Roles, []string{"admin", "reader"}) {
+	if err != nil || !reflect.DeepEqual(id.Roles, []string{"Admin", "reader"}) {
 		t.Fatalf("after editing roles: %+v, %v", id, err)
 	}
 }
 
-func TestTokenFileCorrupt(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name    string
-		content string
-	}{
-		{"not JSON", "{not json"},
-		{"wrong version", `{"version": 2, "tokens": []}`},
-		{"bad hash", `{"version": 1, "tokens": [{"id": "x", "hash": "abc", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
-		{"misspelt field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z", "expire_at": "2020-01-01T00:00:00Z"}]}`},
-		{"trailing data", `{"version": 1, "tokens": []} {}`},
+// corruptContents are tokens files that must not be read as good.
+var corruptContents = []struct {
+	name    string
+	content string
+}{
+	{"not JSON", "{not json"},
+	{"wrong version", `{"version": 2, "tokens": []}`},
+	{"bad hash", `{"version": 1, "tokens": [{"id": "x", "hash": "abc", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
+	{"misspelt field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z", "expire_at": "2020-01-01T00:00:00Z"}]}`},
+	{"trailing data", `{"version": 1, "tokens": []} {}`},
+}
+
+// A hand edit that revokes a token and breaks the JSON must not leave the
+// token working: by default every token is refused while the file is bad.
+func TestTokenFileCorruptRefusesByDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	kept := mustAdd(t, path, NewToken{UserID: "kept", ProjectID: "p"})
+	revoked := mustAdd(t, path, NewToken{UserID: "revoked", ProjectID: "p"})
+	f := NewTokenFile(path)
+	if _, err := f.Authenticate(context.Background(), request(revoked)); err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
-			tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
-			f := NewTokenFile(path)
-			if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
-				t.Fatal(err)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drop the second entry by hand, leaving a dangling comma.
+	var doc struct{ Tokens []json.RawMessage }
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	broken := `{"version": 1, "tokens": [` + string(doc.Tokens[0]) + `,]}`
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{revoked, kept} {
+		if id, err := f.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnavailable) || id != nil {
+			t.Fatalf("token after a broken edit: %+v, %v; want ErrUnavailable", id, err)
+		}
+	}
+}
+
+// logRecords decodes a JSON slog handler's output.
+func logRecords(t *testing.T, b *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// gather returns the TokenFile's metrics by name (a missing one is absent
+// from the map), through a pedantic registry that checks the collector.
+func gather(t *testing.T, f *TokenFile) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(f); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetGauge() != nil:
+				out[mf.GetName()] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				out[mf.GetName()] = m.GetCounter().GetValue()
 			}
-			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			// The last good contents stay in use...
-			if id, err := f.Authenticate(context.Background(), request(tok)); err != nil || id.UserID != "u" {
-				t.Fatalf("after corruption: %+v, %v; want the last good token", id, err)
-			}
-			// ...and Reload reports the problem.
-			if err := f.Reload(); err == nil {
-				t.Fatal("Reload of a corrupt file succeeded")
-			} else {
-				assertNoSecret(t, err, tok)
-			}
-			// A fresh authenticator never had a good read: fail closed.
-			fresh := NewTokenFile(path)
-			if _, err := fresh.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("fresh reader of a corrupt file: %v, want ErrUnavailable", err)
-			}
-			// Writers refuse to replace a corrupt file (that would drop
-			// every token in it).
-			if _, err := AddToken(path, NewToken{UserID: "u", ProjectID: "p"}); err == nil {
-				t.Fatal("AddToken overwrote a corrupt file")
-			}
-			if _, err := ListTokens(path); err == nil {
-				t.Fatal("ListTokens read a corrupt file")
-			}
-		})
+		}
+	}
+	return out
+}
+
+func TestTokenFileCorrupt(t *testing.T) {
+	good := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	for _, mode := range []OnError{RefuseOnError, KeepOnError} {
+		for _, tc := range corruptContents {
+			t.Run(mode.String()+"/"+tc.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "tokens.json")
+				tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+				var logs bytes.Buffer
+				c := &clock{t: good}
+				f := NewTokenFile(path, WithOnError(mode), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+				f.now = c.Now
+				if _, err := f.Authenticate(context.Background(), request(tok)); err != nil {
+					t.Fatal(err)
+				}
+				if ready, detail := f.Status(); !ready || !strings.Contains(detail, "1 tokens") {
+					t.Fatalf("good file: Status %v %q", ready, detail)
+				}
+				if m := gather(t, f); m["oslorego_tokens_file_ok"] != 1 || m["oslorego_tokens_file_errors_total"] != 0 ||
+					m["oslorego_tokens_file_last_success_timestamp_seconds"] != float64(good.Unix()) || m["oslorego_tokens_file_tokens"] != 1 {
+					t.Fatalf("good file: metrics %v", m)
+				}
+
+				c.Set(good.Add(time.Hour))
+				if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				for range 3 { // three requests, one failed read: the file did not change
+					id, err := f.Authenticate(context.Background(), request(tok))
+					switch mode {
+					case RefuseOnError:
+						if !errors.Is(err, ErrUnavailable) || id != nil {
+							t.Fatalf("refuse: %+v, %v; want ErrUnavailable", id, err)
+						}
+						assertNoSecret(t, err, tok)
+					case KeepOnError:
+						if err != nil || id.UserID != "u" {
+							t.Fatalf("keep: %+v, %v; want the last good token", id, err)
+						}
+					}
+				}
+				ready, detail := f.Status()
+				if ready != (mode == KeepOnError) || !strings.Contains(detail, "unreadable") || !strings.Contains(detail, "--tokens-on-error "+mode.String()) {
+					t.Fatalf("corrupt file: Status %v %q", ready, detail)
+				}
+				wantTokens := map[OnError]float64{RefuseOnError: 0, KeepOnError: 1}[mode]
+				if m := gather(t, f); m["oslorego_tokens_file_ok"] != 0 || m["oslorego_tokens_file_errors_total"] != 1 ||
+					m["oslorego_tokens_file_last_success_timestamp_seconds"] != float64(good.Unix()) || m["oslorego_tokens_file_tokens"] != wantTokens {
+					t.Fatalf("corrupt file: metrics %v", m)
+				}
+				recs := logRecords(t, &logs)
+				if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["path"] != path || recs[0]["tokens_on_error"] != mode.String() {
+					t.Fatalf("want one ERROR record about %s, got %v", path, recs)
+				}
+				if strings.Contains(logs.String(), tok) {
+					t.Fatal("the log shows the token")
+				}
+				// Reload reports the problem too.
+				if err := f.Reload(); err == nil {
+					t.Fatal("Reload of a corrupt file succeeded")
+				} else {
+					assertNoSecret(t, err, tok)
+				}
+
+				// Fixed (a new file renamed into place): back in force.
+				c.Set(good.Add(2 * time.Hour))
+				fixed := filepath.Join(t.TempDir(), "fixed.json")
+				tok2 := mustAdd(t, fixed, NewToken{UserID: "u2", ProjectID: "p"})
+				if err := os.Rename(fixed, path); err != nil {
+					t.Fatal(err)
+				}
+				if id, err := f.Authenticate(context.Background(), request(tok2)); err != nil || id.UserID != "u2" {
+					t.Fatalf("after the fix: %+v, %v", id, err)
+				}
+				if _, err := f.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnauthenticated) {
+					t.Fatalf("token not in the fixed file: %v, want ErrUnauthenticated", err)
+				}
+				if ready, detail := f.Status(); !ready || strings.Contains(detail, "unreadable") {
+					t.Fatalf("fixed file: Status %v %q", ready, detail)
+				}
+				if m := gather(t, f); m["oslorego_tokens_file_ok"] != 1 || m["oslorego_tokens_file_errors_total"] < 1 ||
+					m["oslorego_tokens_file_last_success_timestamp_seconds"] != float64(good.Add(2*time.Hour).Unix()) {
+					t.Fatalf("fixed file: metrics %v", m)
+				}
+				if recs := logRecords(t, &logs); recs[len(recs)-1]["level"] != "INFO" || !strings.Contains(fmt.Sprint(recs[len(recs)-1]["msg"]), "readable again") {
+					t.Fatalf("no recovery record: %v", recs)
+				}
+			})
+		}
+	}
+}
+
+// A file corrupt from the start refuses every token in both modes, says
+// so in Status and the metrics, and logs at ERROR once.
+func TestTokenFileCorruptAtStart(t *testing.T) {
+	for _, mode := range []OnError{RefuseOnError, KeepOnError} {
+		for _, tc := range corruptContents {
+			t.Run(mode.String()+"/"+tc.name, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "tokens.json")
+				tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+				if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				var logs bytes.Buffer
+				f := NewTokenFile(path, WithOnError(mode), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+				if ready, detail := f.Status(); ready || !strings.Contains(detail, "refused") {
+					t.Fatalf("Status %v %q; want not ready", ready, detail)
+				}
+				for range 2 {
+					if id, err := f.Authenticate(context.Background(), request(tok)); !errors.Is(err, ErrUnavailable) || id != nil {
+						t.Fatalf("got %+v, %v; want ErrUnavailable", id, err)
+					}
+				}
+				m := gather(t, f)
+				if _, ok := m["oslorego_tokens_file_last_success_timestamp_seconds"]; ok || m["oslorego_tokens_file_ok"] != 0 ||
+					m["oslorego_tokens_file_errors_total"] != 1 || m["oslorego_tokens_file_tokens"] != 0 {
+					t.Fatalf("metrics %v", m)
+				}
+				if recs := logRecords(t, &logs); len(recs) != 1 || recs[0]["level"] != "ERROR" {
+					t.Fatalf("want one ERROR record, got %v", recs)
+				}
+				// Writers refuse to replace a corrupt file (that would drop
+				// every token in it).
+				if _, err := AddToken(path, NewToken{UserID: "u", ProjectID: "p"}); err == nil {
+					t.Fatal("AddToken overwrote a corrupt file")
+				}
+				if _, err := ListTokens(path); err == nil {
+					t.Fatal("ListTokens read a corrupt file")
+				}
+			})
+		}
+	}
+}
+
+func TestParseOnError(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want OnError
+		ok   bool
+	}{{"refuse", RefuseOnError, true}, {"keep", KeepOnError, true}, {"", RefuseOnError, false}, {"Keep", RefuseOnError, false}, {"ignore", RefuseOnError, false}} {
+		got, err := ParseOnError(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseOnError(%q) = %v, %v", tc.in, got, err)
+		}
+		if tc.ok && got.String() != tc.in {
+			t.Errorf("%v.String() = %q", got, got.String())
+		}
 	}
 }
 
@@ -410,11 +601,77 @@ func TestNormalizeRoles(t *testing.T) {
 		in, want []string
 	}{
 		{nil, []string{}},
-		{[]string{"Admin", " member ", "ADMIN", "", "  ", "reader"}, []string{"admin", "member", "reader"}},
+		// Trimmed (Python's str.strip: Unicode spaces and U+001C..U+001F),
+		// never lowered; empty ones and exact duplicates dropped.
+		{[]string{"Admin", " member ", "ADMIN", "", "  ", "reader", "admin", "Admin"}, []string{"Admin", "member", "ADMIN", "reader", "admin"}},
+		{[]string{"İ", "ΑΣ", "\u00a0ß\x1f"}, []string{"İ", "ΑΣ", "ß"}},
+		// A name with a comma is two roles after keystonemiddleware's
+		// X-Roles, so it is two roles here too.
+		{[]string{"a, b", "c"}, []string{"a", "b", "c"}},
 	}
 	for _, tc := range tests {
 		if got := normalizeRoles(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("normalizeRoles(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Token files written before roles were kept as given hold lower-cased
+// roles; they are read as they are.
+func TestTokenFileLegacyLoweredRoles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := TokenPrefix + "legacy"
+	sum := sha256.Sum256([]byte(tok))
+	h := hex.EncodeToString(sum[:])
+	doc := `{"version": 1, "tokens": [{"id": "` + h[:8] + `", "hash": "` + h + `", "user_id": "u", "project_id": "p",
+		"roles": ["admin", "member"], "created_at": "2026-01-01T00:00:00Z"}]}`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := NewTokenFile(path).Authenticate(context.Background(), request(tok))
+	if err != nil || !reflect.DeepEqual(id.Roles, []string{"admin", "member"}) {
+		t.Fatalf("legacy file: %+v, %v", id, err)
+	}
+}
+
+// Two X-Auth-Token headers are refused in both token modes, as the
+// headers mode refuses duplicated identity headers: which one a proxy or
+// a later hop would use is not ours to guess.
+func TestDuplicateAuthToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	tok := mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"})
+	tf := NewTokenFile(path)
+	start := time.Now()
+	fk := newFakeKeystone(t, start.Add(time.Hour))
+	ks := newTestKeystone(t, fk, &clock{t: start})
+	tests := []struct {
+		name   string
+		a      Authenticator
+		values []string
+	}{
+		{"token: valid twice", tf, []string{tok, tok}},
+		{"token: valid then unknown", tf, []string{tok, "osr_unknown"}},
+		{"token: unknown then valid", tf, []string{"osr_unknown", tok}},
+		{"token: empty then valid", tf, []string{"", tok}},
+		{"keystone: valid twice", ks, []string{projectToken, projectToken}},
+		{"keystone: valid then invalid", ks, []string{projectToken, invalidToken}},
+		{"keystone: invalid then valid", ks, []string{invalidToken, projectToken}},
+		{"keystone: empty then valid", ks, []string{"", projectToken}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			for _, v := range tc.values {
+				r.Header.Add("X-Auth-Token", v)
+			}
+			id, err := tc.a.Authenticate(context.Background(), r)
+			if !errors.Is(err, ErrUnauthenticated) || id != nil {
+				t.Fatalf("got %+v, %v; want ErrUnauthenticated", id, err)
+			}
+			assertNoSecret(t, err, append(allSecrets, tok)...)
+		})
+	}
+	if n := fk.calls.Load(); n != 0 {
+		t.Errorf("keystone was asked %d times about a request with two tokens", n)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	"golang.org/x/net/netutil"
 
@@ -33,6 +34,7 @@ type serveFlags struct {
 	writeProgress                     time.Duration
 	maxRequests, maxConns             int
 	authMode, tokensFile              string
+	tokensOnError                     string
 	keystoneURL, serviceTokenFile     string
 	trusted                           []string
 	decisionLog, logFormat, adminRule string
@@ -74,7 +76,9 @@ its connection closed (a long download is fine as long as it moves).
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
             add tokens with 'oslorego token add'. The file is re-read
-            when it changes.
+            when it changes. While it is corrupt or unreadable every
+            token is refused (503; logged at ERROR, metric
+            oslorego_tokens_file_ok 0) unless --tokens-on-error keep.
   keystone  X-Auth-Token validated against Keystone v3 (GET /v3/auth/tokens)
             with a service token, cached until the token expires.
   headers   trust keystonemiddleware's X-Identity-Status, X-Roles,
@@ -101,6 +105,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&f.writeProgress, "write-progress-timeout", server.DefaultWriteProgressTimeout, "close the connection of a client that takes no data for this long (negative: never)")
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
+	fs.StringVar(&f.tokensOnError, "tokens-on-error", "refuse", "while the tokens file is corrupt or unreadable: refuse every token (503, not ready) or keep the tokens of its last good read")
 	fs.StringVar(&f.keystoneURL, "keystone-url", "", "Keystone endpoint for --auth keystone, e.g. http://keystone:5000")
 	fs.StringVar(&f.serviceTokenFile, "keystone-service-token-file", "", "file holding the service token for --auth keystone (or $OSLOREGO_KEYSTONE_SERVICE_TOKEN)")
 	fs.StringArrayVar(&f.trusted, "trusted-proxy", nil, "address or CIDR whose identity headers --auth headers trusts (repeatable)")
@@ -127,9 +132,15 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	defer closeLog()
 
-	authn, wwwAuth, err := f.authenticator()
+	authn, wwwAuth, err := f.authenticator(log)
 	if err != nil {
 		return err
+	}
+	reg := prometheus.NewRegistry()
+	if c, ok := authn.(prometheus.Collector); ok {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering the authenticator's metrics: %w", err)
+		}
 	}
 	store, err := imagestore.Open(ctx, f.dataDir)
 	if err != nil {
@@ -151,6 +162,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		Images: store, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
 		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
+		Registry: reg,
 	})
 	if err != nil {
 		return err
@@ -203,7 +215,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 const defaultMaxConns = 4096
 
 // authenticator builds the --auth mode.
-func (f *serveFlags) authenticator() (auth.Authenticator, string, error) {
+func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string, error) {
+	onError, err := auth.ParseOnError(f.tokensOnError)
+	if err != nil {
+		return nil, "", usageErr("--tokens-on-error %q: want refuse or keep", f.tokensOnError)
+	}
 	switch f.authMode {
 	case "token":
 		p := f.tokensFile
@@ -211,7 +227,7 @@ func (f *serveFlags) authenticator() (auth.Authenticator, string, error) {
 			p = filepath.Join(f.dataDir, "tokens.json")
 		}
 		f.tokensFile = p
-		return auth.NewTokenFile(p), "", nil
+		return auth.NewTokenFile(p, auth.WithLogger(log), auth.WithOnError(onError)), "", nil
 	case "keystone":
 		if f.keystoneURL == "" {
 			return nil, "", usageErr("--auth keystone needs --keystone-url")

@@ -81,15 +81,25 @@ func runTokenAdd(args []string, stdout, stderr io.Writer) error {
 	var ff tokenFileFlags
 	var nt auth.NewToken
 	var expires string
-	fs := newFlagSet("token add", "--user U --project P [--roles a,b] [--domain D] [--expires 24h|RFC3339] [--description S]",
+	var noImplied bool
+	fs := newFlagSet("token add", "--user U --project P [--roles a,b] [--no-implied-roles] [--domain D] [--expires 24h|RFC3339] [--description S]",
 		`Make a new random token for the identity and print it, and only it, on
 stdout, so that TOKEN=$(oslorego token add ...) works. The token's id
-(for list and revoke) is printed on stderr. Roles are lower-cased.
+(for list and revoke) and its roles are printed on stderr. Roles are
+stored as given (trimmed): the policy compares them case-insensitively,
+as oslo.policy does.
+
+The token carries what a Keystone token for that user carries under
+Keystone's default implied roles (admin implies member, member implies
+reader): --roles admin stores admin,member,reader and --roles member
+stores member,reader (the given roles first, in order, then the implied
+ones). --no-implied-roles stores exactly --roles.
 
 `+tokenFileHelp, stdout)
 	fs.StringVar(&nt.UserID, "user", "", "user id (required)")
 	fs.StringVar(&nt.ProjectID, "project", "", "project id (required)")
 	fs.StringSliceVar(&nt.Roles, "roles", nil, "roles, comma-separated or repeated")
+	fs.BoolVar(&noImplied, "no-implied-roles", false, "store exactly --roles, without the roles Keystone's defaults imply (admin: member, reader; member: reader)")
 	fs.StringVar(&nt.DomainID, "domain", "", "domain id (the credentials' domain_id)")
 	fs.StringVar(&expires, "expires", "", "expiry: a duration from now (90m, 24h, 30d) or an RFC 3339 time; default never")
 	fs.StringVar(&nt.Description, "description", "", "free text shown by list")
@@ -111,6 +121,9 @@ stdout, so that TOKEN=$(oslorego token add ...) works. The token's id
 		return err
 	}
 	nt.Expires = exp
+	if !noImplied {
+		nt.Roles = auth.ImpliedRoles(nt.Roles)
+	}
 	path := ff.path()
 	token, err := auth.AddToken(path, nt)
 	if err != nil {
@@ -123,8 +136,12 @@ stdout, so that TOKEN=$(oslorego token add ...) works. The token's id
 	if !exp.IsZero() {
 		until = "expires " + exp.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(stderr, "oslorego: added token %s for user %s, project %s (%s) to %s.\nOnly its hash is stored: keep the token now, it cannot be shown again. Send it as X-Auth-Token.\n",
-		auth.TokenID(token), nt.UserID, nt.ProjectID, until, path)
+	roles := "roles as given, without implied ones"
+	if !noImplied {
+		roles = "roles " + dash(strings.Join(nt.Roles, ",")) + ", implied ones included"
+	}
+	fmt.Fprintf(stderr, "oslorego: added token %s for user %s, project %s, %s (%s) to %s.\nOnly its hash is stored: keep the token now, it cannot be shown again. Send it as X-Auth-Token.\n",
+		auth.TokenID(token), nt.UserID, nt.ProjectID, roles, until, path)
 	return nil
 }
 

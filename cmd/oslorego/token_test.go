@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestTokenCLIAddListRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ident.UserID != "u1" || ident.ProjectID != "p1" || ident.DomainID != "d1" || strings.Join(ident.Roles, ",") != "member,reader,admin" {
+	if ident.UserID != "u1" || ident.ProjectID != "p1" || ident.DomainID != "d1" || strings.Join(ident.Roles, ",") != "Member,reader,admin" {
 		t.Fatalf("identity %+v", ident)
 	}
 
@@ -66,7 +67,7 @@ func TestTokenCLIAddListRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ID", "USER", "EXPIRES", id, "u1", "p1", "member,reader,admin", "ci runner"} {
+	for _, want := range []string{"ID", "USER", "EXPIRES", id, "u1", "p1", "Member,reader,admin", "ci runner"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
 		}
@@ -234,5 +235,54 @@ func TestTokenCLIHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// token add stores what a Keystone token for that user carries under
+// Keystone's default implied roles (admin ⇒ member ⇒ reader), unless
+// --no-implied-roles; stdout stays the token alone.
+func TestTokenCLIImpliedRoles(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"member implies reader", []string{"--roles", "member"}, []string{"member", "reader"}},
+		{"admin implies member and reader", []string{"--roles", "admin"}, []string{"admin", "member", "reader"}},
+		{"given first, in order, then implied", []string{"--roles", "observer,Admin", "--roles", "reader"}, []string{"observer", "Admin", "reader", "member"}},
+		{"reader implies nothing", []string{"--roles", "reader"}, []string{"reader"}},
+		{"no roles", nil, []string{}},
+		{"opt-out", []string{"--roles", "admin", "--no-implied-roles"}, []string{"admin"}},
+		{"opt-out, member", []string{"--roles", "member", "--no-implied-roles"}, []string{"member"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "tokens.json")
+			out, errOut, err := tokenCLI(t, append([]string{"add", "--user", "u", "--project", "p", "--tokens-file", file}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("add: %v\n%s", err, errOut)
+			}
+			token := strings.TrimSuffix(out, "\n")
+			if !strings.HasPrefix(token, auth.TokenPrefix) || out != token+"\n" {
+				t.Fatalf("stdout %q: want only the token and a newline", out)
+			}
+			list, err := auth.ListTokens(file)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("list: %v, %v", list, err)
+			}
+			if !reflect.DeepEqual(list[0].Roles, tc.want) {
+				t.Fatalf("stored roles %q, want %q", list[0].Roles, tc.want)
+			}
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("X-Auth-Token", token)
+			id, err := auth.NewTokenFile(file).Authenticate(context.Background(), r)
+			if err != nil || !reflect.DeepEqual(id.Roles, tc.want) {
+				t.Fatalf("token's identity %+v, %v; want roles %q", id, err, tc.want)
+			}
+		})
+	}
+	out, _, err := tokenCLI(t, "add", "--help")
+	if err != nil || !strings.Contains(out, "--no-implied-roles") || !strings.Contains(out, "admin implies member, member implies") {
+		t.Fatalf("add --help does not explain implied roles: %v\n%s", err, out)
 	}
 }
