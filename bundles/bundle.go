@@ -262,6 +262,9 @@ func Digest(fsys fs.FS) (string, error) {
 			}
 			return nil
 		}
+		if st, err := fs.Stat(fsys, p); err == nil && st.IsDir() {
+			return nil // a link to a directory: a build does not read it either
+		}
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
