@@ -12,6 +12,24 @@
 //	property-protections-roles.conf | property-protections-policies.conf
 //	                            Glance property protections, translated to
 //	                            data.oslo.glance.property_protections.allowed
+//
+// A bundle may declare what it must contain, in its .manifest metadata:
+//
+//	{"metadata": {"oslorego_requires": {"rules": ["download_image", "restricted"], "files": ["policy.yaml"]}}}
+//
+// Build, Load and Watcher refuse a bundle that lacks a declared rule
+// (defined by the oslo files or by rules[NAME] in Rego) or file (a path
+// relative to the directory; a built bundle records its files). A Watcher
+// also holds every reload to the requirements of the bundle in force, so
+// deleting policy.yaml together with the declaration is refused too (a
+// restart lifts them). BuildOptions.Decidable lists actions that must
+// not raise for every input (the served routes'): a bundle in which one
+// always reaches a rule: cycle is refused, with the cycle (see Validate).
+//
+// Revisions are a hash of the translated modules and data; the modules
+// name their oslo sources by paths relative to the bundle, so the same
+// content has the same revision wherever it is read from (the built-in
+// bundle is read from the binary, see ReadFS).
 package bundles
 
 import (
@@ -24,6 +42,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,9 +58,13 @@ import (
 
 // Source is what a bundle directory holds, read but not yet translated.
 type Source struct {
+	// Dir names the directory in messages and explanations; FS holds it.
 	Dir string
-	// Policies are the oslo policy file and policy.d overlays, in order.
+	FS  fs.FS
+	// Policies are the oslo policy file and the policy.d overlay directory,
+	// in order, as slash paths in FS.
 	Policies []string
+	// Defaults is the registered defaults file in FS, or "".
 	Defaults string
 	// Rego are the raw modules (tests included), by path relative to Dir.
 	Rego     []translate.Module
@@ -50,107 +73,210 @@ type Source struct {
 	// Protections are Glance's property protections, if the directory has
 	// a property protection file.
 	Protections *propprot.File
+	// Files are every regular file of the directory (hidden directories
+	// left out), as slash paths: what a bundle's requirements may name.
+	Files []string
 }
 
 // Read reads a bundle directory.
-func Read(dir string) (*Source, error) {
-	src := &Source{Dir: dir, Data: map[string]any{}}
+func Read(dir string) (*Source, error) { return ReadFS(os.DirFS(dir), dir) }
+
+// ReadFS reads a bundle directory held in fsys (an embedded one, say);
+// name is the directory's name in messages.
+func ReadFS(fsys fs.FS, name string) (*Source, error) {
+	src := &Source{Dir: name, FS: fsys, Data: map[string]any{}}
+	exists := func(p string) bool { _, err := fs.Stat(fsys, p); return err == nil }
 	var mains []string
-	for _, name := range []string{"policy.json", "policy.yaml", "policy.yml"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			mains = append(mains, filepath.Join(dir, name))
+	for _, f := range []string{"policy.json", "policy.yaml", "policy.yml"} {
+		if exists(f) {
+			mains = append(mains, f)
 		}
 	}
 	if len(mains) > 1 {
-		return nil, fmt.Errorf("%s: more than one oslo policy file: %s", dir, strings.Join(mains, ", "))
+		return nil, fmt.Errorf("%s: more than one oslo policy file: %s", name, strings.Join(mains, ", "))
 	}
 	src.Policies = mains
-	if st, err := os.Stat(filepath.Join(dir, "policy.d")); err == nil && st.IsDir() {
-		src.Policies = append(src.Policies, filepath.Join(dir, "policy.d"))
+	if st, err := fs.Stat(fsys, "policy.d"); err == nil && st.IsDir() {
+		src.Policies = append(src.Policies, "policy.d")
 	}
-	for _, name := range []string{"defaults.json", "defaults.yaml", "defaults.yml"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+	for _, f := range []string{"defaults.json", "defaults.yaml", "defaults.yml"} {
+		if exists(f) {
 			if src.Defaults != "" {
-				return nil, fmt.Errorf("%s: more than one defaults file", dir)
+				return nil, fmt.Errorf("%s: more than one defaults file", name)
 			}
-			src.Defaults = filepath.Join(dir, name)
+			src.Defaults = f
 		}
 	}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
 		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") || rel == "policy.d" {
-				return filepath.SkipDir
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".rego") {
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		src.Files = append(src.Files, p)
+		if !strings.HasSuffix(p, ".rego") || strings.HasPrefix(p, "policy.d/") {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		src.Rego = append(src.Rego, translate.Module{File: filepath.ToSlash(rel), Text: string(b)})
+		src.Rego = append(src.Rego, translate.Module{File: p, Text: string(b)})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading bundle %s: %w", dir, err)
+		return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 	}
-	for _, name := range []string{"data.json", "data.yaml", "data.yml"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	for _, f := range []string{"data.json", "data.yaml", "data.yml"} {
+		b, err := fs.ReadFile(fsys, f)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 		}
 		var v map[string]any
-		if strings.HasSuffix(name, ".json") {
+		if strings.HasSuffix(f, ".json") {
 			err = util.UnmarshalJSON(b, &v)
 		} else {
 			err = yaml.Unmarshal(b, &v)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+			return nil, fmt.Errorf("%s: %w", path.Join(name, f), err)
 		}
 		for k, val := range v {
 			if _, dup := src.Data[k]; dup {
-				return nil, fmt.Errorf("%s: data key %q is defined twice", dir, k)
+				return nil, fmt.Errorf("%s: data key %q is defined twice", name, k)
 			}
 			src.Data[k] = val
 		}
 	}
 	for _, f := range []propprot.Format{propprot.Roles, propprot.Policies} {
-		p := filepath.Join(dir, "property-protections-"+string(f)+".conf")
-		b, err := os.ReadFile(p)
+		p := "property-protections-" + string(f) + ".conf"
+		b, err := fs.ReadFile(fsys, p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 		}
 		if src.Protections != nil {
-			return nil, fmt.Errorf("%s: more than one property protection file", dir)
+			return nil, fmt.Errorf("%s: more than one property protection file", name)
 		}
-		if src.Protections, err = propprot.Parse(p, b, f); err != nil {
+		if src.Protections, err = propprot.Parse(filepath.Join(name, p), b, f); err != nil {
 			return nil, err
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, ".manifest")); err == nil {
+	if b, err := fs.ReadFile(fsys, ".manifest"); err == nil {
 		var m bundle.Manifest
 		if err := util.UnmarshalJSON(b, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ".manifest"), err)
+			return nil, fmt.Errorf("%s: %w", path.Join(name, ".manifest"), err)
 		}
 		src.Manifest = &m
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 	}
 	if len(src.Policies) == 0 && src.Defaults == "" && len(src.Rego) == 0 {
-		return nil, fmt.Errorf("%s: no oslo policy, defaults or Rego in the bundle directory", dir)
+		return nil, fmt.Errorf("%s: no oslo policy, defaults or Rego in the bundle directory", name)
 	}
 	return src, nil
+}
+
+// policy parses the oslo files into a policy, naming each file with
+// prefix (a bundle keeps paths relative to itself, so that its content,
+// and so its revision, does not depend on where the directory is).
+func (src *Source) policy(opts translate.Options, prefix string) (*translate.Policy, error) {
+	var layers []*translate.Layer
+	for _, p := range src.Policies {
+		files, err := src.policyFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(src.FS, f)
+			if err != nil {
+				return nil, fmt.Errorf("reading policy: %w", err)
+			}
+			l, err := translate.ParseLayer(path.Join(prefix, f), data)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, l)
+		}
+	}
+	var defaults []translate.RuleDefault
+	if src.Defaults != "" {
+		data, err := fs.ReadFile(src.FS, src.Defaults)
+		if err != nil {
+			return nil, fmt.Errorf("reading defaults: %w", err)
+		}
+		if defaults, err = translate.ParseDefaults(path.Join(prefix, src.Defaults), data); err != nil {
+			return nil, err
+		}
+	}
+	return translate.Build(layers, defaults, opts)
+}
+
+// policyFiles is p, or the files of the overlay directory p in sorted
+// order (as translate.ReadLayers reads them).
+func (src *Source) policyFiles(p string) ([]string, error) {
+	st, err := fs.Stat(src.FS, p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	entries, err := fs.ReadDir(src.FS, p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy directory: %w", err)
+	}
+	var out []string
+	for _, e := range entries { // sorted by name
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, path.Join(p, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// Digest is a hash of every regular file of a bundle directory (hidden
+// directories left out), by path and content: cheap to compute, and equal
+// only when nothing a build reads has changed.
+func Digest(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if st, err := fs.Stat(fsys, p); err == nil && st.IsDir() {
+			return nil // a link to a directory: a build does not read it either
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hashing bundle directory: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // BuildOptions shape a build.
@@ -160,6 +286,13 @@ type BuildOptions struct {
 	Options  translate.Options
 	// Package is the Rego package of the translated rules.
 	Package string
+	// Require adds requirements to those the bundle declares (see
+	// Validate); a Watcher adds those of the bundle in force, so that a
+	// reload cannot drop them.
+	Require Requirements
+	// Decidable are actions that must not raise for every input: the
+	// served routes' actions (see Validate).
+	Decidable []string
 }
 
 // Build translates the oslo files, adds the raw Rego and data, checks that
@@ -173,12 +306,12 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	var mods []translate.Module
 	var meta map[string]any
 	if len(src.Policies) > 0 || src.Defaults != "" {
-		p, err := translate.Load(src.Policies, src.Defaults, opts.Options)
+		p, err := src.policy(opts.Options, "")
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 		}
 		for _, m := range src.Rego {
-			if err := p.DeclareRego(filepath.Join(src.Dir, m.File), m.Text, pkg); err != nil {
+			if err := p.DeclareRego(m.File, m.Text, pkg); err != nil {
 				return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 			}
 		}
@@ -234,12 +367,17 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	if src.Manifest != nil {
 		b.Manifest = *src.Manifest
 	}
+	if b.Manifest.Metadata == nil {
+		b.Manifest.Metadata = map[string]any{}
+	}
 	if meta != nil {
-		if b.Manifest.Metadata == nil {
-			b.Manifest.Metadata = map[string]any{}
-		}
 		b.Manifest.Metadata["oslorego"] = meta
 	}
+	files := make([]any, len(src.Files))
+	for i, f := range src.Files {
+		files[i] = f
+	}
+	b.Manifest.Metadata[filesKey] = files
 	if b.Manifest.Roots == nil {
 		roots := computeRoots(parsed, src.Data)
 		b.Manifest.Roots = &roots
@@ -250,6 +388,9 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	case b.Manifest.Revision == "":
 		b.Manifest.Revision = contentHash(b)
 	}
+	if err := Validate(b, opts); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
+	}
 	return b, nil
 }
 
@@ -258,35 +399,25 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 func sourcesMetadata(src *Source, opts translate.Options, pkg string, translated []translate.Module) (map[string]any, error) {
 	var files []any
 	for _, p := range src.Policies {
-		paths := []string{p}
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			entries, err := os.ReadDir(p)
-			if err != nil {
-				return nil, err
-			}
-			paths = paths[:0]
-			for _, e := range entries {
-				if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-					paths = append(paths, filepath.Join(p, e.Name()))
-				}
-			}
-			sort.Strings(paths)
+		paths, err := src.policyFiles(p)
+		if err != nil {
+			return nil, err
 		}
 		for _, f := range paths {
-			text, err := os.ReadFile(f)
+			text, err := fs.ReadFile(src.FS, f)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading policy: %w", err)
 			}
-			files = append(files, map[string]any{"path": relPath(src.Dir, f), "text": string(text)})
+			files = append(files, map[string]any{"path": f, "text": string(text)})
 		}
 	}
 	meta := map[string]any{"policies": files, "package": pkg}
 	if src.Defaults != "" {
-		text, err := os.ReadFile(src.Defaults)
+		text, err := fs.ReadFile(src.FS, src.Defaults)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading defaults: %w", err)
 		}
-		meta["defaults"] = map[string]any{"path": relPath(src.Dir, src.Defaults), "text": string(text)}
+		meta["defaults"] = map[string]any{"path": src.Defaults, "text": string(text)}
 	}
 	o, err := json.Marshal(opts)
 	if err != nil {
@@ -303,13 +434,6 @@ func sourcesMetadata(src *Source, opts translate.Options, pkg string, translated
 	}
 	meta["translated"] = paths
 	return meta, nil
-}
-
-func relPath(dir, p string) string {
-	if r, err := filepath.Rel(dir, p); err == nil {
-		return filepath.ToSlash(r)
-	}
-	return p
 }
 
 // computeRoots is the first path segment of every package and data key.
@@ -389,6 +513,9 @@ func Load(p string, verify *VerifyOptions, opts BuildOptions) (*bundle.Bundle, e
 	defer f.Close()
 	b, err := readTarGz(f, verify)
 	if err != nil {
+		return nil, fmt.Errorf("loading bundle %s: %w", p, err)
+	}
+	if err := Validate(b, opts); err != nil {
 		return nil, fmt.Errorf("loading bundle %s: %w", p, err)
 	}
 	return b, nil

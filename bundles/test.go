@@ -45,6 +45,8 @@ func Test(ctx context.Context, b *bundle.Bundle, opts TestOptions, w io.Writer) 
 		SetStore(store).
 		SetBundles(map[string]*bundle.Bundle{"bundle": b}).
 		SetDefaultRegoVersion(ast.RegoV1).
+		// Tests see builtin errors as the served engine does.
+		RaiseBuiltinErrors(true).
 		EnableTracing(verbose)
 	var cov *cover.Cover
 	if opts.Coverage {

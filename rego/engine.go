@@ -169,7 +169,10 @@ func compile(ctx context.Context, pkg string, modules map[string]*ast.Module, cf
 	if cfg.exact {
 		decision = "exact_result"
 	}
-	args := []func(*oparego.Rego){oparego.Compiler(compiler), oparego.Query("data." + pkg + "." + decision)}
+	args := []func(*oparego.Rego){oparego.Compiler(compiler), oparego.Query("data." + pkg + "." + decision),
+		// OPA's default makes a failing builtin "undefined", and `not
+		// undefined` is true: an error would become an allow.
+		oparego.StrictBuiltinErrors(true)}
 	var store storage.Store
 	if cfg.data != nil {
 		store = inmem.NewFromObjectWithOpts(cfg.data, inmem.OptRoundTripOnWrite(true))
@@ -202,8 +205,9 @@ var parsedLib = func() func() (*ast.Module, error) {
 func (e *Engine) Translation() *translate.Translation { return e.tr }
 
 // Decide answers one request. Errors are returned only for a failure of the
-// engine itself (a cancelled context); a policy that raises in oslo gives a
-// denied Decision with Error set.
+// engine itself (a cancelled context); a policy that raises in oslo, or an
+// evaluation error (a failing builtin: queries are prepared with strict
+// builtin errors), gives a denied Decision with Error set.
 func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	in, err := Input(req)
 	if err != nil {
@@ -325,7 +329,7 @@ type Query struct {
 // PrepareQuery prepares query against the engine's compiled modules and
 // data. Prepare once and reuse: evaluation is then as cheap as a decision.
 func (e *Engine) PrepareQuery(ctx context.Context, query string) (*Query, error) {
-	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query)}
+	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query), oparego.StrictBuiltinErrors(true)}
 	if e.store != nil {
 		args = append(args, oparego.Store(e.store))
 	}
@@ -337,7 +341,8 @@ func (e *Engine) PrepareQuery(ctx context.Context, query string) (*Query, error)
 }
 
 // Eval evaluates the query with input and returns the value of its single
-// expression, or ok=false when it is undefined.
+// expression, or ok=false when it is undefined. A failing builtin is an
+// error, never an undefined expression.
 func (q *Query) Eval(ctx context.Context, input ast.Value) (value any, ok bool, err error) {
 	rs, err := q.pq.Eval(ctx, oparego.EvalParsedInput(input))
 	if err != nil {

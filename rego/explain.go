@@ -96,6 +96,7 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 		oparego.Imports([]string{"data.oslo.lib"}),
 		oparego.Query(strings.Join(q, "; ")),
 		oparego.ParsedInput(in),
+		oparego.StrictBuiltinErrors(true),
 	}
 	if e.store != nil {
 		args = append(args, oparego.Store(e.store))

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/open-policy-agent/opa/v1/bundle"
+
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/rego"
 )
@@ -106,11 +108,12 @@ func runEval(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Write
 	var cf checkFlags
 	var key, alg, keyID string
 	fs := newFlagSet("eval", "BUNDLE --rule NAME [--target FILE] [--creds FILE] [--explain]",
-		`Decide one rule against a bundle: a bundle directory (built on the fly; with
---explain the explanation names the oslo sub-expressions and their file:line,
-or the Rego rule's file:line) or a built .tar.gz (verified with
---verification-key when given; explained from the oslo sources the build
-records in the manifest). Prints
+		`Decide one rule against a bundle: a bundle directory (built on the fly) or a
+built .tar.gz (verified with --verification-key when given), with exactly the
+Rego modules serve would enforce. With --explain the explanation names the
+oslo sub-expressions and their file:line, or the Rego rule's file:line (for a
+.tar.gz, from the oslo sources the build records in the manifest); if the
+sources decide otherwise than the modules, that is an error. Prints
 "passed: NAME" or "failed: NAME" like check, and exits 1 on a deny. The target
 is used as given (not flattened).`, stdout)
 	pf.register(fs)
@@ -138,43 +141,62 @@ is used as given (not flattened).`, stdout)
 		}
 	}
 	opts := bundles.BuildOptions{Options: pf.options(), Package: pf.pkg}
-	var eng *rego.Engine
-	if st, err := os.Stat(fs.Arg(0)); err == nil && st.IsDir() {
-		src, err := bundles.Read(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		if eng, err = bundles.EngineFromDir(ctx, src, opts); err != nil {
-			return err
-		}
-	} else {
-		verify, err := verifyOptions(key, alg, keyID)
-		if err != nil {
-			return err
-		}
-		b, err := bundles.Load(fs.Arg(0), verify, opts)
-		if err != nil {
-			return err
-		}
-		if eng, err = bundles.EngineFromBundle(ctx, b); err != nil {
-			return err
-		}
-	}
-	req := rego.Request{Rule: cf.rule, Target: target, Credentials: creds}
-	var d rego.Decision
-	if cf.explain {
-		d, err = eng.Explain(ctx, req)
-	} else {
-		d, err = eng.Decide(ctx, req)
-	}
+	verify, err := verifyOptions(key, alg, keyID)
 	if err != nil {
 		return err
+	}
+	// Decide with exactly what serve enforces: the bundle's own modules.
+	b, err := bundles.Load(fs.Arg(0), verify, opts)
+	if err != nil {
+		return err
+	}
+	served, err := bundles.Compile(ctx, b, pf.pkg)
+	if err != nil {
+		return err
+	}
+	req := rego.Request{Rule: cf.rule, Target: target, Credentials: creds}
+	d, err := served.Decide(ctx, req)
+	if err != nil {
+		return err
+	}
+	if cf.explain {
+		if d, err = explainServed(ctx, fs.Arg(0), b, opts, req, d); err != nil {
+			return err
+		}
 	}
 	printDecision(stdout, cf.rule, d)
 	if !d.Allowed {
 		return errFindings
 	}
 	return nil
+}
+
+// explainServed explains decision d of the served bundle b from its oslo
+// sources: the directory's, or those the build recorded. The explanation
+// must reach the same decision; if it does not, the bundle's modules are
+// not what its sources translate to, and that is an error.
+func explainServed(ctx context.Context, arg string, b *bundle.Bundle, opts bundles.BuildOptions, req rego.Request, d rego.Decision) (rego.Decision, error) {
+	var eng *rego.Engine
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		src, err := bundles.Read(arg)
+		if err != nil {
+			return d, err
+		}
+		if eng, err = bundles.EngineFromDir(ctx, src, opts); err != nil {
+			return d, err
+		}
+	} else if eng, err = bundles.EngineFromBundle(ctx, b); err != nil {
+		return d, err
+	}
+	x, err := eng.Explain(ctx, req)
+	if err != nil {
+		return d, err
+	}
+	if x.Allowed != d.Allowed || (x.Error == "") != (d.Error == "") {
+		return d, fmt.Errorf("%s: the bundle's modules decide allowed=%v (error %q) but its oslo sources decide allowed=%v (error %q): the modules are not what the sources translate to", arg, d.Allowed, d.Error, x.Allowed, x.Error)
+	}
+	x.Error = d.Error
+	return x, nil
 }
 
 // verifyOptions reads a --verification-key file (none: nil).

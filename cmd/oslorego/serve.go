@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -60,9 +61,14 @@ restriction) from the data directory with token authentication, and prints
 how to add a token and import an image.
 
 --bundle is a bundle directory, a .tar.gz or an http(s) bundle service; it is
-reloaded every --reload-interval and on SIGHUP, and the last good bundle stays
-in force when a reload fails. SIGINT/SIGTERM stop accepting connections and
-let requests and downloads in flight finish (at most --shutdown-timeout);
+reloaded every --reload-interval (a directory or file only when its content
+changed) and on SIGHUP (which reloads the built-in bundle too, harmlessly),
+and the last good bundle stays in force when a reload fails: the failure is
+logged at ERROR and counted in oslorego_bundle_reload_total. A bundle that
+lacks a rule or file its .manifest requires (metadata.oslorego_requires), or
+the bundle in force required, or in which a route's action raises for every
+input (a rule: cycle), is refused. SIGINT/SIGTERM stop accepting connections
+and let requests and downloads in flight finish (at most --shutdown-timeout);
 connections still open then are closed.
 
 Bounds: at most --max-connections connections are served at once (more
@@ -70,8 +76,9 @@ wait in the listen queue), at most --max-requests requests are in progress
 (more are answered 503 with Retry-After; /healthz, /readyz and /metrics
 aside), and a client that takes no data for --write-progress-timeout has
 its connection closed (a long download is fine as long as it moves).
-/readyz is 200 only when a policy is in force and the tokens file (with
---auth token) is usable; its body has one line per component.
+/readyz is 200 only when a policy is in force and every component (the
+bundle, the tokens file with --auth token) is ready; its body has one line
+per component, and says when the newest bundle reload failed.
 
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
@@ -98,7 +105,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.key, "verification-key", "", "PEM public key file (or HMAC secret file) to verify a signed .tar.gz bundle")
 	fs.StringVar(&f.alg, "verification-alg", "RS256", "verification algorithm")
 	fs.StringVar(&f.keyID, "verification-key-id", "default", "key id the signature must name")
-	fs.DurationVar(&f.reload, "reload-interval", 10*time.Second, "how often to reload --bundle (0: only on SIGHUP)")
+	fs.DurationVar(&f.reload, "reload-interval", 10*time.Second, "how often to reload --bundle, rebuilding it only when its content changed (0: only on SIGHUP)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 60*time.Second, "how long downloads in flight may take to finish on shutdown")
 	fs.IntVar(&f.maxRequests, "max-requests", server.DefaultMaxRequests, "requests in progress at most; more are answered 503 (negative: no bound)")
 	fs.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "connections served at once; more wait to be accepted (0: no bound)")
@@ -153,6 +160,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	policy, describe, err := f.policySource(ctx, log)
 	if err != nil {
 		return err
+	}
+	if err := reg.Register(policy); err != nil {
+		return fmt.Errorf("registering the bundle metrics: %w", err)
 	}
 	status := map[string]server.StatusReporter{}
 	if r, ok := authn.(server.StatusReporter); ok {
@@ -261,59 +271,83 @@ func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string
 	return nil, "", usageErr("--auth %q: want token, keystone or headers", f.authMode)
 }
 
-// staticPolicy is a bundle that never changes (the built-in one).
-type staticPolicy struct{ l *bundles.Loaded }
-
-func (s staticPolicy) Current() *bundles.Loaded { return s.l }
-
-// policySource loads --bundle (watched) or the built-in glance bundle.
-func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (server.PolicySource, string, error) {
-	opts := bundles.BuildOptions{Options: f.policy.options(), Package: f.policy.pkg}
+// policySource loads --bundle or the built-in glance bundle, reloads it
+// every --reload-interval (--bundle only) and on SIGHUP, and logs each
+// reload: failures at ERROR, new revisions at INFO.
+func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundles.Watcher, string, error) {
+	opts := bundles.BuildOptions{Options: f.policy.options(), Package: f.policy.pkg, Decidable: routeActions()}
+	var w *bundles.Watcher
 	if f.bundle == "" {
-		l, err := bundles.LoadBuiltin(ctx, "glance", opts)
+		var err error
+		if w, err = bundles.NewBuiltinWatcher("glance", opts, bundles.WithLogger(log)); err != nil {
+			return nil, "", err
+		}
+		if _, err := w.Reload(ctx); err != nil {
+			return nil, "", err
+		}
+	} else {
+		verify, err := verifyOptions(f.key, f.alg, f.keyID)
 		if err != nil {
 			return nil, "", err
 		}
-		return staticPolicy{l}, "built-in glance bundle (revision " + short(l.Revision) + ")", nil
-	}
-	verify, err := verifyOptions(f.key, f.alg, f.keyID)
-	if err != nil {
-		return nil, "", err
-	}
-	w := bundles.NewWatcher(f.bundle, verify, opts, nil)
-	remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://")
-	if _, err := w.Reload(ctx); err != nil {
-		if !remote {
-			return nil, "", err
+		w = bundles.NewWatcher(f.bundle, verify, opts, nil, bundles.WithLogger(log))
+		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://")
+		if _, err := w.Reload(ctx); err != nil {
+			if !remote {
+				return nil, "", err
+			}
+			log.Error("bundle not loaded yet; not ready until it is", "bundle", f.bundle, "error", err)
 		}
-		log.Error("bundle not loaded yet; not ready until it is", "bundle", f.bundle, "error", err)
-	}
-	if f.reload > 0 {
-		go w.Run(ctx, f.reload, func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) })
+		if f.reload > 0 {
+			go w.Run(ctx, f.reload)
+		}
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				changed, err := w.Reload(ctx)
-				if err != nil {
-					log.Error("bundle reload failed; the last good bundle stays in force", "bundle", f.bundle, "error", err)
-				} else if changed {
-					log.Info("bundle reloaded", "revision", w.Current().Revision)
-				}
-			}
-		}
+		reloadOnHUP(ctx, hup, w, log)
 	}()
-	desc := f.bundle
+	desc := w.Source()
 	if cur := w.Current(); cur != nil {
 		desc += " (revision " + short(cur.Revision) + ")"
 	}
 	return w, desc, nil
+}
+
+// reloadOnHUP reloads the policy in force on every signal from hup until
+// ctx ends; the watcher logs the outcome.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, w *bundles.Watcher, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading the policy bundle", "bundle", w.Source())
+			if changed, err := w.Reload(ctx); err == nil && !changed {
+				log.Info("policy bundle unchanged", "bundle", w.Source(), "revision", revisionOf(w))
+			}
+		}
+	}
+}
+
+func revisionOf(w *bundles.Watcher) string {
+	if cur := w.Current(); cur != nil {
+		return cur.Revision
+	}
+	return ""
+}
+
+// routeActions are the actions the server's routes decide: a bundle in
+// which one of them can never be decided is refused.
+func routeActions() []string {
+	var out []string
+	for _, r := range server.Routes() {
+		if !slices.Contains(out, r.Action) {
+			out = append(out, r.Action)
+		}
+	}
+	return out
 }
 
 // greet tells a newcomer what to do next.

@@ -13,16 +13,12 @@ import (
 	"github.com/oslorego/oslorego/auth"
 )
 
-// startServe runs serve with args in-process until the test ends and
-// returns its URL and its stderr.
-func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
+// serveUntilCleanup runs serve with args in-process until the test ends
+// and returns its URL and its stderr.
+func serveUntilCleanup(t *testing.T, args ...string) (string, *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--decision-log", "off"}, args...), strings.NewReader(""), &out, &errb)
-	}()
+	url, done, errb := startServe(t, ctx, args...)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -31,20 +27,7 @@ func startServe(t *testing.T, args ...string) (string, *lockedBuffer) {
 			t.Error("serve did not stop")
 		}
 	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if m := servingRx.FindStringSubmatch(errb.String()); m != nil {
-			return m[1], &errb
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, errb.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", errb.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return url, errb
 }
 
 // httpGet returns the status and body of GET url with token (none if "").
@@ -81,7 +64,7 @@ func TestServeCorruptTokensFile(t *testing.T) {
 			if mode != "" {
 				args = append(args, "--tokens-on-error", mode)
 			}
-			url, errb := startServe(t, args...)
+			url, errb := serveUntilCleanup(t, args...)
 			if code, body := httpGet(t, url+"/v2/images", "osr_anything"); code != http.StatusServiceUnavailable {
 				t.Fatalf("corrupt at start: %d %s, want 503", code, body)
 			}
