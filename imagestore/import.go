@@ -32,8 +32,8 @@ type ImportOptions struct {
 	// Import; Create leaves them unset when empty, as Glance does for a
 	// queued image.
 	DiskFormat, ContainerFormat string
-	// Properties are custom properties. Names may equal core attribute
-	// names (Glance stores them; the core attribute wins when merged).
+	// Properties are custom properties. A reserved name (see
+	// ReservedProperty) is refused with ErrInvalid naming it.
 	Properties map[string]string
 	// Tags are a set: duplicates are dropped, and they read back sorted.
 	Tags      []string
@@ -174,6 +174,9 @@ func (s *Store) newImage(o ImportOptions, withData bool) (Image, error) {
 	for k, v := range o.Properties {
 		if k == "" || len(k) > maxField {
 			return Image{}, fmt.Errorf("%w: property name %q: want 1 to %d characters", ErrInvalid, k, maxField)
+		}
+		if ReservedProperty(k) {
+			return Image{}, fmt.Errorf("%w: property %q is reserved: it is a Glance core attribute, reserved name or policy target key", ErrInvalid, k)
 		}
 		img.Properties[k] = v
 	}
