@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -110,11 +111,54 @@ type Store struct {
 	getOne *sql.Stmt // Get's statement
 }
 
-// Open opens (creating if needed) the store in dir: dir/images.db holds
-// the metadata, dir/images/ the data files, dir/staging/ partial writes.
-// When no other Store has the directory open, Open removes what a crash
-// left behind: staging files, and data files no live image references.
+// Options tune a Store; zero fields take the defaults.
+type Options struct {
+	// MaxOpenConns bounds the database connections, so that a burst of
+	// requests queues for a connection instead of opening one (and its
+	// file descriptors) each. Default 4×GOMAXPROCS, at least 4: WAL
+	// readers do not block each other, and reads are CPU-bound.
+	MaxOpenConns int
+	// MaxIdleConns is how many idle connections are kept for reuse.
+	// Default GOMAXPROCS, at least 2, at most MaxOpenConns.
+	MaxIdleConns int
+	// ConnMaxIdleTime closes a connection left idle this long, so that
+	// an idle store holds no connection. Default one minute.
+	ConnMaxIdleTime time.Duration
+}
+
+// withDefaults fills in zero fields; negative ones are ErrInvalid.
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxOpenConns < 0 || o.MaxIdleConns < 0 || o.ConnMaxIdleTime < 0 {
+		return o, fmt.Errorf("%w: image store options %+v: negative value", ErrInvalid, o)
+	}
+	if o.MaxOpenConns == 0 {
+		o.MaxOpenConns = max(4, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.MaxIdleConns == 0 {
+		o.MaxIdleConns = max(2, runtime.GOMAXPROCS(0))
+	}
+	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
+	if o.ConnMaxIdleTime == 0 {
+		o.ConnMaxIdleTime = time.Minute
+	}
+	return o, nil
+}
+
+// Open opens (creating if needed) the store in dir with the default
+// Options: dir/images.db holds the metadata, dir/images/ the data files,
+// dir/staging/ partial writes. When no other Store has the directory
+// open, Open removes what a crash left behind: staging files, and data
+// files no live image references.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	return OpenWith(ctx, dir, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("image store %s: %w", dir, err)
@@ -140,6 +184,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening image database: %w", err)
 	}
+	// Unbounded, a burst opened a connection per request; SQLite keeps a
+	// closed connection's descriptor while others hold locks on the file,
+	// so they stayed until every connection closed. Waiting for a
+	// connection honours the request's context (database/sql).
+	s.db.SetMaxOpenConns(opts.MaxOpenConns)
+	s.db.SetMaxIdleConns(opts.MaxIdleConns)
+	s.db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
