@@ -194,7 +194,8 @@ func runImageImport(ctx context.Context, args []string, stdin io.Reader, stdout 
 The data is streamed to a staging file while its size, MD5 (checksum) and
 SHA-512 (os_hash_value) are computed, made durable, and only then is the
 image recorded: if the import fails or is interrupted, no image and no data
-is left behind. A property may not use a reserved name: a Glance core
+is left behind (a killed import's files are removed by the next import or a
+running server once they are five minutes old). A property may not use a reserved name: a Glance core
 attribute (owner, locations, direct_url, ...), a policy target key
 (project_id, member, ...) or the os_glance namespace, in any letter case.`, stdout)
 	m.register(fs, true)

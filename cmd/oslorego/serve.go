@@ -24,6 +24,9 @@ import (
 	"github.com/oslorego/oslorego/server"
 )
 
+// sweepInterval is how often serve removes killed imports' leftovers.
+const sweepInterval = time.Minute
+
 // serveFlags are `oslorego serve`'s flags.
 type serveFlags struct {
 	listen, dataDir, bundle           string
@@ -58,6 +61,10 @@ how to add a token and import an image.
 reloaded every --reload-interval and on SIGHUP, and the last good bundle stays
 in force when a reload fails. SIGINT/SIGTERM stop accepting connections and
 let downloads in flight finish (at most --shutdown-timeout).
+
+Every minute the server removes what killed 'oslorego image import' runs
+left in the data directory (staging files, data files no image records)
+once they are five minutes old and no import holds them.
 
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
@@ -124,6 +131,20 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Killed imports' leftovers are removed while the server runs, not
+	// only by the next lone start; stopped before the store closes.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		store.SweepEvery(ctx, sweepInterval, func(sw imagestore.Swept, err error) {
+			if err != nil {
+				log.Error("removing import leftovers failed", "error", err)
+			} else if sw.Files > 0 {
+				log.Info("removed import leftovers", "files", sw.Files, "bytes", sw.Bytes)
+			}
+		})
+	}()
+	defer func() { cancel(); <-swept }()
 	policy, describe, err := f.policySource(ctx, log)
 	if err != nil {
 		return err
