@@ -32,8 +32,8 @@ type ImportOptions struct {
 	// Import; Create leaves them unset when empty, as Glance does for a
 	// queued image.
 	DiskFormat, ContainerFormat string
-	// Properties are custom properties. Names may equal core attribute
-	// names (Glance stores them; the core attribute wins when merged).
+	// Properties are custom properties. A reserved name (see
+	// ReservedProperty) is refused with ErrInvalid naming it.
 	Properties map[string]string
 	// Tags are a set: duplicates are dropped, and they read back sorted.
 	Tags      []string
@@ -51,26 +51,37 @@ const maxField = 255
 // computed, made durable, moved into place, and only then is the image row
 // committed: on any error (a failing reader, a full disk, ctx cancelled)
 // nothing is left behind and no image is visible. A reader blocked in Read
-// is not interrupted by ctx; it is checked between reads.
+// is not interrupted by ctx; it is checked between reads. The staged file
+// is locked until the row is committed, so that Sweep, which Import runs
+// first, removes only a killed import's files.
 func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (Image, error) {
 	img, err := s.newImage(o, true)
 	if err != nil {
 		return Image{}, err
+	}
+	// Leftovers of killed imports, including a data file under this ID.
+	if _, err := s.Sweep(ctx); err != nil {
+		return Image{}, fmt.Errorf("cleaning up before importing: %w", err)
 	}
 	// Fail before streaming possibly gigabytes when the ID is taken; the
 	// insert checks again.
 	if err := s.checkFree(ctx, img.ID); err != nil {
 		return Image{}, err
 	}
-	staged, sum, err := s.stage(ctx, r)
+	staged, sum, w, err := s.stage(ctx, r)
 	if err != nil {
 		return Image{}, err
 	}
+	// Deferred first, so run last: the lock outlives the removals below.
+	defer w.Close()
 	defer os.Remove(staged) // gone already on success
 
 	final := s.dataPath(img.ID)
 	if err := publish(staged, final); err != nil {
 		if errors.Is(err, os.ErrExist) {
+			if s.checkFree(ctx, img.ID) == nil {
+				return Image{}, fmt.Errorf("%w: %s: its data file is left by an interrupted import; it is removed once no import holds it and it is %v old", ErrExists, img.ID, s.staleAfter)
+			}
 			return Image{}, fmt.Errorf("%w: %s", ErrExists, img.ID)
 		}
 		return Image{}, fmt.Errorf("storing image data: %w", err)
@@ -86,6 +97,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (Image
 	}()
 	if err := syncDir(filepath.Dir(final)); err != nil {
 		return Image{}, fmt.Errorf("storing image data: %w", err)
+	}
+	if s.afterPublish != nil {
+		s.afterPublish()
 	}
 
 	md5Hex, shaHex, algo := hex.EncodeToString(sum.md5), hex.EncodeToString(sum.sha512), "sha512"
@@ -175,6 +189,9 @@ func (s *Store) newImage(o ImportOptions, withData bool) (Image, error) {
 		if k == "" || len(k) > maxField {
 			return Image{}, fmt.Errorf("%w: property name %q: want 1 to %d characters", ErrInvalid, k, maxField)
 		}
+		if ReservedProperty(k) {
+			return Image{}, fmt.Errorf("%w: property %q is reserved: it is a Glance core attribute, reserved name or policy target key", ErrInvalid, k)
+		}
 		img.Properties[k] = v
 	}
 	seen := map[string]bool{}
@@ -239,33 +256,35 @@ type sums struct {
 }
 
 // stage streams r into a new file under staging/, fsyncs it and returns
-// its path. On error the file is removed.
-func (s *Store) stage(ctx context.Context, r io.Reader) (_ string, sum sums, err error) {
+// its path and the file, still open and locked: the caller closes it once
+// the data is committed or removed. On error the file is removed.
+func (s *Store) stage(ctx context.Context, r io.Reader) (_ string, sum sums, _ writeSyncCloser, err error) {
 	path := filepath.Join(s.dir, "staging", uuid.NewString()+".part")
 	w, err := s.create(path)
 	if err != nil {
-		return "", sums{}, fmt.Errorf("creating staging file: %w", err)
+		return "", sums{}, nil, fmt.Errorf("creating staging file: %w", err)
 	}
-	closed := false
 	defer func() {
 		if err != nil {
-			if !closed {
-				w.Close()
-			}
 			os.Remove(path)
+			w.Close()
 		}
 	}()
+	// A new file's modification time keeps Sweep away until it is locked.
+	if err := lockExclusive(w); err != nil {
+		return "", sums{}, nil, fmt.Errorf("locking staging file: %w", err)
+	}
 
 	md5h, shah := md5.New(), sha512.New()
 	buf := make([]byte, 1<<20)
 	for {
 		if err := ctx.Err(); err != nil {
-			return "", sums{}, fmt.Errorf("importing image data: %w", err)
+			return "", sums{}, nil, fmt.Errorf("importing image data: %w", err)
 		}
 		n, rerr := r.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
-				return "", sums{}, fmt.Errorf("writing image data: %w", err)
+				return "", sums{}, nil, fmt.Errorf("writing image data: %w", err)
 			}
 			md5h.Write(buf[:n])
 			shah.Write(buf[:n])
@@ -275,18 +294,14 @@ func (s *Store) stage(ctx context.Context, r io.Reader) (_ string, sum sums, err
 			break
 		}
 		if rerr != nil {
-			return "", sums{}, fmt.Errorf("reading image data: %w", rerr)
+			return "", sums{}, nil, fmt.Errorf("reading image data: %w", rerr)
 		}
 	}
 	if err := w.Sync(); err != nil {
-		return "", sums{}, fmt.Errorf("writing image data: %w", err)
-	}
-	closed = true
-	if err := w.Close(); err != nil {
-		return "", sums{}, fmt.Errorf("writing image data: %w", err)
+		return "", sums{}, nil, fmt.Errorf("writing image data: %w", err)
 	}
 	sum.md5, sum.sha512 = md5h.Sum(nil), shah.Sum(nil)
-	return path, sum, nil
+	return path, sum, w, nil
 }
 
 // publish moves the staged file to final without ever replacing an

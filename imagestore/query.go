@@ -40,6 +40,12 @@ func (s *Store) Get(ctx context.Context, id string) (Image, error) {
 	if err := json.Unmarshal([]byte(props), &img.Properties); err != nil {
 		return Image{}, fmt.Errorf("reading properties of image %s: %w", id, err)
 	}
+	for k := range img.Properties {
+		// Older stores accepted reserved names; they are never shown.
+		if ReservedProperty(k) {
+			delete(img.Properties, k)
+		}
+	}
 	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
 		return Image{}, fmt.Errorf("reading tags of image %s: %w", id, err)
 	}
@@ -111,7 +117,8 @@ func (s *Store) query(ctx context.Context) ([]Image, error) {
 		if err := rows.Scan(&id, &name, &value); err != nil {
 			return err
 		}
-		if i, ok := index[id]; ok {
+		// Older stores accepted reserved names; they are never shown.
+		if i, ok := index[id]; ok && !ReservedProperty(name) {
 			imgs[i].Properties[name] = value
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -90,11 +91,12 @@ CREATE TABLE IF NOT EXISTS image_members (
 `
 
 // writeSyncCloser is what image data is staged into: an *os.File, or a
-// failing writer in tests (a full disk).
+// failing writer in tests (a full disk). Fd is for its lock.
 type writeSyncCloser interface {
 	io.Writer
 	Sync() error
 	Close() error
+	Fd() uintptr
 }
 
 // Store is the image store in one data directory. It is safe for
@@ -108,13 +110,71 @@ type Store struct {
 	create func(name string) (writeSyncCloser, error)
 	now    func() time.Time
 	getOne *sql.Stmt // Get's statement
+	// staleAfter is Options.StaleAfter.
+	staleAfter time.Duration
+	// afterPublish, when set (by tests), runs between moving an import's
+	// data into place and committing its row.
+	afterPublish func()
 }
 
-// Open opens (creating if needed) the store in dir: dir/images.db holds
-// the metadata, dir/images/ the data files, dir/staging/ partial writes.
-// When no other Store has the directory open, Open removes what a crash
-// left behind: staging files, and data files no live image references.
+// Options tune a Store; zero fields take the defaults.
+type Options struct {
+	// MaxOpenConns bounds the database connections, so that a burst of
+	// requests queues for a connection instead of opening one (and its
+	// file descriptors) each. Default 4×GOMAXPROCS, at least 4: WAL
+	// readers do not block each other, and reads are CPU-bound.
+	MaxOpenConns int
+	// MaxIdleConns is how many idle connections are kept for reuse.
+	// Default GOMAXPROCS, at least 2, at most MaxOpenConns.
+	MaxIdleConns int
+	// ConnMaxIdleTime closes a connection left idle this long, so that
+	// an idle store holds no connection. Default one minute.
+	ConnMaxIdleTime time.Duration
+	// StaleAfter is how old (by modification time) an unlocked staging
+	// file or unreferenced data file must be before Sweep removes it.
+	// The locks already protect imports in progress; the grace period
+	// covers importers that do not lock (older versions during an
+	// upgrade). Default five minutes.
+	StaleAfter time.Duration
+}
+
+// withDefaults fills in zero fields; negative ones are ErrInvalid.
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxOpenConns < 0 || o.MaxIdleConns < 0 || o.ConnMaxIdleTime < 0 || o.StaleAfter < 0 {
+		return o, fmt.Errorf("%w: image store options %+v: negative value", ErrInvalid, o)
+	}
+	if o.MaxOpenConns == 0 {
+		o.MaxOpenConns = max(4, 4*runtime.GOMAXPROCS(0))
+	}
+	if o.MaxIdleConns == 0 {
+		o.MaxIdleConns = max(2, runtime.GOMAXPROCS(0))
+	}
+	o.MaxIdleConns = min(o.MaxIdleConns, o.MaxOpenConns)
+	if o.ConnMaxIdleTime == 0 {
+		o.ConnMaxIdleTime = time.Minute
+	}
+	if o.StaleAfter == 0 {
+		o.StaleAfter = 5 * time.Minute
+	}
+	return o, nil
+}
+
+// Open opens (creating if needed) the store in dir with the default
+// Options: dir/images.db holds the metadata, dir/images/ the data files,
+// dir/staging/ partial writes. When no other Store has the directory
+// open, Open removes what a crash left behind: staging files, and data
+// files no live image references; otherwise Sweep does, once they are
+// stale.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	return OpenWith(ctx, dir, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("image store %s: %w", dir, err)
@@ -125,9 +185,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		}
 	}
 	s := &Store{
-		dir:    abs,
-		create: createFile,
-		now:    time.Now,
+		dir:        abs,
+		create:     createFile,
+		now:        time.Now,
+		staleAfter: opts.StaleAfter,
 	}
 	// WAL lets readers (a server) proceed while a writer (a CLI import)
 	// commits; busy_timeout makes writers queue instead of failing; FULL
@@ -140,6 +201,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening image database: %w", err)
 	}
+	// Unbounded, a burst opened a connection per request; SQLite keeps a
+	// closed connection's descriptor while others hold locks on the file,
+	// so they stayed until every connection closed. Waiting for a
+	// connection honours the request's context (database/sql).
+	s.db.SetMaxOpenConns(opts.MaxOpenConns)
+	s.db.SetMaxIdleConns(opts.MaxIdleConns)
+	s.db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
@@ -211,7 +279,8 @@ func (s *Store) migrate(ctx context.Context) error {
 // lockAndClean takes a shared lock on dir/lock for the Store's lifetime.
 // Only when an exclusive lock can be had first — no other Store, in any
 // process, is open and so none is between writing and committing — does
-// it remove crash leftovers; otherwise the next lone Open will.
+// it remove all crash leftovers at once; otherwise Sweep removes them once
+// they are stale.
 func (s *Store) lockAndClean(ctx context.Context) error {
 	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -294,7 +363,11 @@ func (s *Store) removeLeftovers(ctx context.Context) error {
 
 // createFile is the real staging writer: a new file only the owner reads.
 func createFile(name string) (writeSyncCloser, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // syncDir makes renames, links and removals in dir durable.

@@ -169,16 +169,14 @@ func TestStoreImportRoundTrip(t *testing.T) {
 		{"everything set", bytes.Repeat([]byte{0, 1, 2, 255}, 1000), ImportOptions{
 			ID: "0123456789abcdef0123456789abcdef-_.X", Name: "cirros", Visibility: Community, Owner: &owner,
 			DiskFormat: "qcow2", ContainerFormat: "ovf",
-			// Custom properties may reuse core names (min_ram): Glance
-			// stores them and the core attribute wins when merged.
-			Properties: map[string]string{"x_billing_code_ntt": "ntt_3251", "min_ram": "42", "empty": ""},
+			Properties: map[string]string{"x_billing_code_ntt": "ntt_3251", "os_distro": "cirros", "empty": ""},
 			Tags:       []string{"b", "a", "b"},
 			Protected:  true, Hidden: true, MinDisk: 1, MinRAM: 512,
 		}, func(w *Image) {
 			w.ID = "0123456789abcdef0123456789abcdef-_.X"
 			w.Name, w.Visibility, w.Owner = ptr("cirros"), Community, ptr("p1")
 			w.DiskFormat, w.ContainerFormat = ptr("qcow2"), ptr("ovf")
-			w.Properties = map[string]string{"x_billing_code_ntt": "ntt_3251", "min_ram": "42", "empty": ""}
+			w.Properties = map[string]string{"x_billing_code_ntt": "ntt_3251", "os_distro": "cirros", "empty": ""}
 			w.Tags = []string{"a", "b"}
 			w.Protected, w.Hidden, w.MinDisk, w.MinRAM = true, true, 1, 512
 		}},

@@ -11,7 +11,8 @@ import (
 
 // Delete soft-deletes an image as Glance does (status "deleted", the row
 // kept so that its ID is never reused), then removes its data file. A
-// crash between the two leaves a file that the next Open removes.
+// crash between the two leaves a file that Sweep (or the next lone Open)
+// removes.
 // Protection is not checked here: refusing to delete a protected image is
 // the API's decision.
 func (s *Store) Delete(ctx context.Context, id string) error {
@@ -31,7 +32,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil // a queued image
 		}
-		return fmt.Errorf("image %s deleted, but removing its data (the next Open retries): %w", id, err)
+		return fmt.Errorf("image %s deleted, but removing its data (Sweep retries): %w", id, err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("image %s deleted, but removing its data: %w", id, err)

@@ -144,7 +144,7 @@ func (m *imageMetaFlags) register(fs *pflag.FlagSet, withData bool) {
 	fs.StringVar(&m.name, "name", "", "image name (required)")
 	fs.StringVar(&m.visibility, "visibility", "", "private, shared, community or public (default shared, as Glance)")
 	fs.StringVar(&m.owner, "owner", "", "owner project ID (default none)")
-	fs.StringArrayVar(&m.properties, "property", nil, "custom property NAME=VALUE (repeatable)")
+	fs.StringArrayVar(&m.properties, "property", nil, "custom property NAME=VALUE (repeatable; reserved names such as owner or locations are refused)")
 	fs.StringArrayVar(&m.tags, "tag", nil, "tag (repeatable)")
 	fs.StringVar(&m.id, "id", "", "image ID, at most 36 characters of letters, digits, '-', '_', '.' (default a new UUID)")
 	fs.StringVar(&m.diskFormat, "disk-format", "", "disk format, e.g. raw, qcow2, iso"+diskDefault)
@@ -194,8 +194,10 @@ func runImageImport(ctx context.Context, args []string, stdin io.Reader, stdout 
 The data is streamed to a staging file while its size, MD5 (checksum) and
 SHA-512 (os_hash_value) are computed, made durable, and only then is the
 image recorded: if the import fails or is interrupted, no image and no data
-is left behind. Property names may repeat core attribute names (Glance
-keeps them; the core attribute wins).`, stdout)
+is left behind (a killed import's files are removed by the next import or a
+running server once they are five minutes old). A property may not use a reserved name: a Glance core
+attribute (owner, locations, direct_url, ...), a policy target key
+(project_id, member, ...) or the os_glance namespace, in any letter case.`, stdout)
 	m.register(fs, true)
 	dataDir := addImageDataDir(fs)
 	pos, help, err := imageArgs(fs, args, "FILE")

@@ -228,6 +228,8 @@ func TestImageUsageErrors(t *testing.T) {
 		{"property without =", []string{"import", file, "--name", "n", "--property", "novalue"}, []string{`"novalue"`, "NAME=VALUE"}},
 		{"property without name", []string{"create", "--name", "n", "--property", "=v"}, []string{`"=v"`}},
 		{"property twice", []string{"create", "--name", "n", "--property", "k=1", "--property", "k=2"}, []string{`"k=2"`, "twice"}},
+		{"reserved property on import", []string{"import", file, "--name", "n", "--property", "locations=x"}, []string{`"locations"`, "reserved"}},
+		{"reserved property on create", []string{"create", "--name", "n", "--property", "Owner=p2"}, []string{`"Owner"`, "reserved"}},
 		{"empty owner", []string{"create", "--name", "n", "--owner", ""}, []string{"--owner"}},
 		{"bad visibility", []string{"import", file, "--name", "n", "--visibility", "everyone"}, []string{`"everyone"`}},
 		{"ID too long", []string{"create", "--name", "n", "--id", strings.Repeat("x", 37)}, []string{strings.Repeat("x", 37)}},

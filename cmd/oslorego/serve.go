@@ -27,6 +27,9 @@ import (
 	"github.com/oslorego/oslorego/server"
 )
 
+// sweepInterval is how often serve removes killed imports' leftovers.
+const sweepInterval = time.Minute
+
 // serveFlags are `oslorego serve`'s flags.
 type serveFlags struct {
 	listen, dataDir, bundle           string
@@ -79,6 +82,10 @@ its connection closed (a long download is fine as long as it moves).
 /readyz is 200 only when a policy is in force and every component (the
 bundle, the tokens file with --auth token) is ready; its body has one line
 per component, and says when the newest bundle reload failed.
+
+Every minute the server removes what killed 'oslorego image import' runs
+left in the data directory (staging files, data files no image records)
+once they are five minutes old and no import holds them.
 
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
@@ -157,6 +164,20 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Killed imports' leftovers are removed while the server runs, not
+	// only by the next lone start; stopped before the store closes.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		store.SweepEvery(ctx, sweepInterval, func(sw imagestore.Swept, err error) {
+			if err != nil {
+				log.Error("removing import leftovers failed", "error", err)
+			} else if sw.Files > 0 {
+				log.Info("removed import leftovers", "files", sw.Files, "bytes", sw.Bytes)
+			}
+		})
+	}()
+	defer func() { cancel(); <-swept }()
 	policy, describe, err := f.policySource(ctx, log)
 	if err != nil {
 		return err
