@@ -54,9 +54,12 @@ without it the target is {user_id, project_id} of the credentials.
 With --batch, JSON Lines requests are read from stdin, one per line:
   {"rule": NAME, "target": {...}, "creds": {...}}
 optionally with "rules": {...} (a whole policy map for that request instead
-of --policy) and "default_rule": NAME|null. One JSON line is written per
-request, in order: {"allowed": true|false}, with "error" where the decision
-failed closed or the line was malformed.`, stdout)
+of --policy) and "default_rule": NAME|null. A line is one JSON object read
+as Python's json.loads reads it; field names are exact and other fields are
+refused. One JSON line is written per request, in order:
+{"allowed": true|false}, with "error" where the decision failed closed or
+the line was refused. If --policy cannot be loaded, every line is answered
+with the load error and the exit status is 1.`, stdout)
 	pf.register(fs)
 	fs.StringArrayVar(&cf.policies, "policy", nil, "policy file or policy.d directory (repeat to layer; later ones override)")
 	fs.StringVar(&cf.creds, "creds", "", "JSON file with the credentials object")
