@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/policy_test/oracle"
 )
 
 // batchAnswer is one --batch output line.
@@ -204,6 +206,60 @@ func TestCheckFilesDecodeAsPython(t *testing.T) {
 			code, out, errOut := runCLI(t, "", "check", "--policy", policy, "--rule", "a", "--target", target, "--creds", creds)
 			if code != tc.code || !strings.Contains(out+errOut, tc.out) {
 				t.Errorf("exit %d, want %d; output %q %q, want %q", code, tc.code, out, errOut, tc.out)
+			}
+		})
+	}
+}
+
+// TestBatchLineCorpus replays the request-line corpus (policy_test/testdata/
+// lines, answered by oslo.policy through the oracle, which reads each line
+// with json.loads): every answer matches oslo's allow, deny or error,
+// except where the case says oslorego refuses on purpose, which must be a
+// deny with that error.
+func TestBatchLineCorpus(t *testing.T) {
+	files, err := filepath.Glob("../../policy_test/testdata/lines/*.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("only %d line corpus files (run go run ./policy_test/cmd/gencorpus -lines-only)", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases, err := oracle.ReadLineCases(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in strings.Builder
+			for _, c := range cases {
+				in.WriteString(c.Line + "\n")
+			}
+			code, out, errOut := runCLI(t, in.String(), "check", "--batch")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			got := batchAnswers(t, out)
+			if len(got) != len(cases) {
+				t.Fatalf("%d answers for %d lines", len(got), len(cases))
+			}
+			for i, c := range cases {
+				if c.Expect == nil {
+					t.Fatalf("%s: no expectation", c.ID)
+				}
+				a := got[i]
+				kind := oracle.Result{Allowed: a.Allowed, Error: a.Error}.Outcome()
+				switch {
+				case c.Refused != "":
+					if a.Allowed || !strings.Contains(a.Error, c.Refused) {
+						t.Errorf("%s (%s): want a refusal with %q, got %+v\n  line: %s", c.ID, c.Note, c.Refused, a, c.Line)
+					}
+				case kind != c.Expect.Outcome():
+					t.Errorf("%s (%s): oslo says %s %q, oslorego %s %q\n  line: %s", c.ID, c.Note, c.Expect.Outcome(), c.Expect.Error, kind, a.Error, c.Line)
+				}
 			}
 		})
 	}
