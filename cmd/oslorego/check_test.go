@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
 
@@ -262,5 +266,67 @@ func TestBatchLineCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBatchDifferential sends random request lines (casegen.RandomLine:
+// the differential's random policies, mutated the ways the request-line
+// corpus tests) to oslo.policy and to check --batch. OSLOREGO_LINES_N sets
+// the number of lines, OSLOREGO_LINES_SEED the seed.
+func TestBatchDifferential(t *testing.T) {
+	if _, _, err := oracle.Find(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the oslo.policy oracle is required in CI: %v", err)
+		}
+		t.Skipf("oslo.policy oracle not available: %v", err)
+	}
+	n, seed := 400, uint64(20261204)
+	if v, err := strconv.Atoi(os.Getenv("OSLOREGO_LINES_N")); err == nil {
+		n = v
+	}
+	if v, err := strconv.ParseUint(os.Getenv("OSLOREGO_LINES_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	t.Logf("%d random lines, seed %d", n, seed)
+	r := rand.New(rand.NewPCG(seed, 0))
+	cases := make([]oracle.LineCase, n)
+	var in strings.Builder
+	for i := range cases {
+		cases[i] = casegen.RandomLine(r)
+		in.WriteString(cases[i].Line + "\n")
+	}
+	want, err := oracle.RunLines(context.Background(), cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, in.String(), "check", "--batch")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	got := batchAnswers(t, out)
+	if len(got) != n {
+		t.Fatalf("%d answers for %d lines", len(got), n)
+	}
+	mix := map[string]int{}
+	bad := 0
+	for i, c := range cases {
+		a := got[i]
+		kind := oracle.Result{Allowed: a.Allowed, Error: a.Error}.Outcome()
+		mix[want[i].Outcome()]++
+		if kind == want[i].Outcome() {
+			continue
+		}
+		refused := false
+		for _, m := range casegen.RefusalMarkers {
+			refused = refused || (c.Refused != "" && !a.Allowed && strings.Contains(a.Error, m))
+		}
+		if !refused {
+			bad++
+			t.Errorf("line %d: oslo says %s %q, oslorego %s %q\n  line: %s", i+1, want[i].Outcome(), want[i].Error, kind, a.Error, c.Line)
+		}
+	}
+	t.Logf("oracle outcomes: %v", mix)
+	if bad == 0 && (mix["allow"] < n/20 || mix["deny"] < n/10 || mix["error"] < n/20) {
+		t.Errorf("the generator's mix is too thin to prove much: %v", mix)
 	}
 }
