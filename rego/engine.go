@@ -7,7 +7,6 @@ package rego
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/open-policy-agent/opa/v1/util"
 
 	"github.com/oslorego/oslorego/translate"
 )
@@ -263,60 +261,6 @@ func (e *Engine) resolve(rule string) (string, bool) {
 		return d, true
 	}
 	return "", false
-}
-
-// Input converts a request to the Rego input document
-// {"rule", "target", "credentials"}. A missing target or credentials is {}.
-func Input(req Request) (ast.Value, error) {
-	target, creds := req.Target, req.Credentials
-	if target == nil {
-		target = map[string]any{}
-	}
-	if creds == nil {
-		creds = map[string]any{}
-	}
-	return inputValue(req.Rule, target, creds)
-}
-
-// InputJSON builds the input from raw JSON target and credentials, keeping
-// numbers as written (10 and 10.0 differ to Python's str()).
-func InputJSON(rule string, target, creds json.RawMessage) (ast.Value, error) {
-	t, err := decodeJSON(target)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	c, err := decodeJSON(creds)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	return inputValue(rule, t, c)
-}
-
-func decodeJSON(raw json.RawMessage) (any, error) {
-	if len(raw) == 0 {
-		return map[string]any{}, nil
-	}
-	var v any
-	if err := util.UnmarshalJSON(raw, &v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-func inputValue(rule string, target, creds any) (ast.Value, error) {
-	tv, err := ast.InterfaceToValue(target)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	cv, err := ast.InterfaceToValue(creds)
-	if err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
-	}
-	return ast.NewObject(
-		ast.Item(ast.StringTerm("rule"), ast.StringTerm(rule)),
-		ast.Item(ast.StringTerm("target"), ast.NewTerm(tv)),
-		ast.Item(ast.StringTerm("credentials"), ast.NewTerm(cv)),
-	), nil
 }
 
 // Query is another query prepared over an engine's compiled modules and

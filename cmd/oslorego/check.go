@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,11 +13,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/open-policy-agent/opa/v1/util"
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/policyfile"
+	"github.com/oslorego/oslorego/translate/python"
 )
 
 type checkFlags struct {
@@ -49,9 +54,12 @@ without it the target is {user_id, project_id} of the credentials.
 With --batch, JSON Lines requests are read from stdin, one per line:
   {"rule": NAME, "target": {...}, "creds": {...}}
 optionally with "rules": {...} (a whole policy map for that request instead
-of --policy) and "default_rule": NAME|null. One JSON line is written per
-request, in order: {"allowed": true|false}, with "error" where the decision
-failed closed or the line was malformed.`, stdout)
+of --policy) and "default_rule": NAME|null. A line is one JSON object read
+as Python's json.loads reads it; field names are exact and other fields are
+refused. One JSON line is written per request, in order:
+{"allowed": true|false}, with "error" where the decision failed closed or
+the line was refused. If --policy cannot be loaded, every line is answered
+with the load error and the exit status is 1.`, stdout)
 	pf.register(fs)
 	fs.StringArrayVar(&cf.policies, "policy", nil, "policy file or policy.d directory (repeat to layer; later ones override)")
 	fs.StringVar(&cf.creds, "creds", "", "JSON file with the credentials object")
@@ -151,9 +159,10 @@ func readJSON(path, what string) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", what, err)
 	}
-	var v any
-	if err := util.UnmarshalJSON(data, &v); err != nil {
-		return nil, fmt.Errorf("%s %s is not JSON: %w", what, path, err)
+	// oslopolicy-checker reads these with json.loads.
+	v, err := rego.DecodeJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return v, nil
 }
@@ -262,13 +271,42 @@ func flatten(m map[string]any, prefix string) map[string]any {
 	return out
 }
 
-// batchLine is one --batch request.
-type batchLine struct {
-	Rule        *string         `json:"rule"`
-	Target      json.RawMessage `json:"target"`
-	Creds       json.RawMessage `json:"creds"`
-	Rules       json.RawMessage `json:"rules"`
-	DefaultRule json.RawMessage `json:"default_rule"`
+// batchFields are the fields of a --batch request line. Names are exact:
+// Go's encoding/json would also take "Creds" or "CREDS" for "creds".
+var batchFields = map[string]bool{"rule": true, "rules": true, "target": true, "creds": true, "default_rule": true}
+
+// batchRequest is one decoded --batch line.
+type batchRequest struct {
+	// rule is the "rule" value: a string, or (with "rules") nil for an
+	// absent rule or another value oslo looks up as a name no rule has.
+	rule any
+	// ruleErr is why the rule cannot be decided (an unhashable rule).
+	ruleErr string
+	target  any
+	creds   any
+	// rules is the raw JSON text of "rules"; "" when absent.
+	rules string
+	// emptyRules is true when "rules" is {} (oslo then denies everything
+	// without looking the rule up).
+	emptyRules  bool
+	defaultRule defaultRule
+}
+
+// defaultRule is a request's "default_rule".
+type defaultRule struct {
+	set  bool   // the field is present
+	none bool   // oslo has no default rule: null, "", or a hashable non-string
+	name string // the rule name otherwise
+}
+
+func (d defaultRule) key() string {
+	switch {
+	case !d.set:
+		return "absent"
+	case d.none:
+		return "none"
+	}
+	return "name:" + d.name
 }
 
 type batchResult struct {
@@ -279,11 +317,12 @@ type batchResult struct {
 
 func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Reader, stdout io.Writer) error {
 	var base *rego.Engine
+	var loadErr error
 	if len(cf.policies) > 0 || pf.defaults != "" {
-		var err error
-		if base, err = buildEngine(ctx, pf, cf.policies); err != nil {
-			return err
-		}
+		// A policy that cannot be loaded answers every line with the load
+		// error (oslo raises on every enforce), so that a caller can tell
+		// a broken policy from a broken pipe; the exit status is then 1.
+		base, loadErr = buildEngine(ctx, pf, cf.policies)
 	}
 	cache := newEngineCache(ctx, pf, 64)
 	in := bufio.NewReaderSize(stdin, 1<<20)
@@ -302,6 +341,12 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 	}
 	var lines []pending
 	results := make([]batchResult, chunk)
+	decide := func(n int, line []byte) batchResult {
+		if loadErr != nil {
+			return batchResult{Error: fmt.Sprintf("line %d: loading the policy: %s", n, oneLine(loadErr.Error()))}
+		}
+		return decideLine(ctx, n, line, base, cache, cf.explain)
+	}
 	flush := func() error {
 		var wg sync.WaitGroup
 		next := make(chan int, len(lines))
@@ -314,7 +359,7 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					results[i] = decideLine(ctx, lines[i].num, lines[i].line, base, cache, cf.explain)
+					results[i] = decide(lines[i].num, lines[i].line)
 				}
 			}()
 		}
@@ -332,7 +377,7 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 	}
 	for num := 1; ; num++ {
 		line, err := in.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
+		if line = pyStrip(line); len(line) > 0 {
 			lines = append(lines, pending{num, line})
 		}
 		if len(lines) == chunk || (len(lines) > 0 && (in.Buffered() == 0 || err != nil)) {
@@ -341,6 +386,9 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 			}
 		}
 		if err == io.EOF {
+			if loadErr != nil {
+				return fmt.Errorf("%w", errFindings)
+			}
 			return nil
 		}
 		if err != nil {
@@ -349,55 +397,149 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 	}
 }
 
+// pyStrip is Python's str.strip() of a line (the oracle and
+// oslopolicy-checker-style readers strip before json.loads): Unicode white
+// space, which for Python also includes U+001C..U+001F.
+func pyStrip(line []byte) []byte {
+	return bytes.TrimFunc(line, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
+}
+
+// parseBatchLine decodes one request line as Python's json.loads does: one
+// JSON object and nothing after it, exact field names (an unknown field is
+// refused, not ignored), a repeated field keeps its last value.
+func parseBatchLine(line []byte) (batchRequest, error) {
+	req := batchRequest{target: map[string]any{}, creds: map[string]any{}}
+	if !utf8.Valid(line) {
+		return req, fmt.Errorf("the line is not valid UTF-8")
+	}
+	members, err := policyfile.LoadJSONObject(string(line))
+	if err != nil {
+		var pe *policyfile.Error
+		if errors.As(err, &pe) {
+			return req, fmt.Errorf("not one JSON object: %s", pe.Msg)
+		}
+		return req, fmt.Errorf("not one JSON object: %w", err)
+	}
+	last := map[string]policyfile.Member{}
+	for _, m := range members {
+		if !batchFields[m.Key] {
+			return req, fmt.Errorf("unknown field %s (the fields are \"rule\", \"rules\", \"target\", \"creds\" and \"default_rule\", spelt exactly)", python.StrReprWTF8(m.Key))
+		}
+		last[m.Key] = m
+	}
+	if m, ok := last["rules"]; ok {
+		if m.Value.Kind != policyfile.Map {
+			// Rules.from_dict calls .items().
+			return req, fmt.Errorf("\"rules\" must be an object (oslo: AttributeError: '%s' object has no attribute 'items')", pyTypeName(m.Value))
+		}
+		req.rules, req.emptyRules = m.Raw, len(m.Value.Pairs) == 0
+	}
+	if m, ok := last["default_rule"]; ok {
+		if req.rules == "" {
+			return req, fmt.Errorf("\"default_rule\" goes with \"rules\"")
+		}
+		req.defaultRule.set = true
+		switch v := m.Value; {
+		case v.Kind == policyfile.String && v.Str != "":
+			req.defaultRule.name = v.Str
+		case v.Kind == policyfile.List && len(v.Items) > 0:
+			// oslo raises TypeError (unhashable) from every lookup of a
+			// missing rule; refused here rather than reproduced.
+			return req, fmt.Errorf("\"default_rule\" must be a string or null, not a non-empty list")
+		default:
+			// null, "", and any other value: Rules.__missing__ finds no
+			// default rule (not a string, or falsy, or not in the rules).
+			req.defaultRule.none = true
+		}
+	}
+	if m, ok := last["rule"]; ok {
+		switch v := m.Value; v.Kind {
+		case policyfile.String:
+			req.rule = v.Str
+		case policyfile.List, policyfile.Map:
+			// self.rules[rule] raises TypeError, after `not self.rules`.
+			req.ruleErr = fmt.Sprintf("TypeError: unhashable type: '%s'", pyTypeName(v))
+		default:
+			req.rule = nil
+		}
+		if v := m.Value; v.Kind != policyfile.String && req.rules == "" {
+			return req, fmt.Errorf("\"rule\" must be a string with --policy")
+		}
+	} else if req.rules == "" {
+		return req, fmt.Errorf("request has no \"rule\" (a missing rule falls back to the default rule only with \"rules\")")
+	}
+	if s, ok := req.rule.(string); ok && !utf8.ValidString(s) {
+		return req, fmt.Errorf("rule: the name %s holds a lone surrogate: %w", python.StrReprWTF8(s), rego.ErrUnrepresentable)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *any
+	}{{"target", &req.target}, {"creds", &req.creds}} {
+		if m, ok := last[f.name]; ok {
+			v, err := rego.GoValue(m.Value)
+			if err != nil {
+				return req, fmt.Errorf("%s: %w", f.name, err)
+			}
+			*f.dst = v
+		}
+	}
+	return req, nil
+}
+
+func pyTypeName(v policyfile.Value) string {
+	switch v.Kind {
+	case policyfile.List:
+		return "list"
+	case policyfile.Map:
+		return "dict"
+	case policyfile.String:
+		return "str"
+	case policyfile.Int:
+		return "int"
+	case policyfile.Float:
+		return "float"
+	case policyfile.Bool:
+		return "bool"
+	}
+	return "NoneType"
+}
+
 func decideLine(ctx context.Context, n int, line []byte, base *rego.Engine, cache *engineCache, explain bool) batchResult {
 	fail := func(format string, args ...any) batchResult {
 		return batchResult{Error: fmt.Sprintf("line %d: ", n) + fmt.Sprintf(format, args...)}
 	}
-	var req batchLine
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return fail("malformed request: %v", err)
-	}
-	if req.Rule == nil {
-		return fail("request has no \"rule\" string")
+	req, err := parseBatchLine(line)
+	if err != nil {
+		return fail("%v", err)
 	}
 	eng := base
-	if len(req.Rules) > 0 {
-		var err error
-		if eng, err = cache.get(req.Rules, req.DefaultRule); err != nil {
+	if req.rules != "" {
+		if eng, err = cache.get(req.rules, req.defaultRule); err != nil {
 			return fail("%s", oneLine(err.Error()))
 		}
-	} else if len(req.DefaultRule) > 0 {
-		return fail("\"default_rule\" goes with \"rules\"")
 	}
 	if eng == nil {
 		return fail("no policy: give --policy or a \"rules\" map in the request")
 	}
-	in, err := rego.InputJSON(*req.Rule, req.Target, req.Creds)
-	if err != nil {
-		return fail("%v", err)
+	if req.ruleErr != "" && !req.emptyRules {
+		// With no rules at all, enforce() denies before the lookup raises.
+		return fail("%s", req.ruleErr)
 	}
+	name, isName := req.rule.(string)
 	var d rego.Decision
-	if explain {
-		var target, creds any
-		_ = util.UnmarshalJSON(orEmpty(req.Target), &target)
-		_ = util.UnmarshalJSON(orEmpty(req.Creds), &creds)
-		d, err = eng.Explain(ctx, rego.Request{Rule: *req.Rule, Target: target, Credentials: creds})
+	if explain && isName {
+		d, err = eng.Explain(ctx, rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
 	} else {
-		d, err = eng.DecideInput(ctx, *req.Rule, in)
+		var in ast.Value
+		if in, err = rego.InputValue(req.rule, req.target, req.creds); err != nil {
+			return fail("%v", err)
+		}
+		d, err = eng.DecideInput(ctx, name, in)
 	}
 	if err != nil {
 		return fail("%v", err)
 	}
 	return batchResult{Allowed: d.Allowed, Error: d.Error, Explanation: d.Explanation}
-}
-
-func orEmpty(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return json.RawMessage("{}")
-	}
-	return raw
 }
 
 // engineCache keeps engines for per-request "rules" maps, so a stream of
@@ -415,10 +557,10 @@ func newEngineCache(ctx context.Context, pf *policyFlags, max int) *engineCache 
 	return &engineCache{ctx: ctx, pf: pf, max: max, engines: map[string]*rego.Engine{}, errs: map[string]error{}}
 }
 
-func (c *engineCache) get(rules, defaultRule json.RawMessage) (*rego.Engine, error) {
+func (c *engineCache) get(rules string, defaultRule defaultRule) (*rego.Engine, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := string(defaultRule) + "\x00" + string(rules)
+	key := defaultRule.key() + "\x00" + rules
 	if e, ok := c.engines[key]; ok {
 		return e, nil
 	}
@@ -437,20 +579,15 @@ func (c *engineCache) get(rules, defaultRule json.RawMessage) (*rego.Engine, err
 	return e, nil
 }
 
-func (c *engineCache) build(rules, defaultRule json.RawMessage) (*rego.Engine, error) {
+func (c *engineCache) build(rules string, defaultRule defaultRule) (*rego.Engine, error) {
 	opts := c.pf.options()
-	if len(defaultRule) > 0 {
-		var name *string
-		if err := json.Unmarshal(defaultRule, &name); err != nil {
-			return nil, fmt.Errorf("\"default_rule\" must be a string or null")
-		}
-		if name == nil || *name == "" {
-			opts.NoDefaultRule = true
-		} else {
-			opts.DefaultRule, opts.NoDefaultRule = *name, false
-		}
+	switch {
+	case defaultRule.none:
+		opts.NoDefaultRule = true
+	case defaultRule.set:
+		opts.DefaultRule, opts.NoDefaultRule = defaultRule.name, false
 	}
-	layer, err := translate.ParseLayer("rules", rules)
+	layer, err := translate.ParseLayer("rules", []byte(rules))
 	if err != nil {
 		return nil, err
 	}

@@ -97,10 +97,10 @@ func TestBatch(t *testing.T) {
 	}{
 		{false, ""},
 		{true, ""},
-		{false, "line 4: malformed request"},
+		{false, "line 4: not one JSON object: Expecting value"},
 		{false, "RecursionError"},
 		{true, ""},
-		{false, "line 7: malformed request: json: unknown field \"credentials\""},
+		{false, "line 7: unknown field 'credentials'"},
 		{false, "line 8: request has no \"rule\""},
 		{false, "TypeError"},
 	}

@@ -163,13 +163,6 @@ func (t *tailBuffer) String() string {
 }
 
 func runLines(ctx context.Context, cases []Case, args ...string) ([][]byte, error) {
-	if len(cases) == 0 {
-		return nil, nil
-	}
-	python, script, err := Find()
-	if err != nil {
-		return nil, err
-	}
 	// Encode everything up front so encoding errors are reported cleanly.
 	reqs := make([][]byte, len(cases))
 	for i, c := range cases {
@@ -181,6 +174,20 @@ func runLines(ctx context.Context, cases []Case, args ...string) ([][]byte, erro
 			return nil, fmt.Errorf("oracle: case %d (%s) encodes with a raw newline", i, c.ID)
 		}
 		reqs[i] = b
+	}
+	return runRaw(ctx, reqs, args...)
+}
+
+// runRaw sends each request line verbatim and returns one answer line per
+// request.
+func runRaw(ctx context.Context, reqs [][]byte, args ...string) ([][]byte, error) {
+	cases := reqs
+	if len(cases) == 0 {
+		return nil, nil
+	}
+	python, script, err := Find()
+	if err != nil {
+		return nil, err
 	}
 
 	parent := ctx

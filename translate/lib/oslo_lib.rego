@@ -254,9 +254,14 @@ _float_of(t) := to_number("1.0") if {
 	_is_int_text(t)
 } else := to_number(t)
 
-_inf_text(t, spec) := concat("", [_int_sign(t, spec), "inf"]) if {
+_inf_text(t, spec) := concat("", [_inf_sign(t, spec), "inf"]) if {
 	spec.conv in {"e", "f", "g"}
-} else := concat("", [_int_sign(t, spec), "INF"])
+} else := concat("", [_inf_sign(t, spec), "INF"])
+
+# _inf_sign is the sign of ±inf (-1e400 has no integer digits to test).
+_inf_sign(t, spec) := "-" if {
+	startswith(t, "-")
+} else := _int_sign(t, spec)
 
 # _char_conv is %c: a code point or a one-character string.
 _char_conv(t, spec) := _pad(_chr(to_number(t)), spec) if {

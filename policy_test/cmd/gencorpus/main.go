@@ -8,6 +8,9 @@
 //
 // -check regenerates everything in memory (it needs the oracle too) and
 // fails if any file differs, is missing or is stale.
+//
+// It also writes the request-line corpus of casegen.Lines() to
+// policy_test/testdata/lines/<area>.jsonl (-lines-only: just that).
 package main
 
 import (
@@ -38,9 +41,17 @@ func main() {
 		jobs     = flag.Int("j", runtime.NumCPU(), "oracle processes to run in parallel")
 		chunk    = flag.Int("chunk", 1500, "cases per oracle process")
 		onlyHand = flag.Bool("hand-only", false, "only the hand-written corpus (skip RealPolicies)")
+		onlyLine = flag.Bool("lines-only", false, "only the request-line corpus (testdata/lines)")
 	)
 	flag.Parse()
-	if err := run(*check, *outDir, *polDir, *jobs, *chunk, *onlyHand); err != nil {
+	var err error
+	if !*onlyLine {
+		err = run(*check, *outDir, *polDir, *jobs, *chunk, *onlyHand)
+	}
+	if err == nil {
+		err = runLineCorpus(*check, *jobs, *chunk)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gencorpus:", err)
 		os.Exit(1)
 	}

@@ -80,3 +80,44 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestCommittedLinesMatchGenerators is TestCommittedCorpusMatchesGenerators
+// for the request-line corpus in testdata/lines.
+func TestCommittedLinesMatchGenerators(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	areas := casegen.Lines()
+	if err := validateLines(areas); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range areas {
+		data, err := os.ReadFile(filepath.Join(root, "policy_test", "testdata", "lines", a.Name+".jsonl"))
+		if err != nil {
+			t.Errorf("area %s: %v (run go run ./policy_test/cmd/gencorpus -lines-only)", a.Name, err)
+			continue
+		}
+		got, err := oracle.ReadLineCases(data)
+		if err != nil {
+			t.Fatalf("%s: %v", a.Name, err)
+		}
+		for i := range got {
+			if got[i].Expect == nil {
+				t.Errorf("%s: no expect", got[i].ID)
+			}
+			got[i].Expect = nil
+		}
+		gb, err := oracle.WriteLineCases(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb, err := oracle.WriteLineCases(a.Cases)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(gb, wb) {
+			t.Errorf("area %s: committed lines differ from the generator (%s); run go run ./policy_test/cmd/gencorpus -lines-only", a.Name, firstDiff(gb, wb))
+		}
+	}
+}
