@@ -1,11 +1,16 @@
 package bundles
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/oslorego/oslorego/rego"
 )
 
 // TestGlanceBundleKeepsRegisteredDefaults checks that the built-in glance
@@ -50,5 +55,39 @@ func TestGlanceBundleKeepsRegisteredDefaults(t *testing.T) {
 	const download = "rule:context_is_admin or (rule:glance_download_image and rule:restricted)"
 	if got := overrides["download_image"]; got != download {
 		t.Errorf("download_image = %q, want the registered rule plus the restriction %q", got, download)
+	}
+}
+
+// Deleting policy.yaml from a served copy of the glance bundle used to be a
+// valid bundle that lifted the restriction; its .manifest now requires the
+// rules and files, so the reload is refused and the restriction stays.
+func TestGlanceBundleDeletedPolicyFileIsRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := copyDir(t, "glance")
+	w := NewWatcher(dir, nil, BuildOptions{Decidable: []string{"download_image", "get_image", "get_images"}}, nil)
+	if _, err := w.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := w.Current()
+	req := rego.Request{
+		Rule:        "download_image",
+		Target:      map[string]any{"project_id": "p1", "owner": "p1", "visibility": "private", "x_billing_code_ntt": "ntt_3251"},
+		Credentials: map[string]any{"roles": []any{"member", "reader"}, "project_id": "p1"},
+	}
+	if err := os.Remove(filepath.Join(dir, "policy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Reload(ctx); err == nil || !strings.Contains(err.Error(), "policy.yaml") {
+		t.Fatalf("reload without policy.yaml: %v, want a refusal naming policy.yaml", err)
+	}
+	if w.Current() != before {
+		t.Fatal("the bundle in force changed")
+	}
+	d, err := w.Current().Engine.Decide(ctx, req)
+	if err != nil || d.Allowed {
+		t.Fatalf("member on a restricted image after the refused reload: %+v %v, want a deny", d, err)
+	}
+	if ready, detail := w.Status(); !ready || !strings.Contains(detail, "policy.yaml") {
+		t.Errorf("status %v %q: want ready (the last good bundle) and the failure named", ready, detail)
 	}
 }
