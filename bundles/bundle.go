@@ -193,23 +193,17 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 // prefix (a bundle keeps paths relative to itself, so that its content,
 // and so its revision, does not depend on where the directory is).
 func (src *Source) policy(opts translate.Options, prefix string) (*translate.Policy, error) {
+	texts, err := src.policyTexts()
+	if err != nil {
+		return nil, err
+	}
 	var layers []*translate.Layer
-	for _, p := range src.Policies {
-		files, err := src.policyFiles(p)
+	for _, t := range texts {
+		l, err := translate.ParseLayer(path.Join(prefix, t.path), t.data)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			data, err := fs.ReadFile(src.FS, f)
-			if err != nil {
-				return nil, fmt.Errorf("reading policy: %w", err)
-			}
-			l, err := translate.ParseLayer(path.Join(prefix, f), data)
-			if err != nil {
-				return nil, err
-			}
-			layers = append(layers, l)
-		}
+		layers = append(layers, l)
 	}
 	var defaults []translate.RuleDefault
 	if src.Defaults != "" {
@@ -222,6 +216,31 @@ func (src *Source) policy(opts translate.Options, prefix string) (*translate.Pol
 		}
 	}
 	return translate.Build(layers, defaults, opts)
+}
+
+// policyText is one oslo policy file of a source, by its path in the source.
+type policyText struct {
+	path string
+	data []byte
+}
+
+// policyTexts reads the oslo policy file and overlays in the order they apply.
+func (src *Source) policyTexts() ([]policyText, error) {
+	var texts []policyText
+	for _, p := range src.Policies {
+		files, err := src.policyFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(src.FS, f)
+			if err != nil {
+				return nil, fmt.Errorf("reading policy: %w", err)
+			}
+			texts = append(texts, policyText{f, data})
+		}
+	}
+	return texts, nil
 }
 
 // policyFiles is p, or the files of the overlay directory p in sorted
@@ -397,19 +416,13 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 // sourcesMetadata records the oslo sources in the manifest, so that a built
 // bundle can still explain decisions with the oslo text and file:line.
 func sourcesMetadata(src *Source, opts translate.Options, pkg string, translated []translate.Module) (map[string]any, error) {
+	texts, err := src.policyTexts()
+	if err != nil {
+		return nil, err
+	}
 	var files []any
-	for _, p := range src.Policies {
-		paths, err := src.policyFiles(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range paths {
-			text, err := fs.ReadFile(src.FS, f)
-			if err != nil {
-				return nil, fmt.Errorf("reading policy: %w", err)
-			}
-			files = append(files, map[string]any{"path": f, "text": string(text)})
-		}
+	for _, t := range texts {
+		files = append(files, map[string]any{"path": t.path, "text": string(t.data)})
 	}
 	meta := map[string]any{"policies": files, "package": pkg}
 	if src.Defaults != "" {
