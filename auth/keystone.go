@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/oslorego/oslorego/internal/jsonexact"
 )
 
 // Keystone defaults.
@@ -286,8 +287,14 @@ func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, erro
 	case resp.StatusCode != http.StatusOK:
 		return cacheEntry{}, fmt.Errorf("%w: keystone answered HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		return cacheEntry{}, fmt.Errorf("%w: reading keystone token: %w", ErrUnavailable, err)
+	}
+	// Unknown fields are Keystone's to add; a name that differs from ours
+	// only in case, a repeated field or data after the body is malformed.
 	var body keystoneToken
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxTokenBody)).Decode(&body); err != nil {
+	if err := jsonexact.Unmarshal(data, &body, false); err != nil {
 		return cacheEntry{}, fmt.Errorf("%w: decoding keystone token: %w", ErrUnavailable, err)
 	}
 	t := body.Token

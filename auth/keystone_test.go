@@ -404,3 +404,54 @@ var (
 	_ Authenticator = (*Keystone)(nil)
 	_ Authenticator = (*Headers)(nil)
 )
+
+// A Keystone answer is read with exact field names: a key that differs only
+// in case (which encoding/json would take as the field, the last one
+// winning) or data after the body makes the answer malformed, so the token
+// is refused as unavailable. Unknown fields stay allowed.
+func TestKeystoneExactFieldNames(t *testing.T) {
+	const exp = "2026-06-01T11:00:00.000000Z"
+	const head = `{"token": {"expires_at": "` + exp + `", "user": {"id": "u1", "domain": {"id": "default"}}, `
+	tests := []struct {
+		name string
+		body string
+		want *Identity // nil: refused as unavailable
+	}{
+		{"unknown fields allowed", head + `"project": {"id": "p1", "domain": {"id": "default"}, "name": "demo"}, "methods": ["password"], "audit_ids": ["x"], "roles": [{"id": "r", "name": "reader", "domain_id": null}], "is_admin_project": false}, "extra": 1}`,
+			&Identity{UserID: "u1", UserDomainID: "default", ProjectID: "p1", ProjectDomainID: "default", Roles: []string{"reader"}}},
+		{"Roles after roles", head + `"roles": [{"id": "r", "name": "reader"}], "Roles": [{"id": "a", "name": "admin"}]}}`, nil},
+		{"ROLES", head + `"ROLES": [{"id": "a", "name": "admin"}]}}`, nil},
+		{"unicode-folded roles", head + `"roleſ": [{"id": "a", "name": "admin"}]}}`, nil},
+		{"role NAME", head + `"roles": [{"id": "a", "NAME": "admin"}]}}`, nil},
+		{"IS_ADMIN_PROJECT", head + `"roles": [], "is_admin_project": false, "IS_ADMIN_PROJECT": true}}`, nil},
+		{"System", head + `"roles": [], "System": {"all": true}}}`, nil},
+		{"Token", `{"Token": {"expires_at": "` + exp + `", "user": {"id": "u1"}, "roles": []}}`, nil},
+		{"roles twice", head + `"roles": [], "roles": [{"id": "a", "name": "admin"}]}}`, nil},
+		{"trailing data", head + `"roles": []}} {"token": {}}`, nil},
+		{"trailing text", head + `"roles": []}} x`, nil},
+	}
+	start := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			k, err := NewKeystone(KeystoneOptions{URL: srv.URL, ServiceToken: serviceToken, Now: (&clock{t: start}).Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := k.Authenticate(context.Background(), request(projectToken))
+			if tc.want == nil {
+				if !errors.Is(err, ErrUnavailable) || got != nil {
+					t.Fatalf("got %+v, %v; want ErrUnavailable", got, err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v, %v\nwant %+v", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oslorego/oslorego/internal/jsonexact"
 )
 
 // TokenPrefix starts every token AddToken makes, so that a leaked one is
@@ -304,13 +305,9 @@ func readStable(path string) ([]byte, fs.FileInfo, error) {
 // parseTokenFile decodes and checks a tokens file.
 func parseTokenFile(path string, data []byte) (*tokenFileJSON, error) {
 	var doc tokenFileJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&doc); err != nil {
+	// Exact names, no unknown or repeated field, nothing after the object.
+	if err := jsonexact.Unmarshal(data, &doc, true); err != nil {
 		return nil, fmt.Errorf("parsing tokens file %s: %w", path, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parsing tokens file %s: data after the JSON object", path)
 	}
 	if doc.Version != tokenFileVersion {
 		return nil, fmt.Errorf("parsing tokens file %s: unsupported version %d (want %d)", path, doc.Version, tokenFileVersion)

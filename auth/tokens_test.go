@@ -304,6 +304,13 @@ var corruptContents = []struct {
 	{"bad hash", `{"version": 1, "tokens": [{"id": "x", "hash": "abc", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
 	{"misspelt field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z", "expire_at": "2020-01-01T00:00:00Z"}]}`},
 	{"trailing data", `{"version": 1, "tokens": []} {}`},
+	{"upper-case top-level field", `{"VERSION": 1, "tokens": []}`},
+	{"folded top-level field", `{"version": 1, "Tokens": []}`},
+	{"upper-case entry field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "USER_ID": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
+	{"folded roles after roles", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "Roles": ["admin"], "created_at": "2026-01-01T00:00:00Z"}]}`},
+	{"folded hash", `{"version": 1, "tokens": [{"id": "x", "Hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "created_at": "2026-01-01T00:00:00Z"}]}`},
+	{"unicode-folded field", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roleſ": ["admin"], "created_at": "2026-01-01T00:00:00Z"}]}`},
+	{"field twice", `{"version": 1, "tokens": [{"id": "x", "hash": "` + strings.Repeat("a", 64) + `", "user_id": "u", "roles": [], "roles": ["admin"], "created_at": "2026-01-01T00:00:00Z"}]}`},
 }
 
 // A hand edit that revokes a token and breaks the JSON must not leave the
