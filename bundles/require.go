@@ -1,7 +1,6 @@
 package bundles
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/bundle"
 
+	"github.com/oslorego/oslorego/internal/jsonexact"
 	"github.com/oslorego/oslorego/translate"
 )
 
@@ -43,8 +43,9 @@ func (r Requirements) union(o Requirements) Requirements {
 	return u
 }
 
-// BundleRequirements reads what b declares it must contain. An unknown
-// field is an error: a misspelt requirement must not pass unnoticed.
+// BundleRequirements reads what b declares it must contain. Field names
+// are exact and an unknown field is an error: a misspelt requirement must
+// not pass unnoticed.
 func BundleRequirements(b *bundle.Bundle) (Requirements, error) {
 	var r Requirements
 	v, ok := b.Manifest.Metadata[RequiresKey]
@@ -55,9 +56,7 @@ func BundleRequirements(b *bundle.Bundle) (Requirements, error) {
 	if err != nil {
 		return r, fmt.Errorf("manifest metadata %s: %w", RequiresKey, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := jsonexact.Unmarshal(raw, &r, true); err != nil {
 		return r, fmt.Errorf("manifest metadata %s: %w", RequiresKey, err)
 	}
 	return r, nil

@@ -30,6 +30,12 @@ func TestBundleRequirements(t *testing.T) {
 		{"misspelt requirement", func(t *testing.T, dir string) {
 			writeFile(t, dir, ".manifest", `{"metadata": {"oslorego_requires": {"rule": ["download_image"]}}}`)
 		}, nil, `unknown field "rule"`},
+		{"requirement in upper case", func(t *testing.T, dir string) {
+			writeFile(t, dir, ".manifest", `{"metadata": {"oslorego_requires": {"RULES": ["nope"]}}}`)
+		}, nil, `field "RULES": names are case-sensitive (want "rules")`},
+		{"requirement unicode-folded", func(t *testing.T, dir string) {
+			writeFile(t, dir, ".manifest", `{"metadata": {"oslorego_requires": {"fileſ": ["nope"]}}}`)
+		}, nil, `field "fileſ": names are case-sensitive (want "files")`},
 		{"served action in a rule: cycle", func(t *testing.T, dir string) {
 			writeFile(t, dir, "policy.yaml", "\"download_image\": \"rule:a\"\n\"a\": \"rule:download_image\"\n")
 		}, served, "download_image -> a -> download_image"},

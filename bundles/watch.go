@@ -24,6 +24,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
 
+	"github.com/oslorego/oslorego/internal/jsonexact"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
 )
@@ -427,13 +428,21 @@ func EngineFromBundle(ctx context.Context, b *bundle.Bundle) (*rego.Engine, erro
 	return rego.New(ctx, tr, ropts...)
 }
 
-// recorded is the manifest metadata "oslorego" a build writes.
+// recordedFile is one oslo source recorded in the manifest.
+type recordedFile struct {
+	Path string `json:"path"`
+	Text string `json:"text"`
+}
+
+// recorded is the manifest metadata "oslorego" a build writes (see
+// sourcesMetadata). Options are recorded under translate.Options' Go field
+// names.
 type recorded struct {
-	Policies  []struct{ Path, Text string } `json:"policies"`
-	Defaults  *struct{ Path, Text string }  `json:"defaults"`
-	Options   translate.Options             `json:"options"`
-	Package   string                        `json:"package"`
-	Generated []string                      `json:"translated"`
+	Policies  []recordedFile    `json:"policies"`
+	Defaults  *recordedFile     `json:"defaults"`
+	Options   translate.Options `json:"options"`
+	Package   string            `json:"package"`
+	Generated []string          `json:"translated"`
 }
 
 // recordedPolicy rebuilds the oslo policy from the sources recorded in a
@@ -449,8 +458,10 @@ func recordedPolicy(b *bundle.Bundle) (*translate.Policy, *recorded, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle metadata: %w", err)
 	}
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return nil, nil, fmt.Errorf("bundle metadata: %w", err)
+	// Ours: exact names, no unknown field, so an edit cannot swap a
+	// source by case nor drop an option by a typo.
+	if err := jsonexact.Unmarshal(raw, &rec, true); err != nil {
+		return nil, nil, fmt.Errorf("bundle metadata oslorego: %w", err)
 	}
 	var layers []*translate.Layer
 	for _, f := range rec.Policies {
