@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -13,18 +15,64 @@ import (
 // defaultEntry is one rule of a defaults file (the shape of the *.meta.json
 // files: what a service registers with oslo.policy in code).
 type defaultEntry struct {
-	CheckStr             *string  `yaml:"check_str"`
-	ScopeTypes           []string `yaml:"scope_types"`
-	DeprecatedForRemoval bool     `yaml:"deprecated_for_removal"`
-	DeprecatedRule       *struct {
-		Name     string `yaml:"name"`
-		CheckStr string `yaml:"check_str"`
-	} `yaml:"deprecated_rule"`
+	CheckStr             *string          `yaml:"check_str"`
+	ScopeTypes           []string         `yaml:"scope_types"`
+	DeprecatedForRemoval bool             `yaml:"deprecated_for_removal"`
+	DeprecatedRule       *deprecatedEntry `yaml:"deprecated_rule"`
 	// Documentation fields are accepted and ignored.
 	Description string `yaml:"description"`
 	Operations  any    `yaml:"operations"`
 	Reason      string `yaml:"deprecated_reason"`
 	Since       string `yaml:"deprecated_since"`
+}
+
+// deprecatedEntry is a rule's deprecated_rule (oslo's DeprecatedRule).
+type deprecatedEntry struct {
+	Name     string `yaml:"name"`
+	CheckStr string `yaml:"check_str"`
+	// Documentation fields are accepted and ignored.
+	Reason string `yaml:"deprecated_reason"`
+	Since  string `yaml:"deprecated_since"`
+}
+
+// unknownKey returns the first key of mapping m that is not a yaml tag
+// of struct t, or nil. Node.Decode ignores unknown keys, and yaml.v3's
+// KnownFields exists only on a Decoder, which would lose the lines.
+func unknownKey(m *yaml.Node, t reflect.Type) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil // Decode reports the wrong kind
+	}
+	known := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		known[name] = true
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; !known[k.Value] {
+			return k
+		}
+	}
+	return nil
+}
+
+// checkRuleKeys refuses a key of a rule's mapping v, or of its
+// deprecated_rule, that the defaults format does not have.
+func checkRuleKeys(path, name string, v *yaml.Node) error {
+	if k := unknownKey(v, reflect.TypeFor[defaultEntry]()); k != nil {
+		return fmt.Errorf("%s:%d: rule %q: unknown key %q", path, k.Line, name, k.Value)
+	}
+	if v.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value != "deprecated_rule" {
+			continue
+		}
+		if k := unknownKey(v.Content[i+1], reflect.TypeFor[deprecatedEntry]()); k != nil {
+			return fmt.Errorf("%s:%d: rule %q: unknown key %q", path, k.Line, name, "deprecated_rule."+k.Value)
+		}
+	}
+	return nil
 }
 
 // ReadDefaults reads a defaults file: JSON or YAML of the form
@@ -33,7 +81,10 @@ type defaultEntry struct {
 //	                  "deprecated_rule": {"name": "...", "check_str": "..."},
 //	                  "deprecated_for_removal": false}}}
 //
-// Keys starting with "_" at the top level (such as "_source") are comments.
+// Keys starting with "_" at the top level (such as "_source") are comments;
+// a rule may also carry the documentation keys description, operations,
+// deprecated_reason and deprecated_since (the last two also in
+// deprecated_rule), which are ignored. Any other key is an error.
 func ReadDefaults(path string) ([]RuleDefault, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -76,6 +127,10 @@ func ParseDefaults(path string, data []byte) ([]RuleDefault, error) {
 	for i := 0; i+1 < len(rules.Content); i += 2 {
 		k, v := rules.Content[i], rules.Content[i+1]
 		at := Origin{path, k.Line, k.Column}
+		// A misspelt key (scope_typez) would drop what it sets silently.
+		if err := checkRuleKeys(path, k.Value, v); err != nil {
+			return nil, err
+		}
 		var e defaultEntry
 		if err := v.Decode(&e); err != nil {
 			return nil, fmt.Errorf("%s: rule %q: %w", at, k.Value, err)
