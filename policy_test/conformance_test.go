@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no corpus in testdata/corpus (run go run ./policy_test/cmd/gencorpus)")
 	}
-	h := newHarness()
+	h := newHarness(true)
 	var total atomic.Int64
 	// Areas run in parallel; the harness compiles each policy once.
 	t.Run("areas", func(t *testing.T) {

@@ -53,7 +53,7 @@ func TestDifferential(t *testing.T) {
 	if err != nil {
 		t.Fatalf("oracle: %v", err)
 	}
-	h := newHarness()
+	h := newHarness(false)
 	// Decide on every core; compare in order.
 	got := make([]outcome, n)
 	errs := make([]error, n)

@@ -40,6 +40,10 @@ func (o outcome) kind() string {
 type harness struct {
 	mu      sync.Mutex
 	engines map[string]engineOrErr
+	// keep caches every engine built; without it only the last one is
+	// kept. Random cases rarely share a policy, and 10,000 compiled
+	// engines held at once need more memory than CI has.
+	keep bool
 }
 
 type engineOrErr struct {
@@ -47,7 +51,11 @@ type engineOrErr struct {
 	err        error
 }
 
-func newHarness() *harness { return &harness{engines: map[string]engineOrErr{}} }
+// newHarness builds engines per policy; keep says whether to cache them all
+// (cases grouped by policy) or only the latest (random cases).
+func newHarness(keep bool) *harness {
+	return &harness{engines: map[string]engineOrErr{}, keep: keep}
+}
 
 func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 	eng, err := h.engine(ctx, c)
@@ -122,6 +130,9 @@ func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error
 		e = engineOrErr{eng: eng, exact: exact}
 	}
 	h.mu.Lock()
+	if !h.keep {
+		clear(h.engines)
+	}
 	h.engines[key] = e
 	h.mu.Unlock()
 	return e, nil
