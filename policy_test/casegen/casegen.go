@@ -129,6 +129,7 @@ func Corpus() []Area {
 		deprecatedArea, // §9
 		tableArea,      // §10
 		glanceArea,     // glance-download.md §1.1, §3.2, §5
+		unicodeArea,    // issue 9 B, C: Unicode 14 classes at run time
 	}
 	out := make([]Area, 0, len(builders))
 	for _, b := range builders {

@@ -38,6 +38,12 @@ def classify(kind):
     except Exception as e:
         return ["SyntaxError", "", type(e).__name__]
 
+def sigma_ignorable(ch):
+    return ("A" + ch + "\u03a3").lower()[-1] == "\u03c2" and (ch + "\u03a3").lower()[-1] == "\u03c3"
+
+def sigma_cased(ch):
+    return not sigma_ignorable(ch) and (ch + "\u03a3").lower()[-1] == "\u03c2"
+
 def codepoints(pred):
     return [c for c in range(0x110000) if not 0xD800 <= c < 0xE000 and pred(chr(c))]
 
@@ -64,6 +70,10 @@ for line in sys.stdin:
         r = codepoints(str.isspace)
     elif op == "isprintable":
         r = codepoints(str.isprintable)
+    elif op == "sigmaignorable":
+        r = codepoints(sigma_ignorable)
+    elif op == "sigmacased":
+        r = codepoints(sigma_cased)
     elif op == "lowerall":
         r = [[c, chr(c).lower()] for c in codepoints(lambda ch: ch.lower() != ch)]
     elif op == "unidata":
