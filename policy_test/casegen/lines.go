@@ -2,6 +2,10 @@ package casegen
 
 import (
 	"fmt"
+	"math"
+	"math/big"
+	"math/rand"
+	"strconv"
 	"strings"
 
 	"github.com/oslorego/oslorego/policy_test/oracle"
@@ -42,7 +46,7 @@ func obj(members ...string) string { return "{" + strings.Join(members, ",") + "
 // reads it with json.loads as the batch protocol does.
 func Lines() []LineArea {
 	var out []LineArea
-	for _, b := range []func() *lineArea{fieldLines, extraLines, ruleLines, floatLines, surrogateLines} {
+	for _, b := range []func() *lineArea{fieldLines, extraLines, ruleLines, floatLines, surrogateLines, bigFloatLines} {
 		a := b()
 		out = append(out, LineArea{Name: a.name, Cases: a.cases})
 	}
@@ -236,4 +240,71 @@ func surrogateLines() *lineArea {
 		a.add("F: the rule name "+t, obj(fmt.Sprintf(`"rule":"%s"`, t), `"rules":{"default":"@"}`, `"target":{}`, `"creds":{}`), refused)
 	}
 	return a
+}
+
+// bigFloatLines (D): %d %i %u of a float are int(float), the exact integer
+// value of the double, not its shortest decimal text. Each value is checked
+// against the exact integer and against the shortest digits' integer, so
+// one of the two allows.
+func bigFloatLines() *lineArea {
+	a := &lineArea{name: "lines-bigfloats"}
+	var vals []string
+	for e := 15; e <= 308; e++ {
+		vals = append(vals, fmt.Sprintf("1e%d", e), fmt.Sprintf("-1e%d", e))
+	}
+	for e := 50; e <= 1023; e += 7 {
+		vals = append(vals, strconv.FormatFloat(math.Ldexp(1, e), 'g', -1, 64))
+	}
+	r := rand.New(rand.NewSource(9))
+	for len(vals) < 700 {
+		f := math.Float64frombits(r.Uint64())
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) < 1 {
+			continue
+		}
+		vals = append(vals, strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	// Texts that are not a double's shortest digits, and fractions.
+	vals = append(vals, "2.9999999999999999999", "-2.9999999999999999999", "0.99999999999999999", "-0.5", "-0.0", "12345.6789",
+		"9007199254740993.0", "123456789012345678901234567890.5", "1.7976931348623157e308", "-1.7976931348623157e308", "4.5e15", "99999999999999999e7")
+	convs := []string{"%(t)d", "%(t)i", "%(t)u", "%(t)+d", "%(t)30d", "%(t).30d"}
+	for i, v := range vals {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			panic(err)
+		}
+		exact, _ := new(big.Float).SetFloat64(f).Int(nil)
+		short, _, err := big.ParseFloat(v, 10, 2000, big.ToZero)
+		if err != nil {
+			panic(err)
+		}
+		shortInt, _ := short.Int(nil)
+		c := convs[i%len(convs)]
+		for _, n := range []*big.Int{exact, shortInt} {
+			x := pyIntFormat(n, c)
+			a.add(fmt.Sprintf("D: x:%s of %s against %s", c, v, x),
+				obj(`"rule":"a"`, fmt.Sprintf(`"rules":{"a":"x:%s"}`, c), fmt.Sprintf(`"target":{"t":%s}`, v), fmt.Sprintf(`"creds":{"x":%q}`, x)), "")
+		}
+	}
+	return a
+}
+
+// pyIntFormat renders n as Python's conv (one of bigFloatLines' convs) does.
+func pyIntFormat(n *big.Int, conv string) string {
+	sign, digits := "", new(big.Int).Abs(n).String()
+	if n.Sign() < 0 {
+		sign = "-"
+	}
+	switch conv {
+	case "%(t)+d":
+		if sign == "" {
+			sign = "+"
+		}
+	case "%(t)30d":
+		return fmt.Sprintf("%30s", sign+digits)
+	case "%(t).30d":
+		if len(digits) < 30 {
+			digits = strings.Repeat("0", 30-len(digits)) + digits
+		}
+	}
+	return sign + digits
 }

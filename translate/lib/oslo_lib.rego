@@ -172,14 +172,17 @@ _int_conv(t, spec) := error(sprintf("TypeError: %%%s format: an integer is requi
 	_is_inf(t)
 } else := _int_text(_int_digits(t, spec.conv), t, spec)
 
-# _int_digits is the magnitude of int(value) in the conversion's base.
+# _int_digits is the magnitude of int(value) in the conversion's base. A
+# float is first the double Python reads (sprintf formats a float64) and
+# then truncated exactly: %f gives a double's exact digits, and 60
+# fractional digits cannot round a double's integer part up.
 _int_digits(t, conv) := "1" if {
 	t == "true"
 } else := "0" if {
 	t == "false"
 } else := _base(trim_left(t, "-"), conv) if {
 	_is_int_text(t)
-} else := format_int(abs(to_number(t)), 10)
+} else := split(trim_left(sprintf("%.60f", [to_number(t)]), "-"), ".")[0]
 
 _base(d, conv) := d if {
 	conv in {"d", "i", "u"}

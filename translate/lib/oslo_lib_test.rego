@@ -174,6 +174,18 @@ test_conversions if {
 	lib.format([d], false) == "0" with input.target as {"k": -0.5}
 }
 
+# int() of a float is the double's exact integer, not its shortest digits.
+test_int_of_float if {
+	d := {"t": "key", "key": "k", "conv": "d", "flags": "", "width": -1, "prec": -1, "err": ""}
+	lib.format([d], false) == "99999999999999991611392" with input.target as {"k": 1e23}
+	lib.format([d], false) == "-99999999999999991611392" with input.target as {"k": -1e23}
+	lib.format([d], false) == "10000000000000000" with input.target as {"k": 1e16}
+	lib.format([d], false) == "3" with input.target as {"k": 2.9999999999999999999}
+	lib.format([d], false) == "1152921504606846976" with input.target as {"k": 1.152921504606847e18}
+	p := object.union(d, {"flags": "+", "conv": "u"})
+	lib.format([p], false) == "+1000000000000000017216064596736454828831087825013238982328892017892380671244575047987920451875459594568606138861698291060311049225532948520696938805711440650122628514669428460356992624968028329550689224175284346730060716088829214255439694630119794546505512415617982143262670862918816362862119154749127262208" with input.target as {"k": 1e306}
+}
+
 test_system_scope_mapping if {
 	lib.creds_is(["system"], "all") with input.credentials as {"system_scope": "all"}
 	lib.token_scope == "system" with input.credentials as {"system_scope": "all"}
