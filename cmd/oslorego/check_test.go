@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -328,5 +329,53 @@ func TestBatchDifferential(t *testing.T) {
 	t.Logf("oracle outcomes: %v", mix)
 	if bad == 0 && (mix["allow"] < n/20 || mix["deny"] < n/10 || mix["error"] < n/20) {
 		t.Errorf("the generator's mix is too thin to prove much: %v", mix)
+	}
+}
+
+// TestDeepChainsEvaluate pins the deliberate choice for issue 9 class K
+// (README, known limits): oslo raises once Python's recursion limit is hit
+// (328 rule: references or nots through Enforcer.enforce, 329 without it,
+// about 165 "(@ and rule:...)" levels: a count of Python frames that depends
+// on the caller), and oslorego evaluates instead, with the logical answer.
+func TestDeepChainsEvaluate(t *testing.T) {
+	chain := func(n int, link string) string {
+		rules := make([]string, 0, n+1)
+		for i := 0; i < n; i++ {
+			rules = append(rules, fmt.Sprintf(`"r%d":"%s"`, i, fmt.Sprintf(link, i+1)))
+		}
+		rules = append(rules, fmt.Sprintf(`"r%d":"@"`, n))
+		return fmt.Sprintf(`{"rule":"r0","rules":{%s},"target":{},"creds":{}}`, strings.Join(rules, ","))
+	}
+	nots := func(n int) string {
+		return fmt.Sprintf(`{"rule":"a","rules":{"a":"%s@"},"target":{},"creds":{}}`, strings.Repeat("not ", n))
+	}
+	tests := []struct {
+		name string
+		line string
+		want bool
+	}{
+		{"rule chain 327", chain(327, "rule:r%d"), true},
+		{"rule chain 328", chain(328, "rule:r%d"), true},
+		{"rule chain 400", chain(400, "rule:r%d"), true},
+		{"and chain 200", chain(200, "(@ and rule:r%d)"), true},
+		{"not 328", nots(328), true},
+		{"not 329", nots(329), false},
+	}
+	var in strings.Builder
+	for _, tc := range tests {
+		in.WriteString(tc.line + "\n")
+	}
+	code, out, errOut := runCLI(t, in.String(), "check", "--batch")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	got := batchAnswers(t, out)
+	if len(got) != len(tests) {
+		t.Fatalf("%d answers for %d lines", len(got), len(tests))
+	}
+	for i, tc := range tests {
+		if got[i].Allowed != tc.want || got[i].Error != "" {
+			t.Errorf("%s: allowed %v error %q, want allowed %v and no error", tc.name, got[i].Allowed, got[i].Error, tc.want)
+		}
 	}
 }
