@@ -26,6 +26,9 @@ const RequiresKey = "oslorego_requires"
 // against its requirements too.
 const filesKey = "oslorego_files"
 
+// metadataKeys are the manifest metadata keys oslorego reads or writes.
+var metadataKeys = []string{"oslorego", RequiresKey, filesKey}
+
 // Requirements are what a bundle must contain.
 type Requirements struct {
 	Rules []string `json:"rules,omitempty"`
@@ -48,6 +51,13 @@ func (r Requirements) union(o Requirements) Requirements {
 // not pass unnoticed.
 func BundleRequirements(b *bundle.Bundle) (Requirements, error) {
 	var r Requirements
+	// A misspelt key (oslorego_require, OSLOREGO_REQUIRES) would otherwise
+	// be free-form metadata that requires nothing.
+	for k := range b.Manifest.Metadata {
+		if strings.HasPrefix(strings.ToLower(k), "oslorego") && !slices.Contains(metadataKeys, k) {
+			return r, fmt.Errorf("manifest metadata: unknown key %q (oslorego reads %s)", k, strings.Join(metadataKeys, ", "))
+		}
+	}
 	v, ok := b.Manifest.Metadata[RequiresKey]
 	if !ok {
 		return r, nil

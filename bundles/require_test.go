@@ -36,6 +36,12 @@ func TestBundleRequirements(t *testing.T) {
 		{"requirement unicode-folded", func(t *testing.T, dir string) {
 			writeFile(t, dir, ".manifest", `{"metadata": {"oslorego_requires": {"fileſ": ["nope"]}}}`)
 		}, nil, `field "fileſ": names are case-sensitive (want "files")`},
+		{"misspelt metadata key", func(t *testing.T, dir string) {
+			writeFile(t, dir, ".manifest", `{"metadata": {"oslorego_require": {"rules": ["nope"]}}}`)
+		}, nil, `unknown key "oslorego_require"`},
+		{"metadata key in upper case", func(t *testing.T, dir string) {
+			writeFile(t, dir, ".manifest", `{"metadata": {"OSLOREGO_REQUIRES": {"rules": ["nope"]}}}`)
+		}, nil, `unknown key "OSLOREGO_REQUIRES"`},
 		{"served action in a rule: cycle", func(t *testing.T, dir string) {
 			writeFile(t, dir, "policy.yaml", "\"download_image\": \"rule:a\"\n\"a\": \"rule:download_image\"\n")
 		}, served, "download_image -> a -> download_image"},
