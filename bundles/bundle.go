@@ -107,32 +107,20 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 			src.Defaults = f
 		}
 	}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if p != "." && strings.HasPrefix(d.Name(), ".") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
-			return nil
-		}
-		src.Files = append(src.Files, p)
+	files, err := bundleFiles(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("reading bundle %s: %w", name, err)
+	}
+	src.Files = files
+	for _, p := range files {
 		if !strings.HasSuffix(p, ".rego") || strings.HasPrefix(p, "policy.d/") {
-			return nil
+			continue
 		}
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 		}
 		src.Rego = append(src.Rego, translate.Module{File: p, Text: string(b)})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading bundle %s: %w", name, err)
 	}
 	for _, f := range []string{"data.json", "data.yaml", "data.yml"} {
 		b, err := fs.ReadFile(fsys, f)
@@ -270,7 +258,27 @@ func (src *Source) policyFiles(p string) ([]string, error) {
 // directories left out), by path and content: cheap to compute, and equal
 // only when nothing a build reads has changed.
 func Digest(fsys fs.FS) (string, error) {
+	files, err := bundleFiles(fsys)
+	if err != nil {
+		return "", fmt.Errorf("hashing bundle directory: %w", err)
+	}
 	h := sha256.New()
+	for _, p := range files {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return "", fmt.Errorf("hashing bundle directory: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// bundleFiles lists the files a build reads, in walk order: regular files
+// and links to files, hidden directories left out. Read and Digest share it
+// so that the digest changes exactly when what a build reads does.
+func bundleFiles(fsys fs.FS) ([]string, error) {
+	var files []string
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -281,21 +289,16 @@ func Digest(fsys fs.FS) (string, error) {
 			}
 			return nil
 		}
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
 		if st, err := fs.Stat(fsys, p); err == nil && st.IsDir() {
-			return nil // a link to a directory: a build does not read it either
+			return nil // a link to a directory is not walked
 		}
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
-		h.Write(b)
+		files = append(files, p)
 		return nil
 	})
-	if err != nil {
-		return "", fmt.Errorf("hashing bundle directory: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return files, err
 }
 
 // BuildOptions shape a build.
