@@ -3,7 +3,7 @@ package auth
 import (
 	"strings"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // normalizeRoles makes the role list keystonemiddleware and oslo.context

@@ -52,8 +52,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/util"
 	"gopkg.in/yaml.v3"
 
+	"github.com/oslorego/oslorego/glance"
 	"github.com/oslorego/oslorego/translate"
-	"github.com/oslorego/oslorego/translate/propprot"
 )
 
 // Source is what a bundle directory holds, read but not yet translated.
@@ -72,7 +72,7 @@ type Source struct {
 	Manifest *bundle.Manifest
 	// Protections are Glance's property protections, if the directory has
 	// a property protection file.
-	Protections *propprot.File
+	Protections *glance.File
 	// Files are every regular file of the directory (hidden directories
 	// left out), as slash paths: what a bundle's requirements may name.
 	Files []string
@@ -146,7 +146,7 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 			src.Data[k] = val
 		}
 	}
-	for _, f := range []propprot.Format{propprot.Roles, propprot.Policies} {
+	for _, f := range []glance.Format{glance.Roles, glance.Policies} {
 		p := "property-protections-" + string(f) + ".conf"
 		b, err := fs.ReadFile(fsys, p)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -158,7 +158,7 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 		if src.Protections != nil {
 			return nil, fmt.Errorf("%s: more than one property protection file", name)
 		}
-		if src.Protections, err = propprot.Parse(filepath.Join(name, p), b, f); err != nil {
+		if src.Protections, err = glance.Parse(filepath.Join(name, p), b, f); err != nil {
 			return nil, err
 		}
 	}
@@ -356,11 +356,11 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 		}
 	}
 	if src.Protections != nil {
-		text, err := propprot.Rego(src.Protections, "", pkg)
+		text, err := glance.Rego(src.Protections, "", pkg)
 		if err != nil {
 			return nil, err
 		}
-		mods = append(mods, translate.Module{File: strings.ReplaceAll(propprot.DefaultPackage, ".", "/") + ".rego", Text: text})
+		mods = append(mods, translate.Module{File: strings.ReplaceAll(glance.DefaultPackage, ".", "/") + ".rego", Text: text})
 	}
 	seen := map[string]bool{}
 	for _, m := range mods {

@@ -1,7 +1,7 @@
-// Package policytest holds the cross-package suites: conformance with
+// Package conformance holds the cross-package suites: conformance with
 // oslo.policy (a frozen corpus and a differential test against the real
 // library), the stock opa CLI on translated policies, and benchmarks.
-package policytest
+package conformance
 
 import (
 	"context"

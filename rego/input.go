@@ -8,8 +8,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/oslorego/oslorego/translate/policyfile"
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/policyfile"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // Input converts a request to the Rego input document

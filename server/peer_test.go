@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/oslorego/oslorego/imagestore"
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // The peer's recording: a real Zed glance-api (Debian python3-glance

@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/oslorego/oslorego/translate/policyfile"
+	"github.com/oslorego/oslorego/internal/policyfile"
 )
 
 // defaultEntry is one rule of a defaults file (the shape of the *.meta.json

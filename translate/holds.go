@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // The "holds" form of a rule is plain boolean Rego: one body per way the

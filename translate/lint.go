@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // Severity ranks a lint finding.

@@ -3,7 +3,7 @@ package translate
 import (
 	"fmt"
 
-	"github.com/oslorego/oslorego/translate/policyfile"
+	"github.com/oslorego/oslorego/internal/policyfile"
 )
 
 // LoadError is a value that makes oslo abort loading the whole policy map

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // ParseRule parses the policy-language string s as oslo.policy 4.0.0's

@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/oslorego/oslorego/translate/policyfile"
+	"github.com/oslorego/oslorego/internal/policyfile"
 )
 
 // Origin says where a rule's text came from.

@@ -18,10 +18,10 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/oslorego/oslorego/internal/policyfile"
+	"github.com/oslorego/oslorego/internal/python"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
-	"github.com/oslorego/oslorego/translate/policyfile"
-	"github.com/oslorego/oslorego/translate/python"
 )
 
 type checkFlags struct {

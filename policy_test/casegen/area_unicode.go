@@ -4,7 +4,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // unicodeArea: issue 9 classes B and C, the Unicode 14 tables the Rego

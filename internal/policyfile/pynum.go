@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // Emulation of the Python builtins that PyYAML's SafeConstructor and the

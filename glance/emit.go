@@ -1,4 +1,4 @@
-package propprot
+package glance
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/format"
 
+	"github.com/oslorego/oslorego/internal/python"
 	"github.com/oslorego/oslorego/translate"
-	"github.com/oslorego/oslorego/translate/python"
 )
 
 // DefaultPackage is the Rego package Rego uses when pkg is "".

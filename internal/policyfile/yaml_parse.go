@@ -3,7 +3,7 @@ package policyfile
 import (
 	"fmt"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // ---- events.py / parser.py ----

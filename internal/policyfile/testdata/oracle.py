@@ -1,4 +1,4 @@
-# Differential oracle for translate/policyfile (see differential_test.go).
+# Differential oracle for internal/policyfile (see differential_test.go).
 #
 # Reads framed documents from stdin ("<byte length>\n<bytes>") and prints
 # one canonical line per document describing what oslo.policy 4.0.0 loads

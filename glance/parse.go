@@ -1,4 +1,4 @@
-// Package propprot translates Glance's property protection files
+// Package glance translates Glance's property protection files
 // (property_protection_file, Glance Zed) into a Rego module.
 //
 // Parse reads a file exactly as Glance's PropertyRules._load_rules does with
@@ -16,7 +16,7 @@
 // policies format an oslo rule that would raise (an {"error": ...} result)
 // counts as not allowed rather than failing the request. The regex
 // translation's residual differences are listed in regex.go.
-package propprot
+package glance
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // Format is the property_protection_rule_format option.

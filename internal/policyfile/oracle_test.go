@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oslorego/oslorego/translate/python"
+	"github.com/oslorego/oslorego/internal/python"
 )
 
 // The Python oracle: /usr/bin/python3 (Debian's, with python3-oslo.policy

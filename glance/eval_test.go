@@ -1,4 +1,4 @@
-package propprot
+package glance
 
 import (
 	"context"

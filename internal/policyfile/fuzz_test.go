@@ -164,7 +164,7 @@ func (o *oracleProc) query(doc []byte) (string, error) {
 
 // FuzzAgainstPython is a coverage-guided differential fuzzer: every input
 // must load (or fail) exactly as in Python. Run it with
-// go test -fuzz=FuzzAgainstPython ./translate/policyfile/
+// go test -fuzz=FuzzAgainstPython ./internal/policyfile/
 func FuzzAgainstPython(f *testing.F) {
 	requireOracle(f)
 	for _, s := range fuzzSeeds {

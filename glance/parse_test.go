@@ -1,4 +1,4 @@
-package propprot
+package glance
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ var peerDir = func() string {
 			return filepath.Join(d, "shared", "glance-peer")
 		}
 	}
-	return "../../../shared/glance-peer"
+	return "../../shared/glance-peer"
 }()
 
 func readPeer(t testing.TB, name string) []byte {

@@ -17,7 +17,7 @@ import (
 // marked block. Regenerate it with OSLOREGO_UPDATE_REGO=1 go test -run
 // TestRegoUnicodeClasses.
 const (
-	regoLib        = "../lib/oslo_lib.rego"
+	regoLib        = "../../translate/lib/oslo_lib.rego"
 	regoBlockBegin = "# BEGIN GENERATED UNICODE CLASSES\n"
 	regoBlockEnd   = "# END GENERATED UNICODE CLASSES\n"
 )
@@ -57,7 +57,7 @@ func regoBlock() string {
 	var b strings.Builder
 	b.WriteString(regoBlockBegin)
 	fmt.Fprintf(&b, "# Unicode %s classes of the reference interpreter, rendered from\n", unicodeVersion)
-	b.WriteString("# translate/python/tables.go by TestRegoUnicodeClasses; do not edit.\n")
+	b.WriteString("# internal/python/tables.go by TestRegoUnicodeClasses; do not edit.\n")
 	for _, c := range regoClasses {
 		fmt.Fprintf(&b, "\n# %s %s\n%s := `%s`\n", c.name, c.doc, c.name, regexClass(c.table))
 	}
@@ -88,7 +88,7 @@ func TestRegoUnicodeClasses(t *testing.T) {
 		got = want
 	}
 	if got != want {
-		t.Errorf("%s: generated Unicode classes are stale; run OSLOREGO_UPDATE_REGO=1 go test -run TestRegoUnicodeClasses ./translate/python/", regoLib)
+		t.Errorf("%s: generated Unicode classes are stale; run OSLOREGO_UPDATE_REGO=1 go test -run TestRegoUnicodeClasses ./internal/python/", regoLib)
 	}
 	for _, c := range regoClasses {
 		m := regexp.MustCompile(`(?m)^` + c.name + " := `([^`]*)`$").FindStringSubmatch(got)
