@@ -20,6 +20,7 @@ import (
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // mode is one auth mode, able to authenticate a caller holding roles.
@@ -254,11 +255,11 @@ func isASCII(s string) bool {
 // caseEngine compiles a corpus case's rules.
 func caseEngine(t *testing.T, c oracle.Case) *rego.Engine {
 	t.Helper()
-	l, err := translate.ParseLayer("policy.json", oracle.MustJSON(c.Rules))
+	l, err := oslo.ParseLayer("policy.json", oracle.MustJSON(c.Rules))
 	if err != nil {
 		t.Fatalf("%s: %v", c.ID, err)
 	}
-	p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
 	if err != nil {
 		t.Fatalf("%s: %v", c.ID, err)
 	}

@@ -54,6 +54,7 @@ import (
 
 	"github.com/oslorego/oslorego/glance"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // Source is what a bundle directory holds, read but not yet translated.
@@ -180,30 +181,30 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 // policy parses the oslo files into a policy, naming each file with
 // prefix (a bundle keeps paths relative to itself, so that its content,
 // and so its revision, does not depend on where the directory is).
-func (src *Source) policy(opts translate.Options, prefix string) (*translate.Policy, error) {
+func (src *Source) policy(opts oslo.Options, prefix string) (*oslo.Policy, error) {
 	texts, err := src.policyTexts()
 	if err != nil {
 		return nil, err
 	}
-	var layers []*translate.Layer
+	var layers []*oslo.Layer
 	for _, t := range texts {
-		l, err := translate.ParseLayer(path.Join(prefix, t.path), t.data)
+		l, err := oslo.ParseLayer(path.Join(prefix, t.path), t.data)
 		if err != nil {
 			return nil, err
 		}
 		layers = append(layers, l)
 	}
-	var defaults []translate.RuleDefault
+	var defaults []oslo.RuleDefault
 	if src.Defaults != "" {
 		data, err := fs.ReadFile(src.FS, src.Defaults)
 		if err != nil {
 			return nil, fmt.Errorf("reading defaults: %w", err)
 		}
-		if defaults, err = translate.ParseDefaults(path.Join(prefix, src.Defaults), data); err != nil {
+		if defaults, err = oslo.ParseDefaults(path.Join(prefix, src.Defaults), data); err != nil {
 			return nil, err
 		}
 	}
-	return translate.Build(layers, defaults, opts)
+	return oslo.Build(layers, defaults, opts)
 }
 
 // policyText is one oslo policy file of a source, by its path in the source.
@@ -232,7 +233,7 @@ func (src *Source) policyTexts() ([]policyText, error) {
 }
 
 // policyFiles is p, or the files of the overlay directory p in sorted
-// order (as translate.ReadLayers reads them).
+// order (as oslo.ReadLayers reads them).
 func (src *Source) policyFiles(p string) ([]string, error) {
 	st, err := fs.Stat(src.FS, p)
 	if err != nil {
@@ -305,7 +306,7 @@ func bundleFiles(fsys fs.FS) ([]string, error) {
 type BuildOptions struct {
 	// Revision overrides the manifest's (default: a hash of the content).
 	Revision string
-	Options  translate.Options
+	Options  oslo.Options
 	// Package is the Rego package of the translated rules.
 	Package string
 	// Require adds requirements to those the bundle declares (see
@@ -418,7 +419,7 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 
 // sourcesMetadata records the oslo sources in the manifest, so that a built
 // bundle can still explain decisions with the oslo text and file:line.
-func sourcesMetadata(src *Source, opts translate.Options, pkg string, translated []translate.Module) (map[string]any, error) {
+func sourcesMetadata(src *Source, opts oslo.Options, pkg string, translated []translate.Module) (map[string]any, error) {
 	texts, err := src.policyTexts()
 	if err != nil {
 		return nil, err

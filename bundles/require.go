@@ -9,7 +9,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/oslorego/oslorego/internal/jsonexact"
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // RequiresKey is the .manifest metadata key under which a bundle declares
@@ -75,7 +75,7 @@ func BundleRequirements(b *bundle.Bundle) (Requirements, error) {
 // Validate refuses a bundle that lacks a rule or file it declares it
 // requires (RequiresKey) or that opts.Require adds, or in which an action
 // of opts.Decidable raises for every input (a rule: cycle that deciding it
-// always reaches, see translate.Policy.Raises). Build validates what it
+// always reaches, see oslo.Policy.Raises). Build validates what it
 // builds; loaders validate built bundles.
 //
 // Rules and actions are checked on the oslo sources the build recorded
@@ -101,7 +101,7 @@ func Validate(b *bundle.Bundle, opts BuildOptions) error {
 		}
 	} else {
 		for _, m := range b.Modules {
-			names, err := translate.RegoRules(strings.TrimPrefix(m.Path, "/"), string(m.Raw), pkg)
+			names, err := oslo.RegoRules(strings.TrimPrefix(m.Path, "/"), string(m.Raw), pkg)
 			if err != nil {
 				return err
 			}

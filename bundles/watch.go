@@ -27,6 +27,7 @@ import (
 	"github.com/oslorego/oslorego/internal/jsonexact"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // Compile builds a decision engine from a bundle's modules and data.
@@ -435,20 +436,20 @@ type recordedFile struct {
 }
 
 // recorded is the manifest metadata "oslorego" a build writes (see
-// sourcesMetadata). Options are recorded under translate.Options' Go field
+// sourcesMetadata). Options are recorded under oslo.Options' Go field
 // names.
 type recorded struct {
-	Policies  []recordedFile    `json:"policies"`
-	Defaults  *recordedFile     `json:"defaults"`
-	Options   translate.Options `json:"options"`
-	Package   string            `json:"package"`
-	Generated []string          `json:"translated"`
+	Policies  []recordedFile `json:"policies"`
+	Defaults  *recordedFile  `json:"defaults"`
+	Options   oslo.Options   `json:"options"`
+	Package   string         `json:"package"`
+	Generated []string       `json:"translated"`
 }
 
 // recordedPolicy rebuilds the oslo policy from the sources recorded in a
 // built bundle, with the rules its raw Rego modules define declared; nil
 // when the bundle records none.
-func recordedPolicy(b *bundle.Bundle) (*translate.Policy, *recorded, error) {
+func recordedPolicy(b *bundle.Bundle) (*oslo.Policy, *recorded, error) {
 	meta, ok := b.Manifest.Metadata["oslorego"].(map[string]any)
 	if !ok {
 		return nil, nil, nil
@@ -463,21 +464,21 @@ func recordedPolicy(b *bundle.Bundle) (*translate.Policy, *recorded, error) {
 	if err := jsonexact.Unmarshal(raw, &rec, true); err != nil {
 		return nil, nil, fmt.Errorf("bundle metadata oslorego: %w", err)
 	}
-	var layers []*translate.Layer
+	var layers []*oslo.Layer
 	for _, f := range rec.Policies {
-		l, err := translate.ParseLayer(f.Path, []byte(f.Text))
+		l, err := oslo.ParseLayer(f.Path, []byte(f.Text))
 		if err != nil {
 			return nil, nil, err
 		}
 		layers = append(layers, l)
 	}
-	var defaults []translate.RuleDefault
+	var defaults []oslo.RuleDefault
 	if rec.Defaults != nil {
-		if defaults, err = translate.ParseDefaults(rec.Defaults.Path, []byte(rec.Defaults.Text)); err != nil {
+		if defaults, err = oslo.ParseDefaults(rec.Defaults.Path, []byte(rec.Defaults.Text)); err != nil {
 			return nil, nil, err
 		}
 	}
-	p, err := translate.Build(layers, defaults, rec.Options)
+	p, err := oslo.Build(layers, defaults, rec.Options)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -497,7 +498,7 @@ func recordedPolicy(b *bundle.Bundle) (*translate.Policy, *recorded, error) {
 }
 
 // bundlePolicy is recordedPolicy and the package of the bundle's rules.
-func bundlePolicy(b *bundle.Bundle, pkg string) (*translate.Policy, string, error) {
+func bundlePolicy(b *bundle.Bundle, pkg string) (*oslo.Policy, string, error) {
 	p, rec, err := recordedPolicy(b)
 	if err != nil {
 		return nil, "", err

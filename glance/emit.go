@@ -14,6 +14,7 @@ import (
 
 	"github.com/oslorego/oslorego/internal/python"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // DefaultPackage is the Rego package Rego uses when pkg is "".
@@ -113,8 +114,8 @@ func Rego(f *File, pkg, policyPkg string) (string, error) {
 			case p.AllowAll:
 				fmt.Fprintf(&b, "%s := true\n", head)
 			case f.Format == Policies && p.Policy != "":
-				c := translate.ParseRule("rule:" + p.Policy)
-				if rc, ok := c.(*translate.RuleCheck); !ok || rc.Name != p.Policy {
+				c := oslo.ParseRule("rule:" + p.Policy)
+				if rc, ok := c.(*oslo.RuleCheck); !ok || rc.Name != p.Policy {
 					return "", &Error{Path: f.Path, Line: r.Line, Section: r.Pattern, Msg: fmt.Sprintf("%s: Glance enforces %q, which oslo does not parse as a single rule reference", op, "rule:"+p.Policy)}
 				}
 				fmt.Fprintf(&b, "%s if data.%s.rules[%s] == true with input.target as {}\n", head, policyPkg, jsonString(p.Policy))

@@ -12,6 +12,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // evaluator evaluates allowed(property, operation) of one emitted module.
@@ -24,11 +25,11 @@ type evaluator struct {
 // policyModules translates the tiny oslo policy the policies sample refers to.
 func policyModules(t *testing.T) []translate.Module {
 	t.Helper()
-	l, err := translate.ParseLayer("policy.json", []byte(`{"default": "role:member", "context_is_admin": "role:admin"}`))
+	l, err := oslo.ParseLayer("policy.json", []byte(`{"default": "role:member", "context_is_admin": "role:admin"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // benchCase is one request of testdata/bench_cases.json, which
@@ -40,7 +41,7 @@ func benchCases(b *testing.B) []benchCase {
 }
 
 func benchEngine(b *testing.B, file string) *rego.Engine {
-	p, err := translate.Load([]string{file}, "", translate.Options{})
+	p, err := oslo.Load([]string{file}, "", oslo.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func BenchmarkTranslateCompile(b *testing.B) {
 		b.Run(rp.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				p, err := translate.Load(rp.files, rp.defaults, translate.Options{})
+				p, err := oslo.Load(rp.files, rp.defaults, oslo.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}

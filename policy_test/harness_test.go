@@ -12,6 +12,7 @@ import (
 	"github.com/oslorego/oslorego/policy_test/oracle"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // checkRule is the name a case's "check" is enforced under: oslo enforces
@@ -149,8 +150,8 @@ func policyKey(c oracle.Case) string {
 	return string(b)
 }
 
-func options(c oracle.Case) translate.Options {
-	o := translate.Options{EnforceScope: c.Conf["enforce_scope"], EnforceNewDefaults: c.Conf["enforce_new_defaults"]}
+func options(c oracle.Case) oslo.Options {
+	o := oslo.Options{EnforceScope: c.Conf["enforce_scope"], EnforceNewDefaults: c.Conf["enforce_new_defaults"]}
 	if c.DefaultRule != nil {
 		if c.DefaultRule.Null || c.DefaultRule.Value == "" {
 			o.NoDefaultRule = true
@@ -163,10 +164,10 @@ func options(c oracle.Case) translate.Options {
 
 // buildPolicy loads the case's policy as oslo would; an error is a policy
 // oslo cannot load.
-func buildPolicy(c oracle.Case) (*translate.Policy, error) {
+func buildPolicy(c oracle.Case) (*oslo.Policy, error) {
 	opts := options(c)
-	var layers []*translate.Layer
-	var defaults []translate.RuleDefault
+	var layers []*oslo.Layer
+	var defaults []oslo.RuleDefault
 	switch c.Mode {
 	case "", "enforcer":
 		raw, err := json.Marshal(c.Rules)
@@ -176,7 +177,7 @@ func buildPolicy(c oracle.Case) (*translate.Policy, error) {
 		if c.Rules == nil {
 			raw = []byte("{}")
 		}
-		l, err := translate.ParseLayer("rules", raw)
+		l, err := oslo.ParseLayer("rules", raw)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +196,7 @@ func buildPolicy(c oracle.Case) (*translate.Policy, error) {
 					data = []byte("{}")
 				}
 			}
-			l, err := translate.ParseLayer("policy.json", data)
+			l, err := oslo.ParseLayer("policy.json", data)
 			if err != nil {
 				return nil, err
 			}
@@ -207,23 +208,23 @@ func buildPolicy(c oracle.Case) (*translate.Policy, error) {
 			if json.Unmarshal(raw, &text) == nil {
 				data = []byte(text)
 			}
-			l, err := translate.ParseLayer(fmt.Sprintf("policy.d/%02d.yaml", i), data)
+			l, err := oslo.ParseLayer(fmt.Sprintf("policy.d/%02d.yaml", i), data)
 			if err != nil {
 				return nil, err
 			}
 			layers = append(layers, l)
 		}
 		for _, r := range c.Registered {
-			d := translate.RuleDefault{Name: r.Name, CheckStr: r.CheckStr, ScopeTypes: r.ScopeTypes, DeprecatedForRemoval: r.DeprecatedForRemoval}
+			d := oslo.RuleDefault{Name: r.Name, CheckStr: r.CheckStr, ScopeTypes: r.ScopeTypes, DeprecatedForRemoval: r.DeprecatedForRemoval}
 			if r.DeprecatedRule != nil {
-				d.Deprecated = &translate.DeprecatedRule{Name: r.DeprecatedRule.Name, CheckStr: r.DeprecatedRule.CheckStr}
+				d.Deprecated = &oslo.DeprecatedRule{Name: r.DeprecatedRule.Name, CheckStr: r.DeprecatedRule.CheckStr}
 			}
 			defaults = append(defaults, d)
 		}
 	default:
 		return nil, fmt.Errorf("unknown mode %q", c.Mode)
 	}
-	p, err := translate.Build(layers, defaults, opts)
+	p, err := oslo.Build(layers, defaults, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func buildPolicy(c oracle.Case) (*translate.Policy, error) {
 	p.RegisterScopes(c.ScopeTypes)
 	if _, bare := bareCheck(c); len(c.Check) > 0 && !bare {
 		key, _ := json.Marshal(checkRule)
-		l, err := translate.ParseLayer("check", []byte(fmt.Sprintf("{%s: %s}", key, c.Check)))
+		l, err := oslo.ParseLayer("check", []byte(fmt.Sprintf("{%s: %s}", key, c.Check)))
 		if err != nil {
 			return nil, err
 		}
@@ -250,7 +251,7 @@ func bareCheck(c oracle.Case) (string, bool) {
 	if len(c.Check) == 0 || json.Unmarshal(c.Check, &s) != nil {
 		return "", false
 	}
-	if b, ok := translate.ParseRule(s).(*translate.BareToken); ok {
+	if b, ok := oslo.ParseRule(s).(*oslo.BareToken); ok {
 		return b.Text, true
 	}
 	return "", false

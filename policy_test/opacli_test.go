@@ -14,6 +14,7 @@ import (
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // sharedDir finds ../shared beside the repository.
@@ -88,7 +89,7 @@ var targets = []map[string]any{
 	{},
 }
 
-func requests(p *translate.Policy) []rego.Request {
+func requests(p *oslo.Policy) []rego.Request {
 	var out []rego.Request
 	for i, r := range p.Rules {
 		// Every rule, against a rotating pair of personas and targets.
@@ -117,14 +118,14 @@ func TestRealPoliciesUnderStockOPA(t *testing.T) {
 	ctx := context.Background()
 	for _, rp := range realPolicies(t) {
 		t.Run(rp.name, func(t *testing.T) {
-			p, err := translate.Load(rp.files, rp.defaults, translate.Options{})
+			p, err := oslo.Load(rp.files, rp.defaults, oslo.Options{})
 			if err != nil {
 				t.Fatalf("load: %v", err)
 			}
 			if len(p.Rules) == 0 {
 				t.Fatal("no rules loaded")
 			}
-			for _, f := range translate.Lint(p) {
+			for _, f := range oslo.Lint(p) {
 				if f.Origin.Line == 0 && f.Origin.Path == "" {
 					t.Errorf("lint finding without a place: %v", f)
 				}

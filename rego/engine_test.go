@@ -9,6 +9,7 @@ import (
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // The Glance download restriction from the blueprint.
@@ -20,13 +21,13 @@ const glancePolicy = `{
   "bare": "'admin'"
 }`
 
-func engine(t testing.TB, policy string, opts translate.Options) *rego.Engine {
+func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	t.Helper()
-	l, err := translate.ParseLayer("policy.json", []byte(policy))
+	l, err := oslo.ParseLayer("policy.json", []byte(policy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := translate.Build([]*translate.Layer{l}, nil, opts)
+	p, err := oslo.Build([]*oslo.Layer{l}, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func engine(t testing.TB, policy string, opts translate.Options) *rego.Engine {
 }
 
 func TestDecide(t *testing.T) {
-	e := engine(t, glancePolicy, translate.Options{})
+	e := engine(t, glancePolicy, oslo.Options{})
 	restricted := map[string]any{"x_billing_code_ntt": "ntt_3251"}
 	other := map[string]any{"x_billing_code_ntt": "ntt_0001"}
 	absent := map[string]any{}
@@ -97,7 +98,7 @@ func TestDecide(t *testing.T) {
 
 // A cycle that short-circuit never reaches does not raise: "@ or rule:x".
 func TestCycleOnlyWhenReached(t *testing.T) {
-	e := engine(t, `{"a": "@ or rule:b", "b": "rule:a", "c": "rule:b"}`, translate.Options{})
+	e := engine(t, `{"a": "@ or rule:b", "b": "rule:a", "c": "rule:b"}`, oslo.Options{})
 	for rule, want := range map[string]string{"a": "allow", "b": "allow", "c": "allow"} {
 		d, err := e.Decide(context.Background(), rego.Request{Rule: rule})
 		if err != nil {
@@ -107,7 +108,7 @@ func TestCycleOnlyWhenReached(t *testing.T) {
 			t.Errorf("%s: got %s (%s), want %s", rule, got, d.Error, want)
 		}
 	}
-	e = engine(t, `{"a": "rule:b or @", "b": "rule:a"}`, translate.Options{})
+	e = engine(t, `{"a": "rule:b or @", "b": "rule:a"}`, oslo.Options{})
 	d, _ := e.Decide(context.Background(), rego.Request{Rule: "a"})
 	if kind(d) != "error" || !strings.Contains(d.Error, "a -> b -> a") {
 		t.Errorf("a: got %s %q, want the cycle a -> b -> a", kind(d), d.Error)
@@ -125,7 +126,7 @@ func kind(d rego.Decision) string {
 }
 
 func TestExplain(t *testing.T) {
-	e := engine(t, glancePolicy, translate.Options{})
+	e := engine(t, glancePolicy, oslo.Options{})
 	d, err := e.Explain(context.Background(), rego.Request{
 		Rule:        "download_image",
 		Target:      map[string]any{"x_billing_code_ntt": "ntt_3251"},
@@ -153,7 +154,7 @@ func TestExplain(t *testing.T) {
 
 // One engine answers from many goroutines at once.
 func TestConcurrentDecisions(t *testing.T) {
-	e := engine(t, glancePolicy, translate.Options{})
+	e := engine(t, glancePolicy, oslo.Options{})
 	var wg sync.WaitGroup
 	errs := make(chan string, 64)
 	for g := 0; g < 8; g++ {
@@ -179,10 +180,10 @@ func TestConcurrentDecisions(t *testing.T) {
 
 func Example() {
 	ctx := context.Background()
-	layer, _ := translate.ParseLayer("policy.json", []byte(`{
+	layer, _ := oslo.ParseLayer("policy.json", []byte(`{
 		"restricted": "not ('ntt_3251':%(x_billing_code_ntt)s and role:member)",
 		"download_image": "role:admin or rule:restricted"}`))
-	policy, _ := translate.Build([]*translate.Layer{layer}, nil, translate.Options{})
+	policy, _ := oslo.Build([]*oslo.Layer{layer}, nil, oslo.Options{})
 	tr, _ := translate.Translate(policy, "")
 	eng, err := rego.New(ctx, tr)
 	if err != nil {
@@ -215,15 +216,15 @@ rules.restricted := false if {
 # may_download uses the translated oslo rule.
 may_download if rules.download_image == true
 `
-	l, err := translate.ParseLayer("policy.json", []byte(`{"download_image": "role:admin or rule:restricted"}`))
+	l, err := oslo.ParseLayer("policy.json", []byte(`{"download_image": "role:admin or rule:restricted"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := translate.RegoRules("restrict.rego", raw, translate.DefaultPackage)
+	names, err := oslo.RegoRules("restrict.rego", raw, translate.DefaultPackage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +253,8 @@ may_download if rules.download_image == true
 		t.Errorf("enforcing the Rego rule by name: %+v", d)
 	}
 	// A name defined both in a policy file and in Rego is refused, naming both.
-	p2, _ := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
-	err = p2.DeclareExternal("download_image", translate.Origin{Path: "x.rego", Line: 3})
+	p2, _ := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
+	err = p2.DeclareExternal("download_image", oslo.Origin{Path: "x.rego", Line: 3})
 	if err == nil || !strings.Contains(err.Error(), "x.rego:3") || !strings.Contains(err.Error(), "policy.json:1") {
 		t.Errorf("conflict: %v", err)
 	}

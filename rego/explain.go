@@ -7,7 +7,7 @@ import (
 
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // Explanation shows how oslo's evaluation of a rule went, check by check.
@@ -70,8 +70,8 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 	reach := []string{d.Evaluated}
 	seen := map[string]bool{d.Evaluated: true}
 	for i := 0; i < len(reach); i++ {
-		translate.Walk(p.Rule(reach[i]).Check, func(c translate.Check) {
-			if rc, ok := c.(*translate.RuleCheck); ok {
+		oslo.Walk(p.Rule(reach[i]).Check, func(c oslo.Check) {
+			if rc, ok := c.(*oslo.RuleCheck); ok {
 				if t, ok := e.resolve(rc.Name); ok && !seen[t] {
 					seen[t] = true
 					reach = append(reach, t)
@@ -80,7 +80,7 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 		})
 	}
 	var q []string
-	index := map[translate.Check]string{}
+	index := map[oslo.Check]string{}
 	for _, name := range reach {
 		for _, n := range e.tr.Nodes(name) {
 			if _, dup := index[n.Check]; dup {
@@ -108,7 +108,7 @@ func (e *Engine) Explain(ctx context.Context, req Request) (Decision, error) {
 	if len(rs) != 1 {
 		return d, fmt.Errorf("explaining %q: the explanation query had %d results", req.Rule, len(rs))
 	}
-	w := &explainer{e: e, vals: map[translate.Check]string{}, x: &Explanation{}}
+	w := &explainer{e: e, vals: map[oslo.Check]string{}, x: &Explanation{}}
 	for c, v := range index {
 		w.vals[c] = render(rs[0].Bindings[v])
 	}
@@ -145,11 +145,11 @@ func render(v any) string {
 
 type explainer struct {
 	e    *Engine
-	vals map[translate.Check]string
+	vals map[oslo.Check]string
 	x    *Explanation
 }
 
-func (w *explainer) rule(r *translate.Rule, depth int, onPath map[string]bool) {
+func (w *explainer) rule(r *oslo.Rule, depth int, onPath map[string]bool) {
 	w.x.Steps = append(w.x.Steps, Step{Depth: depth, Rule: r.Name, Origin: r.Origin.String(), Check: r.Name + " := " + r.Check.String(), Result: w.vals[r.Check]})
 	if onPath[r.Name] {
 		return
@@ -160,15 +160,15 @@ func (w *explainer) rule(r *translate.Rule, depth int, onPath map[string]bool) {
 }
 
 // check lists the checks below c that oslo evaluates, in order.
-func (w *explainer) check(r *translate.Rule, c translate.Check, depth int, onPath map[string]bool) {
+func (w *explainer) check(r *oslo.Rule, c oslo.Check, depth int, onPath map[string]bool) {
 	switch n := c.(type) {
-	case *translate.AndCheck:
+	case *oslo.AndCheck:
 		w.children(r, n.Rules, "false", depth, onPath)
-	case *translate.OrCheck:
+	case *oslo.OrCheck:
 		w.children(r, n.Rules, "true", depth, onPath)
-	case *translate.NotCheck:
+	case *oslo.NotCheck:
 		w.visit(r, n.Rule, depth, onPath)
-	case *translate.RuleCheck:
+	case *oslo.RuleCheck:
 		// Shown by the referenced rule's own step (see visit).
 	default:
 		if depth == 1 {
@@ -177,7 +177,7 @@ func (w *explainer) check(r *translate.Rule, c translate.Check, depth int, onPat
 	}
 }
 
-func (w *explainer) children(r *translate.Rule, kids []translate.Check, stop string, depth int, onPath map[string]bool) {
+func (w *explainer) children(r *oslo.Rule, kids []oslo.Check, stop string, depth int, onPath map[string]bool) {
 	for _, k := range kids {
 		w.visit(r, k, depth, onPath)
 		if kv := w.vals[k]; kv == stop || strings.HasPrefix(kv, "error") {
@@ -186,8 +186,8 @@ func (w *explainer) children(r *translate.Rule, kids []translate.Check, stop str
 	}
 }
 
-func (w *explainer) visit(r *translate.Rule, c translate.Check, depth int, onPath map[string]bool) {
-	if rc, ok := c.(*translate.RuleCheck); ok {
+func (w *explainer) visit(r *oslo.Rule, c oslo.Check, depth int, onPath map[string]bool) {
+	if rc, ok := c.(*oslo.RuleCheck); ok {
 		if t, ok := w.e.resolve(rc.Name); ok {
 			w.rule(w.e.tr.Policy.Rule(t), depth, onPath)
 			return
@@ -200,18 +200,18 @@ func (w *explainer) visit(r *translate.Rule, c translate.Check, depth int, onPat
 // blame returns the leaf checks that made c not true: the first failing
 // operand of an and, every operand of a failed or, the referenced rule of
 // a rule: check. A failed "not X" is blamed on itself.
-func (w *explainer) blame(r *translate.Rule, c translate.Check, onPath map[string]bool) []Step {
+func (w *explainer) blame(r *oslo.Rule, c oslo.Check, onPath map[string]bool) []Step {
 	if w.vals[c] == "true" {
 		return nil
 	}
 	switch n := c.(type) {
-	case *translate.AndCheck:
+	case *oslo.AndCheck:
 		for _, k := range n.Rules {
 			if w.vals[k] != "true" {
 				return w.blame(r, k, onPath)
 			}
 		}
-	case *translate.OrCheck:
+	case *oslo.OrCheck:
 		var out []Step
 		for _, k := range n.Rules {
 			out = append(out, w.blame(r, k, onPath)...)
@@ -220,7 +220,7 @@ func (w *explainer) blame(r *translate.Rule, c translate.Check, onPath map[strin
 			}
 		}
 		return out
-	case *translate.RuleCheck:
+	case *oslo.RuleCheck:
 		if t, ok := w.e.resolve(n.Name); ok && !onPath[t] {
 			tr := w.e.tr.Policy.Rule(t)
 			onPath[t] = true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // A builtin that fails under a `not` must deny with its error, in both
@@ -29,11 +30,11 @@ func TestBuiltinErrorUnderNotDenies(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := translate.ParseLayer("policy.json", []byte(tc.policy))
+			l, err := oslo.ParseLayer("policy.json", []byte(tc.policy))
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+			p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,11 +77,11 @@ func TestBuiltinErrorUnderNotDenies(t *testing.T) {
 // rather than answering as if the failing expression were undefined.
 func TestPreparedQueryBuiltinErrorFails(t *testing.T) {
 	const mod = "package extra\n\nok if not to_number(\"abc\")\n"
-	l, err := translate.ParseLayer("policy.json", []byte(`{"a": "@"}`))
+	l, err := oslo.ParseLayer("policy.json", []byte(`{"a": "@"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := translate.Build([]*translate.Layer{l}, nil, translate.Options{})
+	p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

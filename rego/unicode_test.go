@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/oslorego/oslorego/rego"
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // TestDecideUnicodeTables checks the Rego library's run-time Unicode
@@ -44,7 +44,7 @@ func TestDecideUnicodeTables(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := engine(t, string(policy), translate.Options{})
+			e := engine(t, string(policy), oslo.Options{})
 			in, err := rego.InputJSON("a", []byte(tc.target), []byte(tc.creds))
 			if err != nil {
 				t.Fatal(err)

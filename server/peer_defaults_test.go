@@ -9,7 +9,7 @@ import (
 
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // TestDefaultsAgainstGlance replays the peer's defaults suite against
@@ -18,10 +18,10 @@ import (
 func TestDefaultsAgainstGlance(t *testing.T) {
 	for _, mode := range []struct {
 		file string
-		opts translate.Options
+		opts oslo.Options
 	}{
-		{"defaults_legacy.txt", translate.Options{}},
-		{"defaults_srbac.txt", translate.Options{EnforceNewDefaults: true}},
+		{"defaults_legacy.txt", oslo.Options{}},
+		{"defaults_srbac.txt", oslo.Options{EnforceNewDefaults: true}},
 	} {
 		t.Run(mode.file, func(t *testing.T) {
 			glance := readDefaultsResults(t, peerDir+mode.file)

@@ -1,22 +1,21 @@
 package translate
 
 import (
-	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf16"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
 
+	"github.com/oslorego/oslorego/internal/jsonstr"
 	"github.com/oslorego/oslorego/internal/python"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 //go:embed lib/oslo_lib.rego
@@ -49,7 +48,7 @@ type Module struct {
 // Translation is a policy translated to Rego.
 type Translation struct {
 	Package string
-	Policy  *Policy
+	Policy  *oslo.Policy
 	// Modules are the entry module and one module per policy source (the
 	// library is separate: LibModule).
 	Modules   []Module
@@ -59,14 +58,14 @@ type Translation struct {
 
 // Node is one check of a rule and the Rego expression that evaluates it.
 type Node struct {
-	Check Check
+	Check oslo.Check
 	Expr  string
 }
 
 var packageRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
 
 // Translate emits Rego for p in package pkg ("" for DefaultPackage).
-func Translate(p *Policy, pkg string) (*Translation, error) {
+func Translate(p *oslo.Policy, pkg string) (*Translation, error) {
 	if pkg == "" {
 		pkg = DefaultPackage
 	}
@@ -76,16 +75,16 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 	e := newEmitter(p)
 	t := &Translation{Package: pkg, Policy: p}
 
-	bySource := map[string][]*Rule{}
+	bySource := map[string][]*oslo.Rule{}
 	for _, r := range p.Rules {
-		if isExternal(r) {
+		if r.IsExternal() {
 			continue // raw Rego defines it
 		}
 		bySource[r.Origin.Path] = append(bySource[r.Origin.Path], r)
 	}
 	bodies := map[string]string{}
 	for _, r := range p.Rules {
-		if !isExternal(r) {
+		if !r.IsExternal() {
 			bodies[r.Name] = e.expr(r.Check, e.startStack(r.Name))
 		}
 	}
@@ -93,7 +92,7 @@ func Translate(p *Policy, pkg string) (*Translation, error) {
 	// Build) in a stable order.
 	var extra []string
 	for src := range bySource {
-		if !contains(p.Sources, src) {
+		if !slices.Contains(p.Sources, src) {
 			extra = append(extra, src)
 		}
 	}
@@ -135,7 +134,7 @@ func (t *Translation) Nodes(rule string) []Node {
 		t.nodes = map[string][]Node{}
 		for _, r := range t.Policy.Rules {
 			var nodes []Node
-			Walk(r.Check, func(c Check) {
+			oslo.Walk(r.Check, func(c oslo.Check) {
 				nodes = append(nodes, Node{Check: c, Expr: qe.expr(c, qe.startStack(r.Name))})
 			})
 			t.nodes[r.Name] = nodes
@@ -169,9 +168,9 @@ func moduleFile(src string, used map[string]bool) string {
 	return name
 }
 
-func writeRuleComment(b *strings.Builder, r *Rule) {
+func writeRuleComment(b *strings.Builder, r *oslo.Rule) {
 	text := quote(r.Text)
-	if r.TextIsJSON && isPrintable(r.Text) {
+	if r.TextIsJSON && jsonstr.Printable(r.Text) {
 		text = r.Text
 	}
 	fmt.Fprintf(b, "# %s: %s\n", quote(r.Name), text)
@@ -182,8 +181,8 @@ func writeRuleComment(b *strings.Builder, r *Rule) {
 		fmt.Fprintf(b, "# the operator's override of the deprecated name %s\n", quote(r.DeprecatedName))
 	}
 	fmt.Fprintf(b, "# from %s\n", r.Origin)
-	Walk(r.Check, func(c Check) {
-		if f, ok := c.(*FalseCheck); ok && f.Reason != "" {
+	oslo.Walk(r.Check, func(c oslo.Check) {
+		if f, ok := c.(*oslo.FalseCheck); ok && f.Reason != "" {
 			fmt.Fprintf(b, "# oslo denies here: %s\n", oneLine(f.Reason))
 		}
 	})
@@ -195,38 +194,7 @@ func oneLine(s string) string {
 
 // quote renders s as a Rego string literal (JSON syntax), escaping what is
 // not printable (OPA rejects a byte-order mark even in a comment).
-func quote(s string) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	q := strings.TrimSuffix(buf.String(), "\n")
-	if isPrintable(q) {
-		return q
-	}
-	var b strings.Builder
-	for _, r := range q {
-		switch {
-		case unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r > 0xffff:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-	}
-	return b.String()
-}
-
-func isPrintable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
+func quote(s string) string { return jsonstr.Quote(s) }
 
 // Formatted returns the modules as "opa fmt" writes them. (Modules holds
 // the same Rego unformatted, which is all an engine needs.)
@@ -263,7 +231,7 @@ func formatRego(name, src string) (string, error) {
 }
 
 type emitter struct {
-	p           *Policy
+	p           *oslo.Policy
 	safe        map[string]bool
 	holds       *holdsEmitter
 	scc         map[string]int
@@ -274,9 +242,9 @@ type emitter struct {
 	order       []string
 }
 
-func newEmitter(p *Policy) *emitter {
+func newEmitter(p *oslo.Policy) *emitter {
 	e := &emitter{p: p, rulesRef: "rules", variantsRef: "unrolled", variants: map[string]string{}}
-	e.scc, e.cyclic = components(p)
+	e.scc, e.cyclic = p.Components()
 	e.safe = safeRules(p, e.cyclic)
 	e.holds = &holdsEmitter{p: p}
 	return e
@@ -291,55 +259,41 @@ func (e *emitter) startStack(name string) []string {
 	return nil
 }
 
-// resolve is oslo's Rules lookup: an unknown name falls back to the
-// default rule when that exists; otherwise it is a KeyError (false).
-func (p *Policy) resolve(name string) (string, bool) {
-	if _, ok := p.byName[name]; ok {
-		return name, true
-	}
-	if d := p.Options.DefaultRuleName(); d != "" {
-		if _, ok := p.byName[d]; ok {
-			return d, true
-		}
-	}
-	return "", false
-}
-
-func (e *emitter) expr(c Check, stack []string) string {
+func (e *emitter) expr(c oslo.Check, stack []string) string {
 	switch n := c.(type) {
-	case *TrueCheck:
+	case *oslo.TrueCheck:
 		return "true"
-	case *FalseCheck:
+	case *oslo.FalseCheck:
 		return "false"
-	case *AndCheck:
+	case *oslo.AndCheck:
 		return e.list("lib.all_of", n.Rules, stack)
-	case *OrCheck:
+	case *oslo.OrCheck:
 		return e.list("lib.any_of", n.Rules, stack)
-	case *NotCheck:
+	case *oslo.NotCheck:
 		return "lib.negate(" + e.expr(n.Rule, stack) + ")"
-	case *RuleCheck:
+	case *oslo.RuleCheck:
 		return e.ruleRef(n.Name, stack)
-	case *RoleCheck:
-		f := ParseFormat(n.Match)
+	case *oslo.RoleCheck:
+		f := oslo.ParseFormat(n.Match)
 		if s, ok := f.Const(); ok {
 			return "lib.role_lower(" + quote(python.Lower(s)) + ")"
 		}
 		return "lib.role(" + formatExpr(f) + ")"
-	case *GenericCheck:
+	case *oslo.GenericCheck:
 		return genericExpr(n)
-	case *RemoteCheck:
+	case *oslo.RemoteCheck:
 		// oslo formats the URL first: a missing key raises KeyError, which
 		// the nearest enclosing rule: check turns into false.
-		return "lib.remote(" + formatExpr(ParseFormat(n.Kind+":"+n.Match)) + ")"
-	case *ExternalCheck:
+		return "lib.remote(" + formatExpr(oslo.ParseFormat(n.Kind+":"+n.Match)) + ")"
+	case *oslo.ExternalCheck:
 		return e.rulesRef + "[" + quote(n.Name) + "]"
-	case *BareToken:
+	case *oslo.BareToken:
 		return "lib.error(" + quote(fmt.Sprintf("AttributeError: 'str' object has no attribute '__call__' (oslo.policy 4.0.0 parses the rule %q to a bare string)", n.Text)) + ")"
 	}
 	panic(fmt.Sprintf("translate: unknown check type %T", c))
 }
 
-func (e *emitter) list(fn string, cs []Check, stack []string) string {
+func (e *emitter) list(fn string, cs []oslo.Check, stack []string) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = e.expr(c, stack)
@@ -348,7 +302,7 @@ func (e *emitter) list(fn string, cs []Check, stack []string) string {
 }
 
 func (e *emitter) ruleRef(name string, stack []string) string {
-	target, ok := e.p.resolve(name)
+	target, ok := e.p.Resolve(name)
 	if !ok {
 		return "false"
 	}
@@ -369,7 +323,7 @@ func (e *emitter) ruleRef(name string, stack []string) string {
 		}
 		e.variants[key] = ""
 		e.order = append(e.order, key)
-		e.variants[key] = e.expr(e.p.byName[target].Check, path)
+		e.variants[key] = e.expr(e.p.Rule(target).Check, path)
 	}
 	return e.viaRule(target, e.variantsRef+"["+quote(key)+"]")
 }
@@ -378,8 +332,8 @@ func (e *emitter) ruleRef(name string, stack []string) string {
 // own: oslo's RuleCheck turns the KeyError such a check raises into false.
 func (e *emitter) viaRule(target, ref string) string {
 	remote := false
-	Walk(e.p.byName[target].Check, func(c Check) {
-		if _, ok := c.(*RemoteCheck); ok {
+	oslo.Walk(e.p.Rule(target).Check, func(c oslo.Check) {
+		if _, ok := c.(*oslo.RemoteCheck); ok {
 			remote = true
 		}
 	})
@@ -389,8 +343,8 @@ func (e *emitter) viaRule(target, ref string) string {
 	return ref
 }
 
-func genericExpr(n *GenericCheck) string {
-	fe := formatExpr(ParseFormat(n.Match))
+func genericExpr(n *oslo.GenericCheck) string {
+	fe := formatExpr(oslo.ParseFormat(n.Match))
 	lit := python.LiteralEval(n.Kind)
 	switch {
 	case lit.Class != python.SyntaxError && lit.Err != "":
@@ -413,9 +367,9 @@ func genericExpr(n *GenericCheck) string {
 }
 
 // maxPath matches max_path in the library.
-const maxPath = 12
+const maxPath = oslo.MaxCredsPath
 
-func formatExpr(f Format) string {
+func formatExpr(f oslo.Format) string {
 	if s, ok := f.Const(); ok {
 		return "lib.text(" + quote(s) + ")"
 	}
@@ -530,7 +484,7 @@ failure := result.error if {
 }
 
 // evaluatedRule resolves input.rule as oslo's Rules lookup does.
-func evaluatedRule(p *Policy) string {
+func evaluatedRule(p *oslo.Policy) string {
 	if d := p.Options.DefaultRuleName(); d != "" && p.Rule(d) != nil {
 		return `# evaluated is the rule input.rule resolves to: itself, or the default rule.
 evaluated := input.rule if {
@@ -547,7 +501,7 @@ evaluated := input.rule if {
 }
 
 // scopeBranch is result's scope check, left out when it can never deny.
-func scopeBranch(p *Policy) string {
+func scopeBranch(p *oslo.Policy) string {
 	if !p.Options.EnforceScope || len(p.Scopes) == 0 {
 		return ""
 	}
@@ -592,7 +546,7 @@ func (e *emitter) fastResult() string {
 }
 
 // resultRule is the last branch of result: the evaluated rule's value.
-func resultRule(p *Policy) string {
+func resultRule(p *oslo.Policy) string {
 	if len(p.Rules) == 0 {
 		return "false # an empty policy denies everything"
 	}
@@ -628,7 +582,7 @@ func scopesLiteral(m map[string][]string) string {
 	return b.String()
 }
 
-func namesLiteral(p *Policy) string {
+func namesLiteral(p *oslo.Policy) string {
 	if len(p.Rules) == 0 {
 		return "set()"
 	}
@@ -638,72 +592,4 @@ func namesLiteral(p *Policy) string {
 	}
 	sort.Strings(names)
 	return "{" + strings.Join(names, ", ") + "}"
-}
-
-// components finds the strongly connected components of the resolved
-// rule: reference graph (Tarjan) and which rules sit on a cycle.
-func components(p *Policy) (map[string]int, map[string]bool) {
-	edges := map[string][]string{}
-	for _, r := range p.Rules {
-		Walk(r.Check, func(c Check) {
-			if rc, ok := c.(*RuleCheck); ok {
-				if t, ok := p.resolve(rc.Name); ok {
-					edges[r.Name] = append(edges[r.Name], t)
-				}
-			}
-		})
-	}
-	index, low := map[string]int{}, map[string]int{}
-	onStack := map[string]bool{}
-	var stack []string
-	scc := map[string]int{}
-	cyclic := map[string]bool{}
-	next, comp := 0, 0
-	var visit func(v string)
-	visit = func(v string) {
-		index[v], low[v] = next, next
-		next++
-		stack = append(stack, v)
-		onStack[v] = true
-		for _, w := range edges[v] {
-			if _, seen := index[w]; !seen {
-				visit(w)
-				low[v] = min(low[v], low[w])
-			} else if onStack[w] {
-				low[v] = min(low[v], index[w])
-			}
-		}
-		if low[v] == index[v] {
-			var members []string
-			for {
-				w := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				onStack[w] = false
-				scc[w] = comp
-				members = append(members, w)
-				if w == v {
-					break
-				}
-			}
-			if len(members) > 1 {
-				for _, m := range members {
-					cyclic[m] = true
-				}
-			}
-			comp++
-		}
-	}
-	for _, r := range p.Rules {
-		if _, seen := index[r.Name]; !seen {
-			visit(r.Name)
-		}
-	}
-	for v, ws := range edges {
-		for _, w := range ws {
-			if v == w {
-				cyclic[v] = true
-			}
-		}
-	}
-	return scc, cyclic
 }

@@ -1,10 +1,15 @@
 package translate
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/oslorego/oslorego/translate/oslo"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGoldenRego pins the Rego emitted for the worked example and a policy
 // with every kind of construct: run with -update to accept a change.
@@ -54,7 +59,7 @@ func TestGoldenRego(t *testing.T) {
 
 func translateFiles(t *testing.T, files []string) []Module {
 	t.Helper()
-	p, err := Load(files, "", Options{})
+	p, err := oslo.Load(files, "", oslo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

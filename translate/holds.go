@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/oslorego/oslorego/internal/python"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // The "holds" form of a rule is plain boolean Rego: one body per way the
@@ -17,10 +18,20 @@ import (
 
 // holdsEmitter writes holds[NAME] rules and their helper parts.
 type holdsEmitter struct {
-	p     *Policy
+	p     *oslo.Policy
 	parts int
 	rule  string
 }
+
+// constness is what a tri folds to (lint folds rules the same way, in
+// package oslo).
+type constness int
+
+const (
+	constUnknown constness = iota
+	constTrue
+	constFalse
+)
 
 // tri is a folded boolean: constant true, constant false, or an
 // expression (constUnknown) whose body conjuncts are lits.
@@ -37,7 +48,7 @@ func constant3(b bool) tri {
 }
 
 // safeRules finds the rules whose holds form is exact for sane input.
-func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
+func safeRules(p *oslo.Policy, cyclic map[string]bool) map[string]bool {
 	safe := map[string]bool{}
 	state := map[string]int{} // 0 unknown, 1 visiting, 2 done
 	var visit func(name string) bool
@@ -50,18 +61,18 @@ func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
 		}
 		state[name] = 1
 		ok := !cyclic[name]
-		Walk(p.Rule(name).Check, func(c Check) {
+		oslo.Walk(p.Rule(name).Check, func(c oslo.Check) {
 			if !ok {
 				return
 			}
 			switch n := c.(type) {
-			case *BareToken, *RemoteCheck, *ExternalCheck:
+			case *oslo.BareToken, *oslo.RemoteCheck, *oslo.ExternalCheck:
 				// An external rule may be undefined for some input; only
 				// the exact form fails closed on that.
 				ok = false
-			case *RoleCheck:
+			case *oslo.RoleCheck:
 				ok = safeFormat(n.Match)
-			case *GenericCheck:
+			case *oslo.GenericCheck:
 				lit := python.LiteralEval(n.Kind)
 				switch {
 				case lit.Err != "" || lit.Class == python.SyntaxError:
@@ -71,8 +82,8 @@ func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
 				default:
 					ok = safeFormat(n.Match)
 				}
-			case *RuleCheck:
-				if t, found := p.resolve(n.Name); found {
+			case *oslo.RuleCheck:
+				if t, found := p.Resolve(n.Name); found {
 					ok = visit(t)
 				}
 			}
@@ -90,7 +101,7 @@ func safeRules(p *Policy, cyclic map[string]bool) map[string]bool {
 // safeFormat reports whether formatting MATCH with a target object can only
 // succeed or miss a key.
 func safeFormat(match string) bool {
-	for _, s := range ParseFormat(match).Segs {
+	for _, s := range oslo.ParseFormat(match).Segs {
 		if s.Err != "" || ((s.Keyed || s.Bare) && !strings.ContainsRune("sra", rune(s.Conv))) {
 			return false
 		}
@@ -99,19 +110,19 @@ func safeFormat(match string) bool {
 }
 
 // holds emits the holds form of rule r into b.
-func (h *holdsEmitter) emit(b *strings.Builder, r *Rule) {
+func (h *holdsEmitter) emit(b *strings.Builder, r *oslo.Rule) {
 	h.rule, h.parts = r.Name, 0
 	head := "holds[" + quote(r.Name) + "]"
 	h.define(b, head, r.Check)
 }
 
 // define writes head's bodies for check c: one per alternative of an or.
-func (h *holdsEmitter) define(b *strings.Builder, head string, c Check) {
-	var alts []Check
-	if o, ok := c.(*OrCheck); ok {
+func (h *holdsEmitter) define(b *strings.Builder, head string, c oslo.Check) {
+	var alts []oslo.Check
+	if o, ok := c.(*oslo.OrCheck); ok {
 		alts = o.Rules
 	} else {
-		alts = []Check{c}
+		alts = []oslo.Check{c}
 	}
 	wrote := false
 	for _, a := range alts {
@@ -136,13 +147,13 @@ func (h *holdsEmitter) define(b *strings.Builder, head string, c Check) {
 }
 
 // body folds c into the conjuncts of one rule body.
-func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
+func (h *holdsEmitter) body(b *strings.Builder, c oslo.Check) tri {
 	switch n := c.(type) {
-	case *TrueCheck:
+	case *oslo.TrueCheck:
 		return constant3(true)
-	case *FalseCheck:
+	case *oslo.FalseCheck:
 		return constant3(false)
-	case *AndCheck:
+	case *oslo.AndCheck:
 		var lits []string
 		for _, k := range n.Rules {
 			t := h.body(b, k)
@@ -158,9 +169,9 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 			return constant3(true)
 		}
 		return tri{lits: lits}
-	case *OrCheck:
+	case *oslo.OrCheck:
 		return tri{lits: []string{h.part(b, c)}}
-	case *NotCheck:
+	case *oslo.NotCheck:
 		t := h.body(b, n.Rule)
 		if t.kind != constUnknown {
 			return constant3(t.kind == constFalse)
@@ -169,21 +180,21 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 			return tri{lits: []string{"not " + t.lits[0]}}
 		}
 		return tri{lits: []string{"not " + h.part(b, n.Rule)}}
-	case *RuleCheck:
-		t, ok := h.p.resolve(n.Name)
+	case *oslo.RuleCheck:
+		t, ok := h.p.Resolve(n.Name)
 		if !ok {
 			return constant3(false)
 		}
 		return tri{lits: []string{"holds[" + quote(t) + "]"}}
-	case *RoleCheck:
-		f := ParseFormat(n.Match)
+	case *oslo.RoleCheck:
+		f := oslo.ParseFormat(n.Match)
 		if s, ok := f.Const(); ok {
 			return tri{lits: []string{quote(python.Lower(s)) + " in lib.roles"}}
 		}
 		m := h.matchVar()
 		return tri{lits: []string{m + " := " + saneFormatExpr(f), "is_string(" + m + ")", "lib.py_lower(" + m + ") in lib.roles"}}
-	case *GenericCheck:
-		f := ParseFormat(n.Match)
+	case *oslo.GenericCheck:
+		f := oslo.ParseFormat(n.Match)
 		lit := python.LiteralEval(n.Kind)
 		if lit.Class == python.Literal {
 			if s, ok := f.Const(); ok {
@@ -198,7 +209,7 @@ func (h *holdsEmitter) body(b *strings.Builder, c Check) tri {
 
 // saneFormatExpr is formatExpr for a target object: plain text needs no
 // formatting then.
-func saneFormatExpr(f Format) string {
+func saneFormatExpr(f oslo.Format) string {
 	if s, ok := f.Const(); ok {
 		return quote(s)
 	}
@@ -207,7 +218,7 @@ func saneFormatExpr(f Format) string {
 
 // part defines a helper rule for a sub-expression that needs its own
 // bodies (an or, or the operand of a not) and returns a reference to it.
-func (h *holdsEmitter) part(b *strings.Builder, c Check) string {
+func (h *holdsEmitter) part(b *strings.Builder, c oslo.Check) string {
 	h.parts++
 	head := "part[" + quote(fmt.Sprintf("%s/%d", h.rule, h.parts)) + "]"
 	var sub strings.Builder

@@ -21,7 +21,7 @@ import (
 	"github.com/oslorego/oslorego/internal/policyfile"
 	"github.com/oslorego/oslorego/internal/python"
 	"github.com/oslorego/oslorego/rego"
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 type checkFlags struct {
@@ -587,11 +587,11 @@ func (c *engineCache) build(rules string, defaultRule defaultRule) (*rego.Engine
 	case defaultRule.set:
 		opts.DefaultRule, opts.NoDefaultRule = defaultRule.name, false
 	}
-	layer, err := translate.ParseLayer("rules", []byte(rules))
+	layer, err := oslo.ParseLayer("rules", []byte(rules))
 	if err != nil {
 		return nil, err
 	}
-	p, err := translate.Build([]*translate.Layer{layer}, nil, opts)
+	p, err := oslo.Build([]*oslo.Layer{layer}, nil, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 func runLint(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
@@ -26,11 +26,11 @@ warning, with --strict), 0 otherwise.`, stdout)
 	if err != nil {
 		return err
 	}
-	findings := translate.Lint(p)
+	findings := oslo.Lint(p)
 	errs, warns := 0, 0
 	for _, f := range findings {
 		fmt.Fprintln(stdout, f)
-		if f.Severity == translate.Error {
+		if f.Severity == oslo.Error {
 			errs++
 		} else {
 			warns++

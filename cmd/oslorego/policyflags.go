@@ -10,6 +10,7 @@ import (
 
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // policyFlags are the flags every command that loads a policy shares.
@@ -33,8 +34,8 @@ func (f *policyFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.rego, "rego", nil, "raw Rego module beside the oslo files (repeatable): rules[NAME] it defines in the policy package can be used as rule:NAME")
 }
 
-func (f *policyFlags) options() translate.Options {
-	return translate.Options{
+func (f *policyFlags) options() oslo.Options {
+	return oslo.Options{
 		DefaultRule:        f.defaultRule,
 		NoDefaultRule:      f.noDefaultRule || f.defaultRule == "",
 		EnforceScope:       f.enforceScope,
@@ -45,11 +46,11 @@ func (f *policyFlags) options() translate.Options {
 // load reads the policy files (later ones override earlier ones; a
 // directory is a policy.d overlay), the defaults file, and declares the
 // rules the --rego modules define.
-func (f *policyFlags) load(paths []string) (*translate.Policy, error) {
+func (f *policyFlags) load(paths []string) (*oslo.Policy, error) {
 	if len(paths) == 0 && f.defaults == "" {
 		return nil, usageErr("no policy file given")
 	}
-	p, err := translate.Load(paths, f.defaults, f.options())
+	p, err := oslo.Load(paths, f.defaults, f.options())
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (f *policyFlags) load(paths []string) (*translate.Policy, error) {
 
 // declareRego reads the --rego modules and declares the rules they define
 // on p, so that rule:NAME finds them.
-func (f *policyFlags) declareRego(p *translate.Policy) ([]translate.Module, error) {
+func (f *policyFlags) declareRego(p *oslo.Policy) ([]translate.Module, error) {
 	modules, err := f.regoModules()
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ func (f *policyFlags) declareRego(p *translate.Policy) ([]translate.Module, erro
 
 // engine translates a loaded policy (whose --rego rules are declared) and
 // compiles it with the --rego modules.
-func (f *policyFlags) engine(ctx context.Context, p *translate.Policy) (*rego.Engine, error) {
+func (f *policyFlags) engine(ctx context.Context, p *oslo.Policy) (*rego.Engine, error) {
 	tr, err := translate.Translate(p, f.pkg)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 func runTranslate(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -34,8 +35,8 @@ stderr; the translation still reproduces oslo's behaviour for it.`, stdout)
 		return err
 	}
 	// oslo logs what it cannot parse and denies it; say so too.
-	for _, f := range translate.Lint(p) {
-		if f.Severity == translate.Error {
+	for _, f := range oslo.Lint(p) {
+		if f.Severity == oslo.Error {
 			fmt.Fprintf(stderr, "oslorego translate: %s\n", f)
 		}
 	}

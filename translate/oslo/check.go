@@ -1,6 +1,4 @@
-// Package translate parses oslo.policy rules exactly as oslo.policy 4.0.0
-// does and emits Rego that evaluates them with the same results.
-package translate
+package oslo
 
 import "strings"
 

@@ -1,4 +1,4 @@
-package translate
+package oslo
 
 import (
 	"bufio"
@@ -63,7 +63,7 @@ func checkType(c Check) string {
 	case *RemoteCheck:
 		return strings.ToUpper(n.Kind[:1]) + n.Kind[1:] + "Check"
 	}
-	t := strings.TrimPrefix(strings.TrimPrefix(strings.Replace(typeName(c), "*translate.", "", 1), "*"), "translate.")
+	t := strings.TrimPrefix(strings.TrimPrefix(strings.Replace(typeName(c), "*oslo.", "", 1), "*"), "oslo.")
 	return t
 }
 

@@ -1,12 +1,18 @@
-package translate
+package oslo
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/oslorego/oslorego/internal/jsonstr"
 	"github.com/oslorego/oslorego/internal/python"
 )
+
+// MaxCredsPath is the most dot-separated parts a credentials KIND (a.b.c)
+// may have: oslorego denies a deeper path (translate/lib's max_path is the
+// same number), and Lint says so.
+const MaxCredsPath = 12
 
 // Severity ranks a lint finding.
 type Severity string
@@ -31,7 +37,7 @@ func (f Finding) String() string {
 	if f.Origin.Col > 0 {
 		loc = fmt.Sprintf("%s:%d", loc, f.Origin.Col)
 	}
-	return fmt.Sprintf("%s: %s: rule %s: %s", loc, f.Severity, quote(f.Rule), f.Message)
+	return fmt.Sprintf("%s: %s: rule %s: %s", loc, f.Severity, jsonstr.Quote(f.Rule), f.Message)
 }
 
 // Lint reports, ahead of time, what makes rules deny or raise unexpectedly:
@@ -43,14 +49,14 @@ func Lint(p *Policy) []Finding {
 		out = append(out, Finding{Severity: sev, Origin: r.Origin, Rule: r.Name, Message: fmt.Sprintf(format, args...)})
 	}
 	def := p.Options.DefaultRuleName()
-	_, cyclic := components(p)
+	_, cyclic := p.Components()
 	for _, r := range p.Rules {
 		Walk(r.Check, func(c Check) {
 			switch n := c.(type) {
 			case *FalseCheck:
 				switch {
 				case n.Whole:
-					add(Error, r, "oslo cannot parse %s (%s): the whole rule denies", quote(r.Text), n.Reason)
+					add(Error, r, "oslo cannot parse %s (%s): the whole rule denies", jsonstr.Quote(r.Text), n.Reason)
 				case n.Reason != "":
 					add(Error, r, "%s: this check is always false", n.Reason)
 				}
@@ -58,22 +64,22 @@ func Lint(p *Policy) []Finding {
 				if p.Rule(n.Name) != nil {
 					return
 				}
-				if t, ok := p.resolve(n.Name); ok {
-					add(Error, r, "rule:%s is not defined: oslo silently evaluates the default rule %s instead", n.Name, quote(t))
+				if t, ok := p.Resolve(n.Name); ok {
+					add(Error, r, "rule:%s is not defined: oslo silently evaluates the default rule %s instead", n.Name, jsonstr.Quote(t))
 				} else {
 					add(Error, r, "rule:%s is not defined (and there is no default rule): it is always false", n.Name)
 				}
 			case *BareToken:
-				add(Error, r, "the rule is the single token %s: oslo.policy 4.0.0 raises when it is enforced", quote(n.Text))
+				add(Error, r, "the rule is the single token %s: oslo.policy 4.0.0 raises when it is enforced", jsonstr.Quote(n.Text))
 			case *RemoteCheck:
 				add(Error, r, "%s is a remote check: oslorego cannot decide it offline and denies", n.String())
 			case *GenericCheck:
 				if lit := python.LiteralEval(n.Kind); lit.Class != python.SyntaxError && lit.Err != "" {
-					add(Error, r, "oslorego cannot evaluate the kind %s exactly (%s) and denies", quote(n.Kind), lit.Err)
+					add(Error, r, "oslorego cannot evaluate the kind %s exactly (%s) and denies", jsonstr.Quote(n.Kind), lit.Err)
 				} else if lit.Class == python.SyntaxError {
-					add(Error, r, "the kind %s of %s is not valid Python (%s): oslo raises when it is evaluated", quote(n.Kind), quote(n.String()), lit.Err)
-				} else if lit.Class == python.NotLiteral && len(strings.Split(n.Kind, ".")) > maxPath {
-					add(Error, r, "the credentials path %s is deeper than %d: oslorego denies it", quote(n.Kind), maxPath)
+					add(Error, r, "the kind %s of %s is not valid Python (%s): oslo raises when it is evaluated", jsonstr.Quote(n.Kind), jsonstr.Quote(n.String()), lit.Err)
+				} else if lit.Class == python.NotLiteral && len(strings.Split(n.Kind, ".")) > MaxCredsPath {
+					add(Error, r, "the credentials path %s is deeper than %d: oslorego denies it", jsonstr.Quote(n.Kind), MaxCredsPath)
 				}
 				lintFormat(r, n.Match, add)
 			case *RoleCheck:
@@ -112,7 +118,7 @@ func Lint(p *Policy) []Finding {
 func lintFormat(r *Rule, match string, add func(Severity, *Rule, string, ...any)) {
 	for _, s := range ParseFormat(match).Segs {
 		if s.Err != "" {
-			add(Error, r, "the match %s: %s", quote(match), s.Err)
+			add(Error, r, "the match %s: %s", jsonstr.Quote(match), s.Err)
 		}
 	}
 }
@@ -135,7 +141,7 @@ func cycleOf(p *Policy, name string) []string {
 				return
 			}
 			if rc, ok := c.(*RuleCheck); ok {
-				if t, ok := p.resolve(rc.Name); ok && dfs(t) {
+				if t, ok := p.Resolve(rc.Name); ok && dfs(t) {
 					found = true
 				}
 			}
@@ -179,7 +185,7 @@ func constant(p *Policy, c Check, visiting map[string]bool) constness {
 	case *OrCheck:
 		return fold(p, n.Rules, visiting, constTrue)
 	case *RuleCheck:
-		t, ok := p.resolve(n.Name)
+		t, ok := p.Resolve(n.Name)
 		if !ok {
 			return constFalse
 		}

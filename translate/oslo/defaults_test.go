@@ -1,4 +1,4 @@
-package translate
+package oslo
 
 import (
 	"os"
@@ -42,7 +42,7 @@ func TestParseDefaultsKeys(t *testing.T) {
 // The defaults files the project ships (and, when present, the registered
 // defaults of the reference policies) use only accepted keys.
 func TestShippedDefaultsParse(t *testing.T) {
-	files, err := filepath.Glob("../bundles/*/defaults.json")
+	files, err := filepath.Glob("../../bundles/*/defaults.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped defaults files: %v", err)
 	}

@@ -1,4 +1,4 @@
-package translate
+package oslo
 
 import (
 	"fmt"
@@ -14,8 +14,8 @@ import (
 // oslo's short-circuit of and/or (an operand is always reached only after
 // operands that are constant: @ for "and", ! for "or").
 func (p *Policy) Raises(name string) (reason string, raises bool) {
-	t, ok := p.resolve(name)
-	if !ok || isExternal(p.byName[t]) {
+	t, ok := p.Resolve(name)
+	if !ok || p.byName[t].IsExternal() {
 		return "", false
 	}
 	return p.raises(p.byName[t].Check, []string{t})
@@ -32,7 +32,7 @@ func (p *Policy) raises(c Check, stack []string) (string, bool) {
 	case *OrCheck:
 		return p.raisesFirst(n.Rules, stack, func(c Check) bool { _, ok := c.(*FalseCheck); return ok })
 	case *RuleCheck:
-		t, ok := p.resolve(n.Name)
+		t, ok := p.Resolve(n.Name)
 		if !ok {
 			return "", false // oslo: false
 		}
@@ -42,7 +42,7 @@ func (p *Policy) raises(c Check, stack []string) (string, bool) {
 				return "RecursionError: rule cycle " + strings.Join(path, " -> "), true
 			}
 		}
-		if isExternal(p.byName[t]) {
+		if p.byName[t].IsExternal() {
 			return "", false
 		}
 		return p.raises(p.byName[t].Check, append(append([]string(nil), stack...), t))

@@ -1,4 +1,4 @@
-package translate
+package oslo
 
 import (
 	"fmt"
@@ -183,6 +183,20 @@ type Policy struct {
 // Rule returns the rule with the given name, or nil.
 func (p *Policy) Rule(name string) *Rule { return p.byName[name] }
 
+// Resolve is oslo's Rules lookup: an unknown name falls back to the
+// default rule when that exists; otherwise it is a KeyError (false).
+func (p *Policy) Resolve(name string) (string, bool) {
+	if _, ok := p.byName[name]; ok {
+		return name, true
+	}
+	if d := p.Options.DefaultRuleName(); d != "" {
+		if _, ok := p.byName[d]; ok {
+			return d, true
+		}
+	}
+	return "", false
+}
+
 // Build merges policy file layers (later wins, as oslo's policy.d overlays
 // do) and registered defaults the way oslo's Enforcer.load_rules does.
 func Build(layers []*Layer, defaults []RuleDefault, opts Options) (*Policy, error) {
@@ -297,7 +311,7 @@ func (p *Policy) RegisterScopes(scopes map[string][]string) {
 func (p *Policy) DeclareExternal(name string, at Origin) error {
 	if r := p.byName[name]; r != nil {
 		switch {
-		case isExternal(r):
+		case r.IsExternal():
 			return fmt.Errorf("%s: rule %q is defined in Rego twice (also at %s)", at, name, r.Origin)
 		case !r.FromDefaults:
 			return fmt.Errorf("%s: rule %q is defined both in Rego and in %s: remove one of them", at, name, r.Origin)
@@ -310,7 +324,9 @@ func (p *Policy) DeclareExternal(name string, at Origin) error {
 	return nil
 }
 
-func isExternal(r *Rule) bool {
+// IsExternal reports whether raw Rego defines the rule (see
+// DeclareExternal): it has no oslo check of its own to translate.
+func (r *Rule) IsExternal() bool {
 	_, ok := r.Check.(*ExternalCheck)
 	return ok
 }
