@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/open-policy-agent/opa/v1/rego"
+	oparego "github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/oslorego/oslorego/translate"
 	"github.com/oslorego/oslorego/translate/oslo"
@@ -18,7 +18,7 @@ import (
 // evaluator evaluates allowed(property, operation) of one emitted module.
 type evaluator struct {
 	t    *testing.T
-	pq   rego.PreparedEvalQuery
+	pq   oparego.PreparedEvalQuery
 	text string
 }
 
@@ -51,17 +51,17 @@ func newEvaluator(t *testing.T, path string, src []byte, format Format) *evaluat
 		t.Fatal(err)
 	}
 	lib := translate.LibModule()
-	opts := []func(*rego.Rego){
-		rego.Query("x := data.oslo.glance.property_protections.allowed(input.property, input.operation)"),
-		rego.Module("propprot.rego", text),
-		rego.Module(lib.File, lib.Text),
+	opts := []func(*oparego.Rego){
+		oparego.Query("x := data.oslo.glance.property_protections.allowed(input.property, input.operation)"),
+		oparego.Module("propprot.rego", text),
+		oparego.Module(lib.File, lib.Text),
 	}
 	if format == Policies {
 		for _, m := range policyModules(t) {
-			opts = append(opts, rego.Module(m.File, m.Text))
+			opts = append(opts, oparego.Module(m.File, m.Text))
 		}
 	}
-	pq, err := rego.New(opts...).PrepareForEval(context.Background())
+	pq, err := oparego.New(opts...).PrepareForEval(context.Background())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
@@ -78,7 +78,7 @@ func (e *evaluator) allowed(roles []string, property, op string) bool {
 		}
 		creds["roles"] = rs
 	}
-	rs, err := e.pq.Eval(context.Background(), rego.EvalInput(map[string]any{
+	rs, err := e.pq.Eval(context.Background(), oparego.EvalInput(map[string]any{
 		"property": property, "operation": op, "credentials": creds,
 	}))
 	if err != nil {

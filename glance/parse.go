@@ -1,5 +1,7 @@
-// Package glance translates Glance's property protection files
-// (property_protection_file, Glance Zed) into a Rego module.
+// Package glance holds what oslorego knows of Glance itself, as opposed to
+// oslo.policy (package translate/oslo): today, Glance's property protection
+// files (property_protection_file, Glance Zed), translated into a Rego
+// module that the bundles serve beside the policy.
 //
 // Parse reads a file exactly as Glance's PropertyRules._load_rules does with
 // Python's configparser.ConfigParser() (strict, BasicInterpolation, option

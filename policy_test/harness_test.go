@@ -1,6 +1,3 @@
-// Package conformance holds the cross-package suites: conformance with
-// oslo.policy (a frozen corpus and a differential test against the real
-// library), the stock opa CLI on translated policies, and benchmarks.
 package conformance
 
 import (

@@ -3,6 +3,10 @@
 //
 // An Engine is built once per policy load and is safe for concurrent use:
 // every decision reuses one prepared query.
+//
+// This package's name is the design's; OPA's own package of the same name,
+// github.com/open-policy-agent/opa/v1/rego, is imported as oparego in every
+// file of the module (a test in policy_test checks it).
 package rego
 
 import (
