@@ -1,3 +1,5 @@
+// Follows oslo.policy 4.0.0 oslo_policy/_checks.py (Apache-2.0); see NOTICE.
+
 // Package translate parses oslo.policy rules exactly as oslo.policy 4.0.0
 // does and emits Rego that evaluates them with the same results.
 package translate
