@@ -1,3 +1,5 @@
+// Follows Glance 25.1.0 glance/common/property_utils.py check_property_rules (Apache-2.0); see NOTICE.
+
 package glance
 
 import (

@@ -1,3 +1,5 @@
+// Ported from Glance 25.1.0 glance/common/property_utils.py and CPython 3.11.2 Lib/configparser.py (Apache-2.0, PSF License); see NOTICE.
+
 // Package glance holds what oslorego knows of Glance itself, as opposed to
 // oslo.policy (package translate/oslo): today, Glance's property protection
 // files (property_protection_file, Glance Zed), translated into a Rego

@@ -1,28 +1,42 @@
+// Ported from CPython 3.11.2 Lib/re/_parser.py (PSF License); see NOTICE.
+
 package glance
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/internal/python"
 )
 
-// This file translates a Python 3.8 `re` pattern (str, as Glance compiles a
+// This file translates a Python 3.11 `re` pattern (str, as Glance compiles a
 // section name) into an RE2 pattern with the same re.search meaning, for
-// Rego's regex.match. It reproduces sre_parse's errors for patterns Python
-// rejects (pyError) and reports what RE2 cannot express (unsupportedError).
+// Rego's regex.match. It follows re._parser of Python 3.11.2 (Debian
+// bookworm's, the Python Glance runs on there) closely enough to reproduce
+// its errors, messages and positions included, for the patterns Python
+// rejects (pyError), and reports what RE2 cannot express (unsupportedError).
+// Either way the file is refused: Glance fails to start on a regex that does
+// not compile, and a rule we cannot translate must not be guessed at.
+//
+// A non-MULTILINE `$` (end, or before a final newline, without consuming
+// it) becomes (?:\n?\z), which consumes the newline: exact when nothing
+// can follow it, and reported as unsupported when something can (`a$\W`).
 //
 // Residual differences, documented rather than fixed:
 //   - \d is \p{Nd} and \w is [\p{L}\p{N}_]: Python's str.isdecimal and
 //     str.isalnum per code point, with Go's Unicode tables (Unicode 15)
-//     instead of the Python build's (3.8: Unicode 12.1).
+//     instead of Python 3.11's (Unicode 14.0.0).
 //   - (?i) uses RE2's simple case folding; Python's IGNORECASE differs for a
 //     handful of code points, and (?a)(?i) folds ASCII only in Python.
-//   - A non-MULTILINE `$` becomes (?:\n?\z): exact unless the pattern goes
-//     on to consume the final newline itself (e.g. `a$\n`).
-//   - \N{name} is not resolved (reported as unsupported), and the
-//     lookbehind width rule is not checked since lookbehind is unsupported.
+//   - \N{name} is not resolved (reported as unsupported, also for a name
+//     Python does not know, which it rejects), and a lookbehind is reported
+//     as unsupported without checking Python's fixed-width rule.
 
 // pyError is a pattern Python's re.compile rejects.
 type pyError struct{ msg string }
@@ -34,57 +48,104 @@ type unsupportedError struct{ msg string }
 
 func (e *unsupportedError) Error() string { return e.msg }
 
-type rxFlags struct{ i, m, s, x, a, u bool }
+// rxFlags are the inline flags; t is TEMPLATE, which only a global group
+// can set.
+type rxFlags struct{ i, m, s, x, a, u, t bool }
 
 func (f rxFlags) or(g rxFlags) rxFlags {
-	return rxFlags{f.i || g.i, f.m || g.m, f.s || g.s, f.x || g.x, f.a || g.a, f.u || g.u}
+	return rxFlags{f.i || g.i, f.m || g.m, f.s || g.s, f.x || g.x, f.a || g.a, f.u || g.u, f.t || g.t}
 }
 
+const (
+	rxFlagChars = "aiLmstux"
+	maxRepeat   = 4294967295 // _sre.MAXREPEAT
+	maxGroups   = 1073741823 // _sre.MAXGROUPS
+)
+
 type rxParser struct {
-	src         []rune
-	pos         int
-	found       rxFlags // global flags met while parsing
-	names       map[string]bool
-	opened      int
-	closed      map[int]bool
+	src    []rune
+	pos    int // Tokenizer.tell()
+	lone   int // index of a trailing lone backslash, or -1
+	depth  int // nesting of subpatterns; global flags are valid at depth 0 only
+	global rxFlags
+	names  map[string]int // group name to number
+	opened int            // groups opened so far
+	closed map[int]bool
+	// lookbehind is state.lookbehindgroups: the group count when the
+	// outermost open lookbehind started, or -1.
+	lookbehind int
+	condRefs   []rxRef // state.grouprefpos, in order
+	// repeat is the first repeat Python's compiler meets (the outermost,
+	// leftmost), which it refuses under TEMPLATE; repeatAt is its item's
+	// start.
+	repeat      string
+	repeatAt    int
 	unsupported string
 }
+
+// rxRef is a conditional group's number and where it was written.
+type rxRef struct{ group, pos int }
+
+// tokenizerPanic carries the error Python's Tokenizer raises when it reads
+// ahead onto a trailing lone backslash, wherever the parser is.
+type tokenizerPanic struct{ err *pyError }
 
 // pySpace is Python's str.isspace set (the Unicode \s of re).
 const pySpace = `\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
 
 // compilePattern translates a Python pattern to RE2. The error is a
 // *pyError (Python rejects it) or an *unsupportedError.
-func compilePattern(pat string) (string, error) {
-	var global rxFlags
-	for {
-		p := &rxParser{src: []rune(pat), names: map[string]bool{}, closed: map[int]bool{}}
-		out, err := p.parseAlt(global)
-		if err == nil && p.pos < len(p.src) {
-			err = &pyError{fmt.Sprintf("unbalanced parenthesis at position %d", p.pos)}
-		}
-		if err != nil {
-			return "", err
-		}
-		if g := global.or(p.found); g != global {
-			global = g // Python 3.8 applies a flag group anywhere globally
-			continue
-		}
-		if global.a && global.u {
-			return "", &pyError{"ASCII and UNICODE flags are incompatible"}
-		}
-		if p.unsupported != "" {
-			return "", &unsupportedError{p.unsupported}
-		}
-		prefix := rxFlagText(rxFlags{}, global)
-		if prefix != "" {
-			out = "(?" + prefix + ")" + out
-		}
-		if _, err := regexp.Compile(out); err != nil {
-			return "", &unsupportedError{fmt.Sprintf("RE2 rejects the translation %s: %v", out, err)}
-		}
-		return out, nil
+func compilePattern(pat string) (out string, err error) {
+	p := &rxParser{src: []rune(pat), lone: -1, names: map[string]int{}, closed: map[int]bool{}, lookbehind: -1}
+	n := len(p.src)
+	for n > 0 && p.src[n-1] == '\\' {
+		n--
 	}
+	if (len(p.src)-n)%2 == 1 {
+		p.lone = len(p.src) - 1
+		if p.lone == 0 {
+			return "", p.errAt(0, "bad escape (end of pattern)")
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			tp, ok := r.(tokenizerPanic)
+			if !ok {
+				panic(r)
+			}
+			out, err = "", tp.err
+		}
+	}()
+	out, _, err = p.parseAlt(rxFlags{})
+	if err != nil {
+		return "", err
+	}
+	// What re._parser.parse checks after parsing, in its order, then what
+	// re._compiler refuses.
+	if p.global.a && p.global.u {
+		return "", &pyError{"ASCII and UNICODE flags are incompatible"}
+	}
+	if !p.eof() {
+		return "", p.errAt(p.pos, "unbalanced parenthesis")
+	}
+	for _, r := range p.condRefs {
+		if r.group > p.opened {
+			return "", p.errAt(r.pos, fmt.Sprintf("invalid group reference %d", r.group))
+		}
+	}
+	if p.global.t && p.repeat != "" {
+		return "", &pyError{"internal: unsupported template operator " + p.repeat}
+	}
+	if p.unsupported != "" {
+		return "", &unsupportedError{p.unsupported}
+	}
+	if prefix := rxFlagText(rxFlags{}, p.global); prefix != "" {
+		out = "(?" + prefix + ")" + out
+	}
+	if _, err := regexp.Compile(out); err != nil {
+		return "", &unsupportedError{fmt.Sprintf("RE2 rejects the translation %s: %v", out, err)}
+	}
+	return out, nil
 }
 
 func rxFlagText(from, to rxFlags) string {
@@ -118,9 +179,36 @@ func (p *rxParser) next() rune {
 	r := p.peek()
 	if r >= 0 {
 		p.pos++
+		if p.pos == p.lone {
+			panic(tokenizerPanic{p.errAt(p.lone, "bad escape (end of pattern)")})
+		}
 	}
 	return r
 }
+
+// get is Tokenizer.get: one character, or a backslash and the character
+// after it; "" at the end.
+func (p *rxParser) get() string {
+	r := p.next()
+	if r < 0 {
+		return ""
+	}
+	if r == '\\' {
+		return string([]rune{r, p.next()})
+	}
+	return string(r)
+}
+
+// match is Tokenizer.match for a one-character token.
+func (p *rxParser) match(r rune) bool {
+	if p.peek() != r {
+		return false
+	}
+	p.next()
+	return true
+}
+
+func runeLen(s string) int { return utf8.RuneCountInString(s) }
 
 func (p *rxParser) unsup(msg string) {
 	if p.unsupported == "" {
@@ -128,22 +216,49 @@ func (p *rxParser) unsup(msg string) {
 	}
 }
 
-func (p *rxParser) errf(format string, args ...any) error {
-	return &pyError{fmt.Sprintf(format, args...) + fmt.Sprintf(" at position %d", p.pos)}
+// errAt is re.error(msg, pattern, pos).
+func (p *rxParser) errAt(pos int, msg string) *pyError {
+	msg = fmt.Sprintf("%s at position %d", msg, pos)
+	if slices.Contains(p.src, '\n') {
+		line, last := 1, -1
+		for i, r := range p.src[:pos] {
+			if r == '\n' {
+				line, last = line+1, i
+			}
+		}
+		col := pos - last
+		msg += fmt.Sprintf(" (line %d, column %d)", line, col)
+	}
+	return &pyError{msg}
 }
 
-func (p *rxParser) parseAlt(fl rxFlags) (string, error) {
+// err is Tokenizer.error(msg, offset).
+func (p *rxParser) err(offset int, msg string) *pyError { return p.errAt(p.pos-offset, msg) }
+
+// parseSub is _parse_sub for a nested subpattern.
+func (p *rxParser) parseSub(fl rxFlags) (string, bool, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	return p.parseAlt(fl)
+}
+
+// parseAlt parses branches; dollar reports a branch that ends with a
+// non-MULTILINE `$` (see rxItem).
+func (p *rxParser) parseAlt(fl rxFlags) (text string, dollar bool, err error) {
+	top := p.depth == 0
 	var seqs []string
 	for {
-		s, err := p.parseSeq(fl)
+		if top {
+			fl = p.global
+		}
+		s, d, err := p.parseSeq(fl, top && len(seqs) == 0)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		seqs = append(seqs, s)
-		if p.peek() != '|' {
-			return strings.Join(seqs, "|"), nil
+		seqs, dollar = append(seqs, s), dollar || d
+		if !p.match('|') {
+			return strings.Join(seqs, "|"), dollar, nil
 		}
-		p.next()
 	}
 }
 
@@ -152,90 +267,126 @@ type rxItem struct {
 	simple   bool // one atom: a quantifier applies to all of it
 	anchor   bool
 	repeated bool
+	start    int
+	// dollar is a non-MULTILINE `$`, or a group with one at the end of a
+	// branch. Python's `$` does not consume the final newline, our
+	// (?:\n?\z) does: the same only when nothing follows.
+	dollar bool
 }
 
-func (p *rxParser) parseSeq(fl rxFlags) (string, error) {
+// groupKind says what a parenthesis produced.
+type groupKind int
+
+const (
+	groupItem   groupKind = iota
+	groupNone             // a comment
+	groupGlobal           // global flags, now in p.global
+)
+
+// parseSeq is _parse: one branch. first is true for the first branch of
+// the whole pattern, where global flags may come before any item.
+func (p *rxParser) parseSeq(fl rxFlags, first bool) (string, bool, error) {
 	var items []rxItem
 	for !p.eof() && p.peek() != '|' && p.peek() != ')' {
-		c := p.next()
-		if fl.x {
+		if len(items) > 0 && items[len(items)-1].dollar {
+			p.unsup("`$` followed by more pattern: Python's end-or-before-a-final-newline cannot be written in RE2 there")
+		}
+		start := p.pos
+		tok := []rune(p.get())
+		c := tok[0]
+		if fl.x && len(tok) == 1 {
 			if strings.ContainsRune(" \t\n\r\v\f", c) {
 				continue
 			}
 			if c == '#' {
-				for !p.eof() && p.next() != '\n' {
+				for t := p.get(); t != "" && t != "\n"; t = p.get() {
 				}
 				continue
 			}
 		}
-		switch c {
-		case '[':
-			t, err := p.parseClass(fl)
+		var it rxItem
+		switch {
+		case len(tok) == 2:
+			t, anchor, err := p.parseEscape(fl, tok[1], start)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
-			items = append(items, rxItem{text: t, simple: true})
-		case '(':
-			it, ok, err := p.parseGroup(fl)
+			it = rxItem{text: t, simple: !anchor, anchor: anchor}
+		case c == '[':
+			t, err := p.parseClass(fl, start)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
-			if ok {
-				items = append(items, it)
-			}
-		case '.':
-			items = append(items, rxItem{text: ".", simple: true})
-		case '^':
-			items = append(items, rxItem{text: "^", anchor: true})
-		case '$':
-			if fl.m {
-				items = append(items, rxItem{text: "$", anchor: true})
-			} else {
-				items = append(items, rxItem{text: `(?:\n?\z)`, anchor: true})
-			}
-		case '*', '+', '?', '{':
-			q, ok, err := p.parseQuant(c)
+			it = rxItem{text: t, simple: true}
+		case c == '(':
+			g, kind, err := p.parseGroup(fl, first && len(items) == 0, start)
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
-			if !ok { // a literal '{'
-				items = append(items, rxItem{text: `\{`, simple: true})
+			if kind == groupGlobal {
+				fl = fl.or(p.global)
+			}
+			if kind != groupItem {
 				continue
 			}
+			it = g
+		case c == '.':
+			it = rxItem{text: ".", simple: true}
+		case c == '^':
+			it = rxItem{text: "^", anchor: true}
+		case c == '$':
+			if fl.m {
+				it = rxItem{text: "$", anchor: true}
+			} else {
+				it = rxItem{text: `(?:\n?\z)`, anchor: true, dollar: true}
+			}
+		case c == '*' || c == '+' || c == '?' || c == '{':
+			q, ok, err := p.parseQuant(c)
+			if err != nil {
+				return "", false, err
+			}
+			if !ok { // a literal '{'
+				it = rxItem{text: `\{`, simple: true}
+				break
+			}
 			if len(items) == 0 || items[len(items)-1].anchor {
-				return "", p.errf("nothing to repeat")
+				return "", false, p.errAt(start, "nothing to repeat")
 			}
 			last := &items[len(items)-1]
 			if last.repeated {
-				return "", p.errf("multiple repeat")
+				return "", false, p.errAt(start, "multiple repeat")
 			}
-			if p.peek() == '?' {
-				p.next()
+			if last.dollar {
+				p.unsup("a repeated `$`: Python's end-or-before-a-final-newline cannot be written in RE2 there")
+			}
+			op := "MAX_REPEAT"
+			if p.match('?') {
+				op = "MIN_REPEAT"
 				q += "?"
-			} else if p.peek() == '+' {
-				p.next()
-				p.unsup("possessive quantifier " + q + "+ (Python 3.11+) is not in RE2")
+			} else if p.match('+') {
+				op = "POSSESSIVE_REPEAT"
+				p.unsup("possessive quantifier " + q + "+ is not in RE2")
+			}
+			if p.repeat == "" || last.start < p.repeatAt {
+				p.repeat, p.repeatAt = op, last.start
 			}
 			if !last.simple {
 				last.text = "(?:" + last.text + ")"
 			}
 			last.text += q
 			last.repeated, last.simple = true, false
-		case '\\':
-			t, anchor, err := p.parseEscape(fl)
-			if err != nil {
-				return "", err
-			}
-			items = append(items, rxItem{text: t, simple: !anchor, anchor: anchor})
+			continue
 		default:
-			items = append(items, rxItem{text: quoteRune(c, false), simple: true})
+			it = rxItem{text: quoteRune(c, false), simple: true}
 		}
+		it.start = start
+		items = append(items, it)
 	}
 	var b strings.Builder
 	for _, it := range items {
 		b.WriteString(it.text)
 	}
-	return b.String(), nil
+	return b.String(), len(items) > 0 && items[len(items)-1].dollar, nil
 }
 
 // parseQuant parses a quantifier after its first character; ok is false for
@@ -257,20 +408,17 @@ func (p *rxParser) parseQuant(c rune) (string, bool, error) {
 	}
 	lo := digits()
 	hi := lo
-	comma := false
-	if p.peek() == ',' {
-		p.next()
-		comma = true
+	comma := p.match(',')
+	if comma {
 		hi = digits()
 	}
-	if p.peek() != '}' {
+	if !p.match('}') {
 		p.pos = here
 		return "", false, nil
 	}
-	p.next()
 	num := func(s string) (uint64, error) {
 		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || n >= 4294967295 {
+		if err != nil || n >= maxRepeat {
 			return 0, &pyError{"the repetition number is too large"}
 		}
 		return n, nil
@@ -287,7 +435,7 @@ func (p *rxParser) parseQuant(c rune) (string, bool, error) {
 			return "", false, err
 		}
 		if max < min {
-			return "", false, p.errf("min repeat greater than max repeat")
+			return "", false, p.errAt(here, "min repeat greater than max repeat")
 		}
 	}
 	if min > 1000 || max > 1000 {
@@ -303,218 +451,387 @@ func (p *rxParser) parseQuant(c rune) (string, bool, error) {
 	}
 }
 
-const rxFlagChars = "aiLmsux"
-
-func (p *rxParser) parseGroup(fl rxFlags) (rxItem, bool, error) {
-	inner := func(f rxFlags) (string, error) {
-		s, err := p.parseAlt(f)
-		if err != nil {
-			return "", err
-		}
-		if p.next() != ')' {
-			return "", p.errf("missing ), unterminated subpattern")
-		}
-		return s, nil
-	}
-	if p.peek() != '?' {
-		p.opened++
-		g := p.opened
-		s, err := inner(fl)
-		p.closed[g] = true
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	}
-	p.next()
-	c := p.next()
-	switch {
-	case c == ':':
-		s, err := inner(fl)
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	case c == 'P':
-		switch p.next() {
-		case '<':
-			name, err := p.groupName('>')
-			if err != nil {
-				return rxItem{}, false, err
-			}
-			if p.names[name] {
-				return rxItem{}, false, p.errf("redefinition of group name %q", name)
-			}
-			p.names[name] = true
-			p.opened++
-			g := p.opened
-			s, err := inner(fl)
-			p.closed[g] = true
-			return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-		case '=':
-			name, err := p.groupName(')')
-			if err != nil {
-				return rxItem{}, false, err
-			}
-			if !p.names[name] {
-				return rxItem{}, false, p.errf("unknown group name %q", name)
-			}
-			p.unsup("backreference (?P=" + name + ") is not in RE2")
-			return rxItem{text: "(?:)", simple: true}, true, nil
-		default:
-			return rxItem{}, false, p.errf("unknown extension ?P")
-		}
-	case c == '=' || c == '!':
-		p.unsup("lookahead (?" + string(c) + "...) is not in RE2")
-		s, err := inner(fl)
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	case c == '<':
-		d := p.next()
-		if d != '=' && d != '!' {
-			return rxItem{}, false, p.errf("unknown extension ?<")
-		}
-		p.unsup("lookbehind (?<" + string(d) + "...) is not in RE2")
-		s, err := inner(fl)
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	case c == '#':
-		for {
-			r := p.next()
-			if r < 0 {
-				return rxItem{}, false, p.errf("missing ), unterminated comment")
-			}
-			if r == ')' {
-				return rxItem{}, false, nil
-			}
-		}
-	case c == '(':
-		p.unsup("conditional group (?(...)...) is not in RE2")
-		for p.peek() >= 0 && p.peek() != ')' {
-			p.next()
-		}
-		if p.next() != ')' {
-			return rxItem{}, false, p.errf("missing ), unterminated name")
-		}
-		s, err := inner(fl)
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	case c == '>':
-		p.unsup("atomic group (?>...) (Python 3.11+) is not in RE2")
-		s, err := inner(fl)
-		return rxItem{text: "(?:" + s + ")", simple: true}, true, err
-	case c == '-' || (c >= 0 && strings.ContainsRune(rxFlagChars, c)):
-		return p.parseFlags(fl, c, inner)
-	case c < 0:
-		return rxItem{}, false, p.errf("unexpected end of pattern")
-	default:
-		return rxItem{}, false, p.errf("unknown extension ?%c", c)
-	}
-}
-
-func setFlag(f *rxFlags, c rune, on bool) {
-	switch c {
-	case 'i':
-		f.i = on
-	case 'm':
-		f.m = on
-	case 's':
-		f.s = on
-	case 'x':
-		f.x = on
-	case 'a':
-		f.a = on
-	case 'u':
-		f.u = on
-	}
-}
-
-// parseFlags is sre_parse._parse_flags and what follows it.
-func (p *rxParser) parseFlags(fl rxFlags, c rune, inner func(rxFlags) (string, error)) (rxItem, bool, error) {
-	var add, del rxFlags
-	if c != '-' {
-		for {
-			if c == 'L' {
-				return rxItem{}, false, p.errf("bad inline flags: cannot use 'L' flag with a str pattern")
-			}
-			if c == 'a' || c == 'u' {
-				if (c == 'a' && add.u) || (c == 'u' && add.a) {
-					return rxItem{}, false, p.errf("bad inline flags: flags 'a', 'u' and 'L' are incompatible")
-				}
-			}
-			setFlag(&add, c, true)
-			c = p.next()
-			if c < 0 {
-				return rxItem{}, false, p.errf("missing -, : or )")
-			}
-			if c == ')' || c == '-' || c == ':' {
-				break
-			}
-			if !strings.ContainsRune(rxFlagChars, c) {
-				return rxItem{}, false, p.errf("unknown flag")
-			}
-		}
-	}
-	if c == ')' {
-		p.found = p.found.or(add)
-		return rxItem{}, false, nil
-	}
-	if c == '-' {
-		c = p.next()
-		if c < 0 {
-			return rxItem{}, false, p.errf("missing flag")
-		}
-		if !strings.ContainsRune(rxFlagChars, c) {
-			return rxItem{}, false, p.errf("unknown flag")
-		}
-		for {
-			if c == 'a' || c == 'u' || c == 'L' {
-				return rxItem{}, false, p.errf("bad inline flags: cannot turn off flags 'a', 'u' and 'L'")
-			}
-			setFlag(&del, c, true)
-			c = p.next()
-			if c < 0 {
-				return rxItem{}, false, p.errf("missing :")
-			}
-			if c == ':' {
-				break
-			}
-			if !strings.ContainsRune(rxFlagChars, c) {
-				return rxItem{}, false, p.errf("unknown flag")
-			}
-		}
-	}
-	if (add.i && del.i) || (add.m && del.m) || (add.s && del.s) || (add.x && del.x) {
-		return rxItem{}, false, p.errf("bad inline flags: flag turned on and off")
-	}
-	nf := fl.or(add)
-	nf.i, nf.m, nf.s, nf.x = nf.i && !del.i, nf.m && !del.m, nf.s && !del.s, nf.x && !del.x
-	if add.a {
-		nf.u = false
-	}
-	if add.u {
-		nf.a = false
-	}
-	s, err := inner(nf)
-	if err != nil {
-		return rxItem{}, false, err
-	}
-	ft := rxFlagText(fl, nf)
-	return rxItem{text: "(?" + ft + ":" + s + ")", simple: true}, true, nil
-}
-
-func (p *rxParser) groupName(end rune) (string, error) {
-	s := p.pos
+// getUntil is Tokenizer.getuntil.
+func (p *rxParser) getUntil(term rune, name string) (string, error) {
+	var b strings.Builder
 	for {
-		r := p.next()
-		if r < 0 {
-			return "", p.errf("missing %c, unterminated name", end)
+		t := p.get()
+		if t == "" {
+			if b.Len() == 0 {
+				return "", p.err(0, "missing "+name)
+			}
+			return "", p.err(runeLen(b.String()), fmt.Sprintf("missing %c, unterminated name", term))
 		}
-		if r == end {
-			break
+		if t == string(term) {
+			if b.Len() == 0 {
+				return "", p.err(1, "missing "+name)
+			}
+			return b.String(), nil
 		}
+		b.WriteString(t)
 	}
-	name := string(p.src[s : p.pos-1])
-	if name == "" {
-		return "", p.errf("missing group name")
-	}
+}
+
+// isIdentifier approximates str.isidentifier (XID_Start, XID_Continue).
+func isIdentifier(name string) bool {
 	for i, r := range name {
 		if !(r == '_' || unicode.IsLetter(r) || unicode.Is(unicode.Nl, r) || (i > 0 && (unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r) || unicode.Is(unicode.Pc, r)))) {
-			return "", p.errf("bad character in group name %q", name)
+			return false
 		}
 	}
-	return name, nil
+	return name != ""
+}
+
+// checkGroupName is Tokenizer.checkgroupname for a str pattern.
+func (p *rxParser) checkGroupName(name string, offset int) error {
+	if !isIdentifier(name) {
+		return p.err(runeLen(name)+offset, "bad character in group name "+python.StrRepr(name))
+	}
+	return nil
+}
+
+// checkLookbehindGroup is State.checklookbehindgroup.
+func (p *rxParser) checkLookbehindGroup(gid int) error {
+	if p.lookbehind < 0 {
+		return nil
+	}
+	if gid > p.opened || !p.closed[gid] {
+		return p.err(0, "cannot refer to an open group")
+	}
+	if gid >= p.lookbehind {
+		return p.err(0, "cannot refer to group defined in the same lookbehind subpattern")
+	}
+	return nil
+}
+
+// parseGroup parses what follows a '(' at start.
+func (p *rxParser) parseGroup(fl rxFlags, first bool, start int) (rxItem, groupKind, error) {
+	capture, name, nf := true, "", fl
+	scoped := false
+	if p.match('?') {
+		tok := p.get()
+		switch tok {
+		case "":
+			return rxItem{}, 0, p.err(0, "unexpected end of pattern")
+		case "P":
+			switch {
+			case p.match('<'):
+				var err error
+				if name, err = p.getUntil('>', "group name"); err != nil {
+					return rxItem{}, 0, err
+				}
+				if err := p.checkGroupName(name, 1); err != nil {
+					return rxItem{}, 0, err
+				}
+			case p.match('='):
+				ref, err := p.getUntil(')', "group name")
+				if err != nil {
+					return rxItem{}, 0, err
+				}
+				if err := p.checkGroupName(ref, 1); err != nil {
+					return rxItem{}, 0, err
+				}
+				gid, ok := p.names[ref]
+				if !ok {
+					return rxItem{}, 0, p.err(runeLen(ref)+1, "unknown group name "+python.StrRepr(ref))
+				}
+				if !p.closed[gid] {
+					return rxItem{}, 0, p.err(runeLen(ref)+1, "cannot refer to an open group")
+				}
+				if err := p.checkLookbehindGroup(gid); err != nil {
+					return rxItem{}, 0, err
+				}
+				p.unsup("backreference (?P=" + ref + ") is not in RE2")
+				return rxItem{text: "(?:)", simple: true}, groupItem, nil
+			default:
+				t := p.get()
+				if t == "" {
+					return rxItem{}, 0, p.err(0, "unexpected end of pattern")
+				}
+				return rxItem{}, 0, p.err(runeLen(t)+2, "unknown extension ?P"+t)
+			}
+		case ":":
+			capture = false
+		case "#":
+			for {
+				if p.eof() {
+					return rxItem{}, 0, p.errAt(start, "missing ), unterminated comment")
+				}
+				if p.get() == ")" {
+					return rxItem{}, groupNone, nil
+				}
+			}
+		case "=", "!", "<":
+			kind := "lookahead (?" + tok
+			behind := tok == "<"
+			if behind {
+				t := p.get()
+				if t == "" {
+					return rxItem{}, 0, p.err(0, "unexpected end of pattern")
+				}
+				if t != "=" && t != "!" {
+					return rxItem{}, 0, p.err(runeLen(t)+2, "unknown extension ?<"+t)
+				}
+				kind = "lookbehind (?<" + t
+			}
+			outer := p.lookbehind
+			if behind && outer < 0 {
+				p.lookbehind = p.opened + 1
+			}
+			p.unsup(kind + "...) is not in RE2")
+			s, _, err := p.parseSub(fl)
+			if behind && outer < 0 {
+				p.lookbehind = -1
+			}
+			if err != nil {
+				return rxItem{}, 0, err
+			}
+			if !p.match(')') {
+				return rxItem{}, 0, p.errAt(start, "missing ), unterminated subpattern")
+			}
+			return rxItem{text: "(?:" + s + ")", simple: true}, groupItem, nil
+		case "(":
+			return p.parseConditional(fl, start)
+		case ">":
+			capture = false
+			p.unsup("atomic group (?>...) is not in RE2")
+		default:
+			if tok != "-" && (runeLen(tok) != 1 || !strings.Contains(rxFlagChars, tok)) {
+				return rxItem{}, 0, p.err(runeLen(tok)+1, "unknown extension ?"+tok)
+			}
+			add, del, global, err := p.parseFlags(tok)
+			if err != nil {
+				return rxItem{}, 0, err
+			}
+			if global {
+				if !first {
+					return rxItem{}, 0, p.errAt(start, "global flags not at the start of the expression")
+				}
+				p.global = p.global.or(add)
+				return rxItem{}, groupGlobal, nil
+			}
+			capture, scoped = false, true
+			nf = fl.or(add)
+			nf.i, nf.m, nf.s, nf.x = nf.i && !del.i, nf.m && !del.m, nf.s && !del.s, nf.x && !del.x
+			if add.a {
+				nf.u = false
+			}
+			if add.u {
+				nf.a = false
+			}
+		}
+	}
+	g := 0
+	if capture {
+		p.opened++
+		g = p.opened
+		if name != "" {
+			if old, dup := p.names[name]; dup {
+				return rxItem{}, 0, p.err(runeLen(name)+1, fmt.Sprintf("redefinition of group name %s as group %d; was group %d", python.StrRepr(name), g, old))
+			}
+			p.names[name] = g
+		}
+	}
+	s, dollar, err := p.parseSub(nf)
+	if err != nil {
+		return rxItem{}, 0, err
+	}
+	if !p.match(')') {
+		return rxItem{}, 0, p.errAt(start, "missing ), unterminated subpattern")
+	}
+	if capture {
+		p.closed[g] = true
+	}
+	if scoped {
+		return rxItem{text: "(?" + rxFlagText(fl, nf) + ":" + s + ")", simple: true, dollar: dollar}, groupItem, nil
+	}
+	return rxItem{text: "(?:" + s + ")", simple: true, dollar: dollar}, groupItem, nil
+}
+
+// parseConditional parses (?(group)yes|no) after its "(?(".
+func (p *rxParser) parseConditional(fl rxFlags, start int) (rxItem, groupKind, error) {
+	cond, err := p.getUntil(')', "group name")
+	if err != nil {
+		return rxItem{}, 0, err
+	}
+	n := runeLen(cond)
+	var gid int
+	if isIdentifier(cond) {
+		g, ok := p.names[cond]
+		if !ok {
+			return rxItem{}, 0, p.err(n+1, "unknown group name "+python.StrRepr(cond))
+		}
+		gid = g
+	} else {
+		v, ok := pyInt(cond)
+		switch {
+		case !ok || v.Sign() < 0:
+			return rxItem{}, 0, p.err(n+1, "bad character in group name "+python.StrRepr(cond))
+		case v.Sign() == 0:
+			return rxItem{}, 0, p.err(n+1, "bad group number")
+		case !v.IsInt64() || v.Int64() >= maxGroups:
+			return rxItem{}, 0, p.err(n+1, "invalid group reference "+v.String())
+		}
+		gid = int(v.Int64())
+		if !slices.ContainsFunc(p.condRefs, func(r rxRef) bool { return r.group == gid }) {
+			p.condRefs = append(p.condRefs, rxRef{gid, p.pos - n - 1})
+		}
+	}
+	if err := p.checkLookbehindGroup(gid); err != nil {
+		return rxItem{}, 0, err
+	}
+	p.unsup("conditional group (?(" + cond + ")...) is not in RE2")
+	p.depth++
+	defer func() { p.depth-- }()
+	if _, _, err := p.parseSeq(fl, false); err != nil {
+		return rxItem{}, 0, err
+	}
+	if p.match('|') {
+		if _, _, err := p.parseSeq(fl, false); err != nil {
+			return rxItem{}, 0, err
+		}
+		if p.peek() == '|' {
+			return rxItem{}, 0, p.err(0, "conditional backref with more than two branches")
+		}
+	}
+	if !p.match(')') {
+		return rxItem{}, 0, p.errAt(start, "missing ), unterminated subpattern")
+	}
+	return rxItem{text: "(?:)", simple: true}, groupItem, nil
+}
+
+// pyInt is Python's int(s) for a str: surrounding whitespace, a sign,
+// Unicode decimal digits and single underscores between digits.
+func pyInt(s string) (*big.Int, bool) {
+	s = strings.TrimFunc(s, python.IsSpace)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	var digits strings.Builder
+	prevDigit := false
+	for _, r := range s {
+		switch {
+		case r == '_' && prevDigit:
+			prevDigit = false
+		case unicode.Is(unicode.Nd, r):
+			digits.WriteByte(byte('0' + ndValue(r)))
+			prevDigit = true
+		default:
+			return nil, false
+		}
+	}
+	if !prevDigit {
+		return nil, false // empty, or a trailing underscore
+	}
+	v, _ := new(big.Int).SetString(digits.String(), 10)
+	if neg {
+		v.Neg(v)
+	}
+	return v, true
+}
+
+// ndValue is the digit value of a Unicode Nd code point, which come in
+// runs of ten starting with zero.
+func ndValue(r rune) int {
+	lo := r
+	for unicode.Is(unicode.Nd, lo-1) {
+		lo--
+	}
+	return int(r-lo) % 10
+}
+
+func setFlag(f *rxFlags, c string) {
+	switch c {
+	case "i":
+		f.i = true
+	case "m":
+		f.m = true
+	case "s":
+		f.s = true
+	case "x":
+		f.x = true
+	case "a":
+		f.a = true
+	case "u":
+		f.u = true
+	case "t":
+		f.t = true
+	}
+}
+
+func isFlag(tok string) bool { return runeLen(tok) == 1 && strings.Contains(rxFlagChars, tok) }
+
+// flagError is _parse_flags' message for a token that is not a flag.
+func flagError(tok, other string) string {
+	if r, _ := utf8.DecodeRuneInString(tok); runeLen(tok) == 1 && unicode.IsLetter(r) {
+		return "unknown flag"
+	}
+	return other
+}
+
+// parseFlags is _parse_flags: global is set for a "(?flags)" group.
+func (p *rxParser) parseFlags(char string) (add, del rxFlags, global bool, err error) {
+	if char != "-" {
+		for {
+			if char == "L" {
+				return add, del, false, p.err(0, "bad inline flags: cannot use 'L' flag with a str pattern")
+			}
+			setFlag(&add, char)
+			if (char == "a" && add.u) || (char == "u" && add.a) {
+				return add, del, false, p.err(0, "bad inline flags: flags 'a', 'u' and 'L' are incompatible")
+			}
+			char = p.get()
+			if char == "" {
+				return add, del, false, p.err(0, "missing -, : or )")
+			}
+			if char == ")" || char == "-" || char == ":" {
+				break
+			}
+			if !isFlag(char) {
+				return add, del, false, p.err(runeLen(char), flagError(char, "missing -, : or )"))
+			}
+		}
+	}
+	if char == ")" {
+		return add, del, true, nil
+	}
+	if add.t {
+		return add, del, false, p.err(1, "bad inline flags: cannot turn on global flag")
+	}
+	if char == "-" {
+		char = p.get()
+		if char == "" {
+			return add, del, false, p.err(0, "missing flag")
+		}
+		if !isFlag(char) {
+			return add, del, false, p.err(runeLen(char), flagError(char, "missing flag"))
+		}
+		for {
+			if char == "a" || char == "u" || char == "L" {
+				return add, del, false, p.err(0, "bad inline flags: cannot turn off flags 'a', 'u' and 'L'")
+			}
+			setFlag(&del, char)
+			char = p.get()
+			if char == "" {
+				return add, del, false, p.err(0, "missing :")
+			}
+			if char == ":" {
+				break
+			}
+			if !isFlag(char) {
+				return add, del, false, p.err(runeLen(char), flagError(char, "missing :"))
+			}
+		}
+	}
+	if del.t {
+		return add, del, false, p.err(1, "bad inline flags: cannot turn off global flag")
+	}
+	if (add.i && del.i) || (add.m && del.m) || (add.s && del.s) || (add.x && del.x) {
+		return add, del, false, p.err(1, "bad inline flags: flag turned on and off")
+	}
+	return add, del, false, nil
 }
 
 // class sets, per flag mode: positive text and the complement's text.
@@ -539,22 +856,17 @@ func category(c rune, ascii bool) (text string, negated bool) {
 	return text, c == 'D' || c == 'W' || c == 'S'
 }
 
-// parseEscape parses an escape outside a class (after the backslash).
-func (p *rxParser) parseEscape(fl rxFlags) (string, bool, error) {
-	c := p.next()
-	if c < 0 {
-		return "", false, p.errf("bad escape (end of pattern)")
-	}
+// parseEscape is _escape: c follows the backslash at start.
+func (p *rxParser) parseEscape(fl rxFlags, c rune, start int) (string, bool, error) {
 	switch c {
 	case 'A':
 		return `\A`, true, nil
 	case 'Z':
 		return `\z`, true, nil
 	case 'b', 'B':
-		if fl.a {
-			return `\` + string(c), true, nil
+		if !fl.a {
+			p.unsup(`\` + string(c) + ` is Unicode-aware in Python but ASCII-only in RE2`)
 		}
-		p.unsup(`\` + string(c) + ` is Unicode-aware in Python but ASCII-only in RE2`)
 		return `\` + string(c), true, nil
 	case 'd', 'D', 'w', 'W', 's', 'S':
 		t, neg := category(c, fl.a)
@@ -571,24 +883,30 @@ func (p *rxParser) parseEscape(fl rxFlags) (string, bool, error) {
 				s += string(p.next())
 				v, _ := strconv.ParseUint(s, 8, 32)
 				if v > 0o377 {
-					return "", false, p.errf("octal escape value \\%s outside of range 0-0o377", s)
+					return "", false, p.errAt(start, `octal escape value \`+s+` outside of range 0-0o377`)
 				}
 				return quoteRune(rune(v), false), false, nil
 			}
 		}
 		g, _ := strconv.Atoi(s)
 		if g > p.opened {
-			return "", false, p.errf("invalid group reference %d", g)
+			return "", false, p.errAt(start+1, fmt.Sprintf("invalid group reference %d", g))
 		}
 		if !p.closed[g] {
-			return "", false, p.errf("cannot refer to an open group")
+			return "", false, p.errAt(start, "cannot refer to an open group")
+		}
+		if err := p.checkLookbehindGroup(g); err != nil {
+			return "", false, err
 		}
 		p.unsup(`backreference \` + s + ` is not in RE2`)
 		return "(?:)", false, nil
 	}
-	r, err := p.commonEscape(c, false)
+	r, ok, err := p.commonEscape(c, start, false)
 	if err != nil {
 		return "", false, err
+	}
+	if !ok {
+		return "(?:)", false, nil
 	}
 	return quoteRune(r, false), false, nil
 }
@@ -601,21 +919,21 @@ func isHex(r rune) bool {
 
 // commonEscape handles the escapes that are literals both in and out of a
 // class: \a \f \n \r \t \v \\ \xhh \uhhhh \Uhhhhhhhh \N{...} octal and
-// escaped punctuation.
-func (p *rxParser) commonEscape(c rune, inClass bool) (rune, error) {
+// escaped punctuation. ok is false for \N{...}, whose character is unknown.
+func (p *rxParser) commonEscape(c rune, start int, inClass bool) (rune, bool, error) {
 	switch c {
 	case 'a':
-		return 7, nil
+		return 7, true, nil
 	case 'f':
-		return '\f', nil
+		return '\f', true, nil
 	case 'n':
-		return '\n', nil
+		return '\n', true, nil
 	case 'r':
-		return '\r', nil
+		return '\r', true, nil
 	case 't':
-		return '\t', nil
+		return '\t', true, nil
 	case 'v':
-		return '\v', nil
+		return '\v', true, nil
 	case 'x', 'u', 'U':
 		n := map[rune]int{'x': 2, 'u': 4, 'U': 8}[c]
 		s := p.pos
@@ -624,36 +942,30 @@ func (p *rxParser) commonEscape(c rune, inClass bool) (rune, error) {
 		}
 		h := string(p.src[s:p.pos])
 		if len(h) != n {
-			return 0, p.errf(`incomplete escape \%c%s`, c, h)
+			return 0, false, p.errAt(start, `incomplete escape \`+string(c)+h)
 		}
 		v, _ := strconv.ParseUint(h, 16, 32)
 		if v > unicode.MaxRune {
-			return 0, p.errf(`bad escape \%c%s`, c, h)
+			return 0, false, p.errAt(start, `bad escape \`+string(c)+h)
 		}
-		return rune(v), nil
+		return rune(v), true, nil
 	case 'N':
-		if p.next() != '{' {
-			return 0, p.errf("missing {")
+		if !p.match('{') {
+			return 0, false, p.err(0, "missing {")
 		}
-		s := p.pos
-		for p.peek() >= 0 && p.peek() != '}' {
-			p.next()
+		name, err := p.getUntil('}', "character name")
+		if err != nil {
+			return 0, false, err
 		}
-		if p.next() != '}' {
-			return 0, p.errf("missing }, unterminated name")
-		}
-		if p.pos-1 == s {
-			return 0, p.errf("missing character name")
-		}
-		p.unsup(`\N{` + string(p.src[s:p.pos-1]) + `} (a named character) is not translated`)
-		return 'N', nil
+		p.unsup(`\N{` + name + `} (a named character) is not translated`)
+		return 0, false, nil
 	case '0':
 		s := string(c)
 		for len(s) < 3 && isOct(p.peek()) {
 			s += string(p.next())
 		}
 		v, _ := strconv.ParseUint(s, 8, 32)
-		return rune(v), nil
+		return rune(v), true, nil
 	}
 	if inClass && isOct(c) {
 		s := string(c)
@@ -662,56 +974,51 @@ func (p *rxParser) commonEscape(c rune, inClass bool) (rune, error) {
 		}
 		v, _ := strconv.ParseUint(s, 8, 32)
 		if v > 0o377 {
-			return 0, p.errf("octal escape value \\%s outside of range 0-0o377", s)
+			return 0, false, p.errAt(start, `octal escape value \`+s+` outside of range 0-0o377`)
 		}
-		return rune(v), nil
+		return rune(v), true, nil
 	}
 	if c < 128 && (unicode.IsLetter(c) || unicode.IsDigit(c)) {
-		return 0, p.errf(`bad escape \%c`, c)
+		return 0, false, p.errAt(start, `bad escape \`+string(c))
 	}
-	return c, nil
+	return c, true, nil
 }
 
-// parseClass parses a set after its '['.
-func (p *rxParser) parseClass(fl rxFlags) (string, error) {
-	negate := false
-	if p.peek() == '^' {
-		p.next()
-		negate = true
-	}
+// parseClass parses a set after its '[' at here.
+func (p *rxParser) parseClass(fl rxFlags, here int) (string, error) {
+	negate := p.match('^')
 	var pos strings.Builder
 	var neg []string // complemented categories
 	n := 0
 	type elem struct {
-		lit    bool
-		r      rune
-		cat    string
-		catNeg bool
+		lit     bool
+		unknown bool // \N{...}: a literal whose value we do not know
+		r       rune
+		cat     string
+		catNeg  bool
 	}
-	read := func(this rune) (elem, error) {
-		if this != '\\' {
-			return elem{lit: true, r: this}, nil
+	read := func(tok string, start int) (elem, error) {
+		rs := []rune(tok)
+		if len(rs) == 1 {
+			return elem{lit: true, r: rs[0]}, nil
 		}
-		c := p.next()
-		if c < 0 {
-			return elem{}, p.errf("unterminated character set")
-		}
-		switch c {
+		switch c := rs[1]; c {
 		case 'd', 'D', 'w', 'W', 's', 'S':
 			t, ng := category(c, fl.a)
 			return elem{cat: t, catNeg: ng}, nil
 		case 'b':
 			return elem{lit: true, r: '\b'}, nil
+		case '8', '9':
+			return elem{}, p.errAt(start, `bad escape \`+string(c))
+		default:
+			r, ok, err := p.commonEscape(c, start, true)
+			return elem{lit: true, unknown: !ok, r: r}, err
 		}
-		if c >= '8' && c <= '9' {
-			return elem{}, p.errf(`bad escape \%c`, c)
-		}
-		r, err := p.commonEscape(c, true)
-		return elem{lit: true, r: r}, err
 	}
 	add := func(e elem) {
 		n++
 		switch {
+		case e.unknown:
 		case e.lit:
 			pos.WriteString(quoteRune(e.r, true))
 		case e.catNeg:
@@ -721,43 +1028,48 @@ func (p *rxParser) parseClass(fl rxFlags) (string, error) {
 		}
 	}
 	for {
-		this := p.next()
-		if this < 0 {
-			return "", p.errf("unterminated character set")
+		start := p.pos
+		this := p.get()
+		if this == "" {
+			return "", p.errAt(here, "unterminated character set")
 		}
-		if this == ']' && n > 0 {
+		if this == "]" && n > 0 {
 			break
 		}
-		e1, err := read(this)
+		e1, err := read(this, start)
 		if err != nil {
 			return "", err
 		}
-		if p.peek() == '-' {
-			p.next()
-			that := p.next()
-			if that < 0 {
-				return "", p.errf("unterminated character set")
-			}
-			if that == ']' {
-				add(e1)
-				add(elem{lit: true, r: '-'})
-				break
-			}
-			e2, err := read(that)
-			if err != nil {
-				return "", err
-			}
-			if !e1.lit || !e2.lit {
-				return "", p.errf("bad character range")
-			}
-			if e2.r < e1.r {
-				return "", p.errf("bad character range")
-			}
-			n++
-			pos.WriteString(quoteRune(e1.r, true) + "-" + quoteRune(e2.r, true))
+		if !p.match('-') {
+			add(e1)
 			continue
 		}
-		add(e1)
+		start = p.pos
+		that := p.get()
+		if that == "" {
+			return "", p.errAt(here, "unterminated character set")
+		}
+		if that == "]" {
+			add(e1)
+			add(elem{lit: true, r: '-'})
+			break
+		}
+		e2, err := read(that, start)
+		if err != nil {
+			return "", err
+		}
+		bad := p.err(runeLen(this)+1+runeLen(that), "bad character range "+this+"-"+that)
+		if !e1.lit || !e2.lit {
+			return "", bad
+		}
+		n++
+		if e1.unknown || e2.unknown {
+			continue
+		}
+		if e2.r < e1.r {
+			return "", bad
+		}
+		pos.WriteString(quoteRune(e1.r, true) + "-" + quoteRune(e2.r, true))
 	}
 	switch {
 	case len(neg) == 0 && negate:

@@ -1,3 +1,5 @@
+// Follows Glance 25.1.0's reserved property names (glance/api/v2/images.py, glance/domain; Apache-2.0); see NOTICE.
+
 package imagestore
 
 import "strings"

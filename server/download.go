@@ -1,3 +1,5 @@
+// Follows Glance 25.1.0 glance/api/v2/image_data.py download, and Glance Queens' v1 API (Apache-2.0); see NOTICE.
+
 package server
 
 import (

@@ -1,3 +1,5 @@
+// Ported from WebOb 1.8.6 webob/byterange.py (MIT License) and Glance 25.1.0 glance/common/wsgi.py (Apache-2.0); see NOTICE.
+
 package server
 
 import (

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Modules/_json.c, the scanner of json.loads (PSF License); see NOTICE.
+
 package policyfile
 
 import (

@@ -1,3 +1,5 @@
+// Ported from oslo.policy 4.0.0 oslo_policy/policy.py parse_file_contents (Apache-2.0); see NOTICE.
+
 package policyfile
 
 import (

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 int(), float() and datetime (Objects/longobject.c, floatobject.c, Modules/_datetimemodule.c; PSF License); see NOTICE.
+
 package policyfile
 
 import (

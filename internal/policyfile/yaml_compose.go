@@ -1,3 +1,5 @@
+// Ported from PyYAML 6.0 lib/yaml/nodes.py, composer.py and resolver.py (MIT License); see NOTICE.
+
 package policyfile
 
 import (

@@ -1,3 +1,5 @@
+// Ported from PyYAML 6.0 lib/yaml/events.py and parser.py (MIT License); see NOTICE.
+
 package policyfile
 
 import (

@@ -1,3 +1,5 @@
+// Ported from PyYAML 6.0 lib/yaml/reader.py and scanner.py (MIT License); see NOTICE.
+
 package policyfile
 
 import (

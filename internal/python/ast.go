@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Parser/Python.asdl, the node classes Lib/ast.py literal_eval inspects (PSF License); see NOTICE.
+
 package python
 
 // nodeKind is the Python AST node class, reduced to the distinctions

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Parser/parser.c (generated from Grammar/python.gram) (PSF License); see NOTICE.
+
 package python
 
 // Expression rules of Grammar/python.gram (3.11), operators down to primary.

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Lib/ast.py literal_eval (PSF License); see NOTICE.
+
 package python
 
 import (

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Objects/unicodeobject.c str.lower (PSF License); see NOTICE.
+
 package python
 
 import (

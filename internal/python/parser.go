@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Parser/parser.c (generated from Grammar/python.gram) and Parser/pegen.c (PSF License); see NOTICE.
+
 package python
 
 // parser.go, grammar.go, atoms.go and targets.go mirror the expression part

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Python/pyhash.c and Objects/setobject.c (PSF License); see NOTICE.
+
 package python
 
 import (

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Objects/unicodeobject.c, Objects/bytesobject.c and Python/pystrtod.c repr() (PSF License); see NOTICE.
+
 package python
 
 import (

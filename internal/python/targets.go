@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Parser/parser.c (generated from Grammar/python.gram) (PSF License); see NOTICE.
+
 package python
 
 // Call arguments and the assignment targets of comprehensions.

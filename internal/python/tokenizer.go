@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Parser/tokenizer.c (PSF License); see NOTICE.
+
 package python
 
 import (

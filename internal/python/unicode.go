@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Objects/unicodectype.c str.isspace/str.isprintable (PSF License); see NOTICE.
+
 package python
 
 import (

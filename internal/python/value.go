@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Objects/*object.c: str() and repr() of ints and containers (PSF License); see NOTICE.
+
 package python
 
 import (

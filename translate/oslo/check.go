@@ -1,3 +1,5 @@
+// Follows oslo.policy 4.0.0 oslo_policy/_checks.py (Apache-2.0); see NOTICE.
+
 package oslo
 
 import "strings"

@@ -1,3 +1,5 @@
+// Ported from CPython 3.11.2 Objects/unicodeobject.c PyUnicode_Format, the % operator oslo.policy applies (PSF License); see NOTICE.
+
 package oslo
 
 import (

@@ -1,3 +1,5 @@
+// Ported from oslo.policy 4.0.0 oslo_policy/_parser.py (Apache-2.0); see NOTICE.
+
 package oslo
 
 import (
