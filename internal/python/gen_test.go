@@ -59,7 +59,8 @@ func (g exprGen) strLit() string {
 	var b strings.Builder
 	for n := g.r.IntN(5); n > 0; n-- {
 		b.WriteString(g.pick("a", "Z", " ", "é", "名", "\\n", "\\t", "\\\\", "\\x41", "\\x4", "\\u00e9", "\\U0001F600",
-			"\\0", "\\777", "\\q", "\\'", "\\\"", "{x}", "{{", "}}", "{1!r}", "{a=}", "\\N{DASH}", "'", "\"", "\\ud83d", "\\\n"))
+			"\\0", "\\777", "\\q", "\\'", "\\\"", "{x}", "{{", "}}", "{1!r}", "{a=}", "\\N{DASH}", "\\N{EM DASH}", "\\N{em dash}", "\\N{ZWSP}",
+			"\\N{HANGUL SYLLABLE HIH}", "\\N{CJK UNIFIED IDEOGRAPH-2A6DF}", "\\N{cjk unified ideograph-4E00}", "\\N{", "'", "\"", "\\ud83d", "\\\n"))
 	}
 	body := b.String()
 	if strings.HasPrefix(quote, "'") {

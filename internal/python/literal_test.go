@@ -186,9 +186,6 @@ func TestLiteralEvalNotComputable(t *testing.T) {
 		{"{'a', 0x" + strings.Repeat("f", 3575) + "}", NotLiteral, "", ""},
 		{`'\ud800'`, Literal, "\xed\xa0\x80", ErrSurrogate},
 		{`['\ud800']`, Literal, `['\ud800']`, ""},
-		{`'\N{EM DASH}'`, Literal, "", ErrCharName},
-		{`f'\N{EM DASH}{x}'`, NotLiteral, "", ErrCharName},
-		{`'\N{EM_DASH}'`, SyntaxError, "", ""}, // cannot be a character name
 		{"{1:2}", SyntaxError, "", ErrColon},
 		{"'a:b'", SyntaxError, "", ErrColon},
 	}
@@ -197,6 +194,112 @@ func TestLiteralEvalNotComputable(t *testing.T) {
 		if got.Class != c.class || got.Str != c.str || (c.err != "" && got.Err != c.err) ||
 			(c.class == SyntaxError && got.Err == "") {
 			t.Errorf("LiteralEval(%.60q) = %+v, want {%v %q %q}", c.kind, got, c.class, c.str, c.err)
+		}
+	}
+}
+
+// TestLiteralEvalCharNames covers \N{NAME} escapes (issue 9 E). Expected
+// values were produced by ast.literal_eval + str() on /usr/bin/python3
+// (3.11.2, Unicode 14.0.0); TestCharNamesAgainstPython sweeps every name.
+func TestLiteralEvalCharNames(t *testing.T) {
+	const unknown = "SyntaxError: (unicode error) 'unicodeescape' codec can't decode bytes: unknown Unicode character name"
+	const malformed = "SyntaxError: (unicode error) 'unicodeescape' codec can't decode bytes: malformed \\N character escape"
+	cases := []struct {
+		kind  string
+		class Class
+		str   string
+		err   string
+	}{
+		{`'\N{BULLET}'`, Literal, "\u2022", ""},
+		{`'\N{bullet}'`, Literal, "\u2022", ""}, // any ASCII case
+		{`'\N{Bullet}'`, Literal, "\u2022", ""},
+		{`u'\N{bullet}'`, Literal, "\u2022", ""},
+		{`'\N{EM DASH}'`, Literal, "\u2014", ""},
+		{`'a\N{BULLET}b\N{EM DASH}'`, Literal, "a\u2022b\u2014", ""},
+		{`[ '\N{BULLET}' ]`, Literal, "['\u2022']", ""},
+		{`('\N{BULLET}',)`, Literal, "('\u2022',)", ""},
+		{`'\N{SPACE}'`, Literal, " ", ""},
+		{`'\N{LATIN SMALL LETTER A}'`, Literal, "a", ""},
+		{`'\N{latin small letter a}'`, Literal, "a", ""},
+		{`'\N{LATIN SMALL LETTER SHARP S}'`, Literal, "\u00df", ""},
+		{`'\N{GRINNING FACE}'`, Literal, "\U0001F600", ""},
+		{`'\N{digit one}'`, Literal, "1", ""},
+		{`'\N{HYPHEN-MINUS}'`, Literal, "-", ""},
+		{`'\N{TIBETAN MARK BKA- SHOG GI MGO RGYAN}'`, Literal, "\u0fd0", ""},
+		{`'\N{HANGUL JUNGSEONG O-E}'`, Literal, "\u1180", ""},
+		{`'\N{HANGUL JUNGSEONG OE}'`, Literal, "\u116c", ""},
+		{`'\N{TANGUT COMPONENT-001}'`, Literal, "\U00018800", ""},
+		{`'\N{WEIERSTRASS ELLIPTIC FUNCTION}'`, Literal, "\u2118", ""},
+		// Name aliases (NameAliases.txt), also in any case.
+		{`'\N{SCRIPT CAPITAL P}'`, Literal, "\u2118", ""},
+		{`'\N{LINE FEED}'`, Literal, "\n", ""},
+		{`'\N{LF}'`, Literal, "\n", ""},
+		{`'\N{NUL}'`, Literal, "\x00", ""},
+		{`'\N{NULL}'`, Literal, "\x00", ""},
+		{`'\N{CHARACTER TABULATION}'`, Literal, "\t", ""},
+		{`'\N{ALERT}'`, Literal, "\a", ""},
+		{`'\N{BYTE ORDER MARK}'`, Literal, "\ufeff", ""},
+		{`'\N{bom}'`, Literal, "\ufeff", ""},
+		{`'\N{ZWSP}'`, Literal, "\u200b", ""},
+		// Names ending in a code point that are stored, not computed: any case.
+		{`'\N{KHITAN SMALL SCRIPT CHARACTER-18B00}'`, Literal, "\U00018B00", ""},
+		{`'\N{khitan small script character-18b00}'`, Literal, "\U00018B00", ""},
+		{`'\N{NUSHU CHARACTER-1B170}'`, Literal, "\U0001B170", ""},
+		{`'\N{CJK COMPATIBILITY IDEOGRAPH-F900}'`, Literal, "\uf900", ""},
+		{`'\N{cjk compatibility ideograph-f900}'`, Literal, "\uf900", ""},
+		// Computed names: case-sensitive prefix, 4 or 5 upper-case hex digits.
+		{`'\N{CJK UNIFIED IDEOGRAPH-4E00}'`, Literal, "\u4e00", ""},
+		{`'\N{CJK UNIFIED IDEOGRAPH-04E00}'`, Literal, "\u4e00", ""},
+		{`'\N{CJK UNIFIED IDEOGRAPH-2A6DF}'`, Literal, "\U0002A6DF", ""},
+		{`'\N{CJK UNIFIED IDEOGRAPH-3134A}'`, Literal, "\U0003134A", ""},
+		{`'\N{CJK UNIFIED IDEOGRAPH-004E00}'`, SyntaxError, "", unknown},
+		{`'\N{CJK UNIFIED IDEOGRAPH-4e00}'`, SyntaxError, "", unknown},
+		{`'\N{cjk unified ideograph-4E00}'`, SyntaxError, "", unknown},
+		{`'\N{CJK UNIFIED IDEOGRAPH-4DC0}'`, SyntaxError, "", unknown},  // between extension A and the main block
+		{`'\N{CJK UNIFIED IDEOGRAPH-3134B}'`, SyntaxError, "", unknown}, // after extension G
+		{`'\N{CJK UNIFIED IDEOGRAPH-F900}'`, SyntaxError, "", unknown},  // a compatibility ideograph
+		{`'\N{HANGUL SYLLABLE GA}'`, Literal, "\uac00", ""},
+		{`'\N{HANGUL SYLLABLE A}'`, Literal, "\uc544", ""},
+		{`'\N{HANGUL SYLLABLE GAG}'`, Literal, "\uac01", ""},
+		{`'\N{HANGUL SYLLABLE GGAG}'`, Literal, "\uae4d", ""},
+		{`'\N{HANGUL SYLLABLE YEOLB}'`, Literal, "\uc5f7", ""},
+		{`'\N{HANGUL SYLLABLE HIH}'`, Literal, "\ud7a3", ""},
+		{`'\N{hangul syllable GA}'`, SyntaxError, "", unknown},
+		{`'\N{HANGUL SYLLABLE ga}'`, SyntaxError, "", unknown},
+		{`'\N{HANGUL SYLLABLE }'`, SyntaxError, "", unknown},
+		{`'\N{HANGUL SYLLABLE G}'`, SyntaxError, "", unknown},
+		{`'\N{HANGUL SYLLABLE GAX}'`, SyntaxError, "", unknown},
+		// Not names: named sequences, Tangut ideographs (unnamed in 3.11),
+		// spacing and spelling variants, non-ASCII.
+		{`'\N{LATIN CAPITAL LETTER A WITH MACRON AND GRAVE}'`, SyntaxError, "", unknown},
+		{`'\N{TANGUT IDEOGRAPH-17000}'`, SyntaxError, "", unknown},
+		{`'\N{PRIVATE USE AREA}'`, SyntaxError, "", unknown},
+		{`'\N{EM_DASH}'`, SyntaxError, "", unknown},
+		{`'\N{ BULLET}'`, SyntaxError, "", unknown},
+		{`'\N{BULLET }'`, SyntaxError, "", unknown},
+		{`'\N{BULLET  X}'`, SyntaxError, "", unknown},
+		{`'\N{TIBETAN MARK BKA-SHOG GI MGO RGYAN}'`, SyntaxError, "", unknown},
+		{`'\N{BULLET\}'`, SyntaxError, "", unknown},
+		{"'\\N{\u00e9}'", SyntaxError, "", unknown},
+		{`'\N{BULLET}\N{foo}'`, SyntaxError, "", unknown},
+		// Malformed escapes.
+		{`'\N{}'`, SyntaxError, "", malformed},
+		{`'\N'`, SyntaxError, "", malformed},
+		{`'\N{'`, SyntaxError, "", malformed},
+		{`'\Nx'`, SyntaxError, "", malformed},
+		{`'\N{BULLET'`, SyntaxError, "", malformed},
+		// No escape in bytes (kept verbatim) and raw strings; f-strings are
+		// not literals, but their names are resolved first.
+		{`b'\N{BULLET}'`, Literal, `b'\\N{BULLET}'`, ""},
+		{`r'\N{BULLET}'`, Literal, `\N{BULLET}`, ""},
+		{`f'\N{BULLET}'`, NotLiteral, "", ""},
+		{`f'\N{BULLET}{x}'`, NotLiteral, "", ""},
+		{`f'\N{FOO}{x}'`, SyntaxError, "", unknown},
+	}
+	for _, c := range cases {
+		got := LiteralEval(c.kind)
+		if got.Class != c.class || got.Str != c.str || got.Err != c.err {
+			t.Errorf("LiteralEval(%q) = %+v, want {%v %q %q}", c.kind, got, c.class, c.str, c.err)
 		}
 	}
 }

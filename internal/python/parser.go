@@ -59,7 +59,7 @@ type parser struct {
 	err    *pyError
 	memo   []*[numRules]memoEntry // per token position, like Token.memo in pegen
 	// approx is set when a \N{...} escape was accepted without being
-	// resolved (there is no Unicode name table in this package).
+	// resolved (the character name table did not load).
 	approx bool
 }
 

@@ -198,8 +198,9 @@ func unicodeError(msg string) *pyError {
 }
 
 // decodeUnicodeEscapes is decode_unicode_with_escapes + the unicode_escape
-// codec. approx reports a \N{NAME} escape that looks like a valid name but
-// could not be resolved (a U+FFFD stands in for it).
+// codec. \N{NAME} is resolved with the Unicode 14 name table of
+// charnames.go; approx reports an escape left unresolved because that
+// table failed to load (a U+FFFD stands in for it).
 func decodeUnicodeEscapes(s []byte) (out []rune, approx bool, err *pyError) {
 	out = make([]rune, 0, len(s))
 	for i := 0; i < len(s); {
@@ -266,11 +267,19 @@ func decodeUnicodeEscapes(s []byte) (out []rune, approx bool, err *pyError) {
 			if j >= len(s) || j == i+1 {
 				return nil, false, unicodeError("malformed \\N character escape")
 			}
-			if !plausibleCharName(s[i+1 : j]) {
+			db, dbErr := charNames()
+			if dbErr != nil {
+				// Cannot happen with a tested build; deny rather than guess.
+				out = append(out, utf8.RuneError)
+				approx = true
+				i = j + 1
+				continue
+			}
+			r, ok := db.lookup(s[i+1 : j])
+			if !ok {
 				return nil, false, unicodeError("unknown Unicode character name")
 			}
-			out = append(out, utf8.RuneError)
-			approx = true
+			out = append(out, r)
 			i = j + 1
 		default:
 			out = append(out, '\\', rune(c)) // invalid escape: kept (DeprecationWarning)
@@ -278,31 +287,6 @@ func decodeUnicodeEscapes(s []byte) (out []rune, approx bool, err *pyError) {
 	}
 	return out, approx, nil
 }
-
-// plausibleCharName rejects what cannot be a Unicode character name or
-// alias (these make CPython raise); anything else might be one, and only
-// the Unicode name database could tell.
-func plausibleCharName(name []byte) bool {
-	if len(name) > 100 || !isASCIILetter(name[0]) {
-		return false
-	}
-	last := byte(' ')
-	for _, c := range name {
-		switch {
-		case isASCIILetter(c) || (c >= '0' && c <= '9'):
-		case c == ' ' || c == '-':
-			if last == ' ' || last == '-' {
-				return false
-			}
-		default:
-			return false
-		}
-		last = c
-	}
-	return last != ' ' && last != '-'
-}
-
-func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 // concatFstring is _PyPegen_FstringParser_ConcatFstring at nesting level 0
 // (nested levels only exist inside format specs, which need ':').

@@ -130,6 +130,7 @@ func Corpus() []Area {
 		tableArea,      // §10
 		glanceArea,     // glance-download.md §1.1, §3.2, §5
 		unicodeArea,    // issue 9 B, C: Unicode 14 classes at run time
+		namesArea,      // issue 9 E: \N{NAME} escapes in KINDs
 	}
 	out := make([]Area, 0, len(builders))
 	for _, b := range builders {

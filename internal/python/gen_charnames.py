@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Print the character-name data of \\N{NAME} escapes, from the reference
+interpreter (/usr/bin/python3, 3.11, Unicode 14.0.0).
+
+The unicode_escape codec resolves \\N{NAME} with unicodedata's C-API
+getcode(name, with_named_seq=0): Hangul syllable and CJK unified ideograph
+names are computed (case-sensitive prefix), every other name and every
+name alias is looked up case-insensitively, named sequences are refused.
+This script prints what the Go port needs, as text; charnames.go reads it
+gzip-compressed from charnames14.gz. Regenerate the file with
+OSLOREGO_UPDATE_CHARNAMES=1 go test -run TestCharNamesData ./internal/python/
+
+Format (one item per line):
+  #...                     comment
+  cjk LO HI                a range of CJK UNIFIED IDEOGRAPH-XXXX (hex)
+  hangul-l|v|t A,B,...     jamo short names of the L, V and T columns
+  names / aliases          start of a section of records
+  DELTA SHARED SUFFIX      a record: code point = previous + DELTA (hex),
+                           name = first SHARED (decimal) bytes of the
+                           previous name of the section + SUFFIX
+Names and aliases are sorted by code point (aliases of one code point by
+name). Algorithmically named characters are not listed.
+"""
+import ast
+import ctypes
+import sys
+import unicodedata
+
+HANGUL = "HANGUL SYLLABLE "
+CJK = "CJK UNIFIED IDEOGRAPH-"
+SBASE, VCOUNT, TCOUNT = 0xAC00, 21, 28
+ALIASES_START, NAMED_SEQ_START = 0xF0000, 0xF0200  # makeunicodedata.py
+
+
+def capi():
+    """getname/getcode of the unicodedata._ucnhash_CAPI capsule, the
+    functions the unicode_escape codec calls."""
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype = ctypes.c_void_p
+    get.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    p = get(unicodedata._ucnhash_CAPI, b"unicodedata._ucnhash_CAPI")
+    fns = (ctypes.c_void_p * 2).from_address(p)
+    getname = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint32, ctypes.c_char_p, ctypes.c_int, ctypes.c_int)(fns[0])
+    getcode = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                               ctypes.POINTER(ctypes.c_uint32), ctypes.c_int)(fns[1])
+    return getname, getcode
+
+
+def escape(name):
+    """What \\N{name} gives in a str literal, or None if it raises."""
+    try:
+        return ast.literal_eval("'\\N{%s}'" % name)
+    except SyntaxError:
+        return None
+
+
+def records(items):
+    out, prev_cp, prev = [], 0, ""
+    for cp, name in items:
+        k = 0
+        while k < len(name) and k < len(prev) and name[k] == prev[k]:
+            k += 1
+        out.append("%x %d %s" % (cp - prev_cp, k, name[k:]))
+        prev_cp, prev = cp, name
+    return out
+
+
+def ranges(cps):
+    out = []
+    for c in cps:
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+def main():
+    assert sys.version_info[:2] == (3, 11), sys.version
+    getname, getcode = capi()
+    names, cjk, hangul = [], [], {}
+    for c in range(0x110000):
+        n = unicodedata.name(chr(c), None)
+        if n is None:
+            continue
+        if n.startswith(CJK):
+            assert n == CJK + "%04X" % c
+            cjk.append(c)
+        elif n.startswith(HANGUL):
+            hangul[c] = n[len(HANGUL):]
+        else:
+            names.append((c, n))
+
+    # Alias names live at private-use code points from ALIASES_START on
+    # (named sequences from NAMED_SEQ_START); getname reveals them.
+    buf = ctypes.create_string_buffer(300)
+    code = ctypes.c_uint32()
+    aliases = []
+    for pua in range(ALIASES_START, NAMED_SEQ_START):
+        if not getname(pua, buf, len(buf), 1):
+            continue
+        a = buf.value.decode("ascii")
+        assert getcode(buf.value, len(buf.value), ctypes.byref(code), 0)
+        aliases.append((code.value, a))
+    assert aliases and not getname(NAMED_SEQ_START - 1, buf, len(buf), 1)
+    assert getname(NAMED_SEQ_START, buf, len(buf), 1)
+    assert not getcode(buf.value, len(buf.value), ctypes.byref(code), 0)  # named sequences: refused
+    aliases.sort()
+
+    # The jamo columns: syllable (L, V, T) is SBASE + (L*VCOUNT + V)*TCOUNT + T;
+    # V 0 is "A" and T 0 is empty.
+    lcol = [hangul[SBASE + l * VCOUNT * TCOUNT][:-1] for l in range(19)]
+    l0 = lcol.index("")
+    vcol = [hangul[SBASE + (l0 * VCOUNT + v) * TCOUNT] for v in range(VCOUNT)]
+    tcol = [hangul[SBASE + l0 * VCOUNT * TCOUNT + t][1:] for t in range(TCOUNT)]
+    for c, n in hangul.items():
+        i = c - SBASE
+        assert n == lcol[i // (VCOUNT * TCOUNT)] + vcol[i // TCOUNT % VCOUNT] + tcol[i % TCOUNT]
+
+    # Spot checks through the literal parser itself.
+    assert escape("bullet") == "\u2022" and escape(aliases[0][1].lower()) == chr(aliases[0][0])
+    assert escape(CJK.lower() + "4E00") is None and escape(HANGUL + "GA") == "\uac00"
+
+    out = ["# \\N{...} names of Python %s (Unicode %s), generated by gen_charnames.py; DO NOT EDIT."
+           % (sys.version.split()[0], unicodedata.unidata_version)]
+    out += ["cjk %x %x" % (lo, hi) for lo, hi in ranges(cjk)]
+    out += ["hangul-l " + ",".join(lcol), "hangul-v " + ",".join(vcol), "hangul-t " + ",".join(tcol)]
+    out += ["names"] + records(names)
+    out += ["aliases"] + records(aliases)
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+main()
