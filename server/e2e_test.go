@@ -232,7 +232,11 @@ func TestMethodsAndBodies(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Errorf("GET with a body: %d", resp.StatusCode)
 	}
-	if r := h.do("GET", "/nope", nil); r.Status != 404 {
+	if r := h.do("GET", "/v2/nope", nil); r.Status != 404 {
+		t.Errorf("unknown path under /v2/: %d", r.Status)
+	}
+	// Outside /v2/, Glance's version negotiation answers the versions.
+	if r := h.do("GET", "/nope", nil); r.Status != http.StatusMultipleChoices {
 		t.Errorf("unknown path: %d", r.Status)
 	}
 }

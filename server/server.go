@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -78,6 +79,12 @@ type Config struct {
 	// the whole download takes. 0 means DefaultWriteProgressTimeout,
 	// negative means none.
 	WriteProgressTimeout time.Duration
+	// PublicURL roots the links of the versions document (Glance's
+	// public_endpoint); empty means the URL each request came to.
+	PublicURL string
+	// ImageSchema is Glance's schema-image.json: custom image properties
+	// added to the image schemas served under /v2/schemas/. Optional.
+	ImageSchema []byte
 	// Status holds the components /readyz reports on, by name (e.g. the
 	// tokens file). The policy source is reported as "policy", through
 	// its own Status when it is a StatusReporter.
@@ -117,6 +124,8 @@ type Server struct {
 
 	buffers sync.Pool // *[]byte of smallBody bytes, for small bodies
 
+	schemas map[string][]byte // /v2/schemas/NAME documents
+
 	slots  chan struct{}   // one per request in progress; nil: no bound
 	routes map[string]bool // the route patterns, the only route labels
 }
@@ -146,11 +155,19 @@ func New(cfg Config) (*Server, error) {
 		cfg.WriteProgressTimeout = DefaultWriteProgressTimeout
 	}
 	s := &Server{cfg: cfg, routes: map[string]bool{}}
+	var err error
+	if s.schemas, err = loadSchemas(cfg.ImageSchema); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("server: public URL %q: want an absolute http or https URL", cfg.PublicURL)
+		}
+	}
 	if cfg.MaxRequests > 0 {
 		s.slots = make(chan struct{}, cfg.MaxRequests)
 	}
 	s.buffers.New = func() any { b := make([]byte, smallBody); return &b }
-	var err error
 	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
 		return nil, err
 	}
@@ -173,6 +190,13 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	for _, rt := range Routes() {
 		e.Add(rt.Method, rt.Path, s.enforce(rt))
+	}
+	// Glance's version negotiation and schemas: what clients fetch
+	// before they touch an image. No policy guards them in Glance.
+	e.Any("/", s.versions(http.StatusMultipleChoices))
+	e.Any("/versions", s.versions(http.StatusOK))
+	for _, n := range schemaNames {
+		e.GET("/v2/schemas/"+n, s.schema(n))
 	}
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
@@ -261,6 +285,19 @@ type call struct {
 	rec     *decisionRecord
 }
 
+// refuseIdentity answers a request whose caller could not be
+// authenticated: 503 when the identity service is unavailable, else 401.
+func (s *Server) refuseIdentity(c echo.Context, err error) error {
+	if errors.Is(err, auth.ErrUnavailable) {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "identity service unavailable", "error", err)
+		return writeError(c, http.StatusServiceUnavailable, "The identity service is unavailable.")
+	}
+	if s.cfg.WWWAuthenticate != "" {
+		c.Response().Header().Set("WWW-Authenticate", s.cfg.WWWAuthenticate)
+	}
+	return writeError(c, http.StatusUnauthorized, "This server could not verify that you are authorized to access the document you requested.")
+}
+
 // enforce is the one place where policy is enforced: authenticate, find
 // the image the caller may see, decide the route's action once, then run
 // the handler. Nothing below it checks policy again.
@@ -288,14 +325,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 		id, err := s.cfg.Auth.Authenticate(ctx, c.Request())
 		if err != nil {
 			rec.Result, rec.Reason = "unauthenticated", err.Error()
-			if errors.Is(err, auth.ErrUnavailable) {
-				s.cfg.Log.ErrorContext(ctx, "identity service unavailable", "error", err)
-				return writeError(c, http.StatusServiceUnavailable, "The identity service is unavailable.")
-			}
-			if s.cfg.WWWAuthenticate != "" {
-				c.Response().Header().Set("WWW-Authenticate", s.cfg.WWWAuthenticate)
-			}
-			return writeError(c, http.StatusUnauthorized, "This server could not verify that you are authorized to access the document you requested.")
+			return s.refuseIdentity(c, err)
 		}
 		if c.Request().Method == http.MethodGet && (c.Request().ContentLength > 0 || len(c.Request().TransferEncoding) > 0) {
 			rec.Result, rec.Reason = "bad_request", "request body on GET"
@@ -410,6 +440,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		s.cfg.Log.ErrorContext(ctx, "request failed after the response started", "error", err, "path", path)
 		markBroken(c)
+		return
+	}
+	if errors.Is(err, echo.ErrNotFound) {
+		// No route has this path (handlers answer their own 404s).
+		if err := s.notFound(c); err != nil {
+			s.cfg.Log.ErrorContext(ctx, "request failed", "error", err, "path", path)
+			_ = writeError(c, http.StatusInternalServerError, "The server failed to answer this request.")
+		}
 		return
 	}
 	var he *echo.HTTPError

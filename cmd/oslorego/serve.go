@@ -42,6 +42,7 @@ type serveFlags struct {
 	keystoneURL, serviceTokenFile     string
 	trusted                           []string
 	decisionLog, logFormat, adminRule string
+	publicURL, imageSchema            string
 	policy                            policyFlags
 }
 
@@ -126,6 +127,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.decisionLog, "decision-log", "", "decision log (JSON lines): a file to append to, - for stdout, off (default: stderr)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "operational log format on stderr: text or json")
 	fs.StringVar(&f.adminRule, "admin-rule", "context_is_admin", "rule that decides the credentials' is_admin")
+	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, for the links of the versions document, e.g. https://images.example.org:9292 (default: the URL of each request, as Glance's public_endpoint)")
+	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -189,7 +192,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if r, ok := authn.(server.StatusReporter); ok {
 		status["auth"] = r
 	}
+	var imageSchema []byte
+	if f.imageSchema != "" {
+		if imageSchema, err = os.ReadFile(f.imageSchema); err != nil {
+			return fmt.Errorf("--image-schema: %w", err)
+		}
+	}
 	srv, err := server.New(server.Config{
+		PublicURL: f.publicURL, ImageSchema: imageSchema,
 		Images: store, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
 		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
