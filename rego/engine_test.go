@@ -22,6 +22,16 @@ const glancePolicy = `{
 
 func engine(t testing.TB, policy string, opts translate.Options) *rego.Engine {
 	t.Helper()
+	e, err := rego.New(context.Background(), translated(t, policy, opts, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// translated is policy (JSON) translated into package pkg ("" the default).
+func translated(t testing.TB, policy string, opts translate.Options, pkg string) *translate.Translation {
+	t.Helper()
 	l, err := translate.ParseLayer("policy.json", []byte(policy))
 	if err != nil {
 		t.Fatal(err)
@@ -30,15 +40,11 @@ func engine(t testing.TB, policy string, opts translate.Options) *rego.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := translate.Translate(p, "")
+	tr, err := translate.Translate(p, pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := rego.New(context.Background(), tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return tr
 }
 
 func TestDecide(t *testing.T) {
