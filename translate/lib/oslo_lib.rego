@@ -421,7 +421,7 @@ creds_eq(key, m) if {
 	v := creds[key]
 	not is_string(v)
 	not is_array(v)
-	py_str_at(json.marshal(v), _creds_path(key)) == m
+	py_str_at(json.marshal(v), ["credentials", key]) == m
 }
 
 creds_eq(key, m) if {
@@ -429,16 +429,8 @@ creds_eq(key, m) if {
 	v := creds[key]
 	is_array(v)
 	some i, e in v
-	py_str_at(json.marshal(e), array.concat(_creds_path(key), [i])) == m
+	py_str_at(json.marshal(e), ["credentials", key, i]) == m
 }
-
-# _creds_path is the input path of creds[key]: "system" may be the
-# system_scope value that enforce() copied.
-_creds_path(key) := ["credentials", "system_scope"] if {
-	key == "system"
-	_raw_creds.system_scope
-	truthy(_raw_creds.system_scope)
-} else := ["credentials", key]
 
 # literal is a GenericCheck whose KIND is a Python literal: match == str(KIND).
 literal(lit, m) := m == lit if {
@@ -453,7 +445,7 @@ kind_error(msg, m) := error(msg) if {
 # creds_is is a GenericCheck whose KIND is a dot path into the credentials:
 # oslo's _find_in_dict, fanning out over lists, depth first, stopping at the
 # first match or error.
-creds_is(path, m) := m == py_str_at(json.marshal(v), _creds_path(path[0])) if {
+creds_is(path, m) := m == py_str_at(json.marshal(v), ["credentials", path[0]]) if {
 	is_string(m)
 	count(path) == 1
 	v := creds[path[0]]
@@ -498,19 +490,15 @@ _expand(it, key) := [it] if {
 	not it.t
 } else := _index(json.unmarshal(it.t), it.p, key)
 
-_index(v, p, key) := [{"t": json.marshal(e), "p": array.concat(_child(p, key), [i])} | some i, e in v[key]] if {
+_index(v, p, key) := [{"t": json.marshal(e), "p": array.concat(p, [key, i])} | some i, e in v[key]] if {
 	is_object(v)
 	is_array(v[key])
-} else := [{"t": json.marshal(v[key]), "p": _child(p, key)}] if {
+} else := [{"t": json.marshal(v[key]), "p": array.concat(p, [key])}] if {
 	is_object(v)
 	_has_key(v, key)
 } else := [{"f": true}] if {
 	is_object(v)
 } else := [{"e": _not_subscriptable(json.marshal(v))}]
-
-_child(p, key) := _creds_path(key) if {
-	p == ["credentials"]
-} else := array.concat(p, [key])
 
 _not_subscriptable(t) := "TypeError: string indices must be integers, not 'str'" if {
 	startswith(t, `"`)
@@ -559,21 +547,28 @@ py_str(t) := json.unmarshal(t) if {
 } else := _py_token(t) if {
 	not startswith(t, "[")
 	not startswith(t, "{")
-} else := concat("", [_py_token(x[0]) | some x in regex.find_all_string_submatch_n(_json_token, t, -1)])
+} else := _py_tokens(t)
+
+_py_tokens(t) := concat("", [_py_token(x[0]) | some x in regex.find_all_string_submatch_n(_json_token, t, -1)])
 
 # py_repr is Python repr() of the value with JSON text t.
 py_repr(t) := py_str_repr(json.unmarshal(t)) if {
 	startswith(t, `"`)
 } else := py_str(t)
 
-# py_str_at is Python str() of the value with JSON text t at path in the
-# input (["target", ...] or ["credentials", ...]): its dicts print their
-# keys in the request's JSON order, which input.key_order records where it
-# is not sorted (rego.Ordered).
-py_str_at(t, path) := _str_ordered(json.unmarshal(t), path) if {
-	substring(t, 0, 1) in {"[", "{"}
+# py_str_at is Python str() of the value with JSON text t at path
+# (["target", ...], or ["credentials", ...] in the credentials enforce()
+# sees): its dicts print their keys in the request's JSON order, which
+# input.key_order records where it is not sorted (rego.Ordered). It is
+# py_str with one more branch, so that scalars cost no more.
+py_str_at(t, path) := json.unmarshal(t) if {
+	startswith(t, `"`)
+} else := _py_token(t) if {
+	not startswith(t, "[")
+	not startswith(t, "{")
+} else := _str_ordered(json.unmarshal(t), path) if {
 	_order_node(path) != {}
-} else := py_str(t)
+} else := _py_tokens(t)
 
 # py_repr_at is Python repr() of the value with JSON text t at path.
 py_repr_at(t, path) := py_repr(t) if {
@@ -583,7 +578,18 @@ py_repr_at(t, path) := py_repr(t) if {
 # _order_node is the key order tree at path: {"keys": [KEY, ...]} for an
 # object whose keys are not sorted, "sub" by key or decimal index for the
 # values below that have one, {} when the keys at and below are sorted.
-_order_node(path) := object.get(object.get(input, "key_order", {}), array.concat([path[0]], [s | some k in array.slice(path, 1, count(path)); some s in ["sub", _sub_key(k)]]), {})
+_order_node(path) := object.get(object.get(input, "key_order", {}), _tree_path(_input_path(path)), {})
+
+_tree_path(path) := array.concat([path[0]], [s | some k in array.slice(path, 1, count(path)); some s in ["sub", _sub_key(k)]])
+
+# _input_path is where a value of the credentials enforce() sees is in the
+# input: "system" may be the system_scope value it copied.
+_input_path(path) := array.concat(["credentials", "system_scope"], array.slice(path, 2, count(path))) if {
+	path[0] == "credentials"
+	path[1] == "system"
+	_raw_creds.system_scope
+	truthy(_raw_creds.system_scope)
+} else := path
 
 _sub_key(k) := format_int(k, 10) if {
 	is_number(k)
