@@ -23,6 +23,16 @@ const glancePolicy = `{
 
 func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	t.Helper()
+	e, err := rego.New(context.Background(), translated(t, policy, opts, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// translated is policy (JSON) translated into package pkg ("" the default).
+func translated(t testing.TB, policy string, opts oslo.Options, pkg string) *translate.Translation {
+	t.Helper()
 	l, err := oslo.ParseLayer("policy.json", []byte(policy))
 	if err != nil {
 		t.Fatal(err)
@@ -31,15 +41,11 @@ func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := translate.Translate(p, "")
+	tr, err := translate.Translate(p, pkg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := rego.New(context.Background(), tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return tr
 }
 
 func TestDecide(t *testing.T) {

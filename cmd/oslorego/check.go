@@ -154,121 +154,127 @@ func buildEngine(ctx context.Context, pf *policyFlags, paths []string) (*rego.En
 	return pf.engine(ctx, p)
 }
 
-func readJSON(path, what string) (any, error) {
+func readJSON(path, what string) (rego.Ordered, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
+		return rego.Ordered{}, fmt.Errorf("reading %s: %w", what, err)
 	}
-	// oslopolicy-checker reads these with json.loads.
-	v, err := rego.DecodeJSON(data)
+	// oslopolicy-checker reads these with json.loads; Python keeps the
+	// objects' key order, which is how their dicts print.
+	v, err := rego.DecodeOrdered(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", what, path, err)
+		return rego.Ordered{}, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return v, nil
 }
 
 // loadCreds reads --creds, or derives credentials from --access as
 // oslopolicy-checker does.
-func loadCreds(cf *checkFlags) (map[string]any, error) {
+func loadCreds(cf *checkFlags) (rego.Ordered, error) {
 	switch {
 	case cf.creds != "":
 		v, err := readJSON(cf.creds, "credentials")
 		if err != nil {
-			return nil, err
+			return rego.Ordered{}, err
 		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("credentials %s: want a JSON object", cf.creds)
+		if _, ok := v.Value.(map[string]any); !ok {
+			return rego.Ordered{}, fmt.Errorf("credentials %s: want a JSON object", cf.creds)
 		}
-		return m, nil
+		return v, nil
 	case cf.access != "":
 		v, err := readJSON(cf.access, "access file")
 		if err != nil {
-			return nil, err
+			return rego.Ordered{}, err
 		}
 		return accessCreds(v, cf.isAdmin)
 	}
-	return map[string]any{}, nil
+	return rego.Ordered{Value: map[string]any{}}, nil
 }
 
-// accessCreds is oslopolicy-checker's reading of a Keystone token.
-func accessCreds(v any, isAdmin bool) (map[string]any, error) {
-	top, _ := v.(map[string]any)
-	tok, ok := top["token"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("access file: want {\"token\": {...}}")
+// accessCreds is oslopolicy-checker's reading of a Keystone token: the
+// token's members in order, with its assignments to them.
+func accessCreds(v rego.Ordered, isAdmin bool) (rego.Ordered, error) {
+	tok, ok := v.Get("token")
+	if _, isMap := tok.Value.(map[string]any); !ok || !isMap {
+		return rego.Ordered{}, fmt.Errorf("access file: want {\"token\": {...}}")
 	}
-	creds := map[string]any{}
-	for k, v := range tok {
-		creds[k] = v
+	var keys []string
+	var vals []rego.Ordered
+	for _, k := range tok.Keys() {
+		m, _ := tok.Get(k)
+		keys, vals = append(keys, k), append(vals, m)
 	}
+	set := func(k string, v any) {
+		keys, vals = append(keys, k), append(vals, rego.Ordered{Value: v})
+	}
+	m := tok.Value.(map[string]any)
 	roles := []any{}
-	rs, _ := tok["roles"].([]any)
+	rs, _ := m["roles"].([]any)
 	for _, r := range rs {
 		rm, _ := r.(map[string]any)
 		name, ok := rm["name"]
 		if !ok {
-			return nil, fmt.Errorf("access file: every token role needs a \"name\"")
+			return rego.Ordered{}, fmt.Errorf("access file: every token role needs a \"name\"")
 		}
 		roles = append(roles, name)
 	}
-	creds["roles"] = roles
-	user, _ := tok["user"].(map[string]any)
+	set("roles", roles)
+	user, _ := m["user"].(map[string]any)
 	if user == nil || user["id"] == nil {
-		return nil, fmt.Errorf("access file: the token has no user.id")
+		return rego.Ordered{}, fmt.Errorf("access file: the token has no user.id")
 	}
-	creds["user_id"] = user["id"]
-	if p, ok := tok["project"].(map[string]any); ok && len(p) > 0 {
-		creds["project_id"] = p["id"]
+	set("user_id", user["id"])
+	if p, ok := m["project"].(map[string]any); ok && len(p) > 0 {
+		set("project_id", p["id"])
 	}
-	if s, ok := tok["system"]; ok && s != nil {
-		creds["system_scope"] = "all"
+	if s, ok := m["system"]; ok && s != nil {
+		set("system_scope", "all")
 	}
-	creds["is_admin"] = isAdmin
-	return creds, nil
+	set("is_admin", isAdmin)
+	return rego.ObjectOf(keys, vals), nil
 }
 
 // loadTarget reads and flattens --target, or builds oslopolicy-checker's
 // default target from the credentials.
-func loadTarget(path string, creds map[string]any) (map[string]any, error) {
+func loadTarget(path string, creds rego.Ordered) (rego.Ordered, error) {
 	if path == "" {
-		t := map[string]any{}
-		if v, ok := creds["user_id"]; ok {
-			t["user_id"] = v
+		var keys []string
+		var vals []rego.Ordered
+		for _, k := range []string{"user_id", "project_id"} {
+			if v, ok := creds.Get(k); ok {
+				keys, vals = append(keys, k), append(vals, v)
+			}
 		}
-		if v, ok := creds["project_id"]; ok {
-			t["project_id"] = v
-		}
-		return t, nil
+		return rego.ObjectOf(keys, vals), nil
 	}
 	v, err := readJSON(path, "target")
 	if err != nil {
-		return nil, err
+		return rego.Ordered{}, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("target %s: want a JSON object", path)
+	if _, ok := v.Value.(map[string]any); !ok {
+		return rego.Ordered{}, fmt.Errorf("target %s: want a JSON object", path)
 	}
-	return flatten(m, ""), nil
+	var keys []string
+	var vals []rego.Ordered
+	flatten(v, "", &keys, &vals)
+	return rego.ObjectOf(keys, vals), nil
 }
 
-// flatten is oslopolicy-checker's: nested objects become dotted keys.
-func flatten(m map[string]any, prefix string) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
+// flatten is oslopolicy-checker's: nested objects become dotted keys, in
+// order; a key that comes again keeps its first position and last value.
+func flatten(o rego.Ordered, prefix string, keys *[]string, vals *[]rego.Ordered) {
+	for _, k := range o.Keys() {
 		key := k
 		if prefix != "" {
 			key = prefix + "." + k
 		}
-		if sub, ok := v.(map[string]any); ok {
-			for fk, fv := range flatten(sub, key) {
-				out[fk] = fv
-			}
+		v, _ := o.Get(k)
+		if _, ok := v.Value.(map[string]any); ok {
+			flatten(v, key, keys, vals)
 			continue
 		}
-		out[key] = v
+		*keys, *vals = append(*keys, key), append(*vals, v)
 	}
-	return out
 }
 
 // batchFields are the fields of a --batch request line. Names are exact:
@@ -476,7 +482,8 @@ func parseBatchLine(line []byte) (batchRequest, error) {
 		dst  *any
 	}{{"target", &req.target}, {"creds", &req.creds}} {
 		if m, ok := last[f.name]; ok {
-			v, err := rego.GoValue(m.Value)
+			// With the key order: Python prints dicts in JSON order.
+			v, err := rego.OrderedValue(m.Value)
 			if err != nil {
 				return req, fmt.Errorf("%s: %w", f.name, err)
 			}

@@ -90,14 +90,18 @@ func TestBatchProtocol(t *testing.T) {
 		{"H", "rules that are not an object", `{"rule":"a","rules":["a"],"target":{},"creds":{}}`, false, `AttributeError: 'list' object has no attribute 'items'`},
 		{"H", "null rules", `{"rule":"a","rules":null,"target":{},"creds":{}}`, false, `AttributeError: 'NoneType' object has no attribute 'items'`},
 		// I: NaN and ±Infinity are Python floats. ±Infinity travel as
-		// ±1e400 (the same float to Python); NaN fails closed.
+		// ±1e400 (the same float to Python), NaN as rego.NaNText.
 		{"I", "Infinity renders inf", `{"rule":"a","rules":{"a":"x:%(t)s"},"target":{"t":Infinity},"creds":{"x":"inf"}}`, true, ""},
 		{"I", "-Infinity repr is -inf", `{"rule":"a","rules":{"a":"x:%(t)r"},"target":{"t":-Infinity},"creds":{"x":"-inf"}}`, true, ""},
 		{"I", "Infinity in a list", `{"rule":"a","rules":{"a":"x:%(t)s"},"target":{"t":[Infinity,-Infinity]},"creds":{"x":"[inf, -inf]"}}`, true, ""},
 		{"I", "Infinity is not 1e400's text", `{"rule":"a","rules":{"a":"x:%(t)s"},"target":{"t":Infinity},"creds":{"x":"Infinity"}}`, false, ""},
 		{"I", "%d of Infinity raises", `{"rule":"a","rules":{"a":"x:%(t)d"},"target":{"t":Infinity},"creds":{"x":"inf"}}`, false, `OverflowError: cannot convert float infinity to integer`},
 		{"I", "Infinity in the credentials", `{"rule":"a","rules":{"a":"x:inf"},"target":{},"creds":{"x":Infinity}}`, true, ""},
-		{"I", "NaN fails closed", `{"rule":"a","rules":{"a":"x:%(t)s"},"target":{"t":NaN},"creds":{"x":"nan"}}`, false, `target: NaN at line 1 column 51: OPA cannot hold this value exactly`},
+		{"I", "NaN renders nan", `{"rule":"a","rules":{"a":"x:%(t)s"},"target":{"t":NaN},"creds":{"x":"nan"}}`, true, ""},
+		{"I", "%d of NaN raises", `{"rule":"a","rules":{"a":"x:%(t)d"},"target":{"t":NaN},"creds":{"x":"nan"}}`, false, `ValueError: cannot convert float NaN to integer`},
+		// A: dicts print in the line's key order.
+		{"A", "the whole target in JSON order", `{"rule":"a","rules":{"a":"role:%s"},"target":{"b":"1","a":"2"},"creds":{"roles":["{'b': '1', 'a': '2'}"]}}`, true, ""},
+		{"A", "the whole target, not sorted", `{"rule":"a","rules":{"a":"role:%s"},"target":{"b":"1","a":"2"},"creds":{"roles":["{'a': '2', 'b': '1'}"]}}`, false, ""},
 		// F: lone surrogates stay distinct, or the decision fails closed.
 		{"F", "different lone surrogates", `{"rule":"a","rules":{"a":"role:%(t)s"},"target":{"t":"\ud800"},"creds":{"roles":["\udfff"]}}`, false, `holds a lone surrogate`},
 		{"F", "a lone surrogate in a key", `{"rule":"a","rules":{"a":"@"},"target":{},"creds":{"\udc00":1}}`, false, `creds: the string '\udc00' at line 1 column 52 holds a lone surrogate`},
@@ -183,32 +187,42 @@ func TestBatchPolicyStrict(t *testing.T) {
 }
 
 // TestCheckFilesDecodeAsPython: --target and --creds are read with
-// json.loads, as oslopolicy-checker reads them.
+// json.loads, as oslopolicy-checker reads them: NaN and Infinity are
+// floats, and dicts print in the files' key order (the target flattened as
+// oslopolicy-checker's flatten() does it, in order; without --target it is
+// {user_id, project_id}).
 func TestCheckFilesDecodeAsPython(t *testing.T) {
 	dir := t.TempDir()
-	policy := filepath.Join(dir, "policy.json")
-	if err := os.WriteFile(policy, []byte(`{"a": "x:%(t)s"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	const keyT, whole = `{"a": "x:%(t)s"}`, `{"a": "x:%s"}`
 	tests := []struct {
-		name, target, creds string
-		code                int
-		out                 string
+		name, policy, target, creds string
+		code                        int
+		out                         string
 	}{
-		{"Infinity is a float", `{"t": Infinity}`, `{"x": "inf"}`, 0, "passed: a\n"},
-		{"text after the object", `{"t": 1} x`, `{"x": "1"}`, 1, "Extra data"},
-		{"a lone surrogate fails closed", `{"t": "\udfff"}`, `{"x": "\ud800"}`, 1, "holds a lone surrogate"},
+		{"Infinity is a float", keyT, `{"t": Infinity}`, `{"x": "inf"}`, 0, "passed: a\n"},
+		{"NaN is a float", keyT, `{"t": NaN}`, `{"x": "nan"}`, 0, "passed: a\n"},
+		{"text after the object", keyT, `{"t": 1} x`, `{"x": "1"}`, 1, "Extra data"},
+		{"a lone surrogate fails closed", keyT, `{"t": "\udfff"}`, `{"x": "\ud800"}`, 1, "holds a lone surrogate"},
+		{"a dict in a list prints in order", keyT, `{"t": [{"b": 1, "a": 2}]}`, `{"x": "[{'b': 1, 'a': 2}]"}`, 0, "passed: a\n"},
+		{"a dict in a list does not print sorted", keyT, `{"t": [{"b": 1, "a": 2}]}`, `{"x": "[{'a': 2, 'b': 1}]"}`, 1, "failed: a\n"},
+		{"a credentials dict prints in order", keyT, `{"t": "{'b': 1, 'a': 2}"}`, `{"x": {"b": 1, "a": 2}}`, 0, "passed: a\n"},
+		{"the flattened target is in order", whole, `{"b": {"d": 1, "c": 2}, "a": 1}`, `{"x": "{'b.d': 1, 'b.c': 2, 'a': 1}"}`, 0, "passed: a\n"},
+		{"a flattened key that comes again: first place, last value", whole, `{"a.b": 1, "c": 0, "a": {"b": 2}}`, `{"x": "{'a.b': 2, 'c': 0}"}`, 0, "passed: a\n"},
+		{"the default target is user_id, project_id", whole, "", `{"project_id": "p", "x": "{'user_id': 'u', 'project_id': 'p'}", "user_id": "u"}`, 0, "passed: a\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			target, creds := filepath.Join(dir, "target.json"), filepath.Join(dir, "creds.json")
-			if err := os.WriteFile(target, []byte(tc.target), 0o644); err != nil {
-				t.Fatal(err)
+			policy, target, creds := filepath.Join(dir, "policy.json"), filepath.Join(dir, "target.json"), filepath.Join(dir, "creds.json")
+			for f, text := range map[string]string{policy: tc.policy, target: tc.target, creds: tc.creds} {
+				if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if err := os.WriteFile(creds, []byte(tc.creds), 0o644); err != nil {
-				t.Fatal(err)
+			args := []string{"check", "--policy", policy, "--rule", "a", "--creds", creds}
+			if tc.target != "" {
+				args = append(args, "--target", target)
 			}
-			code, out, errOut := runCLI(t, "", "check", "--policy", policy, "--rule", "a", "--target", target, "--creds", creds)
+			code, out, errOut := runCLI(t, "", args...)
 			if code != tc.code || !strings.Contains(out+errOut, tc.out) {
 				t.Errorf("exit %d, want %d; output %q %q, want %q", code, tc.code, out, errOut, tc.out)
 			}

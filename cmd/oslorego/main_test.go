@@ -56,13 +56,21 @@ func TestCheck(t *testing.T) {
 func TestCheckAccessFile(t *testing.T) {
 	dir := t.TempDir()
 	access := filepath.Join(dir, "access.json")
-	token := `{"token": {"roles": [{"id": "r1", "name": "Member"}], "user": {"id": "u1"}, "project": {"id": "p1"}}}`
+	token := `{"token": {"roles": [{"id": "r1", "name": "Member"}], "user": {"name": "N", "id": "u1"}, "project": {"id": "p1"}}}`
 	if err := os.WriteFile(access, []byte(token), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	policy := filepath.Join(dir, "policy.json")
-	if err := os.WriteFile(policy, []byte(`{"a:owner": "project_id:%(project_id)s and role:member", "a:admin": "is_admin:True"}`), 0o644); err != nil {
+	if err := os.WriteFile(policy, []byte(`{"a:owner": "project_id:%(project_id)s and role:member", "a:admin": "is_admin:True", "user": "user:%(t)s"}`), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// The token's dicts print in its key order.
+	target := filepath.Join(dir, "target.json")
+	if err := os.WriteFile(target, []byte(`{"t": "{'name': 'N', 'id': 'u1'}"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "", "check", "--policy", policy, "--access", access, "--target", target, "--rule", "user"); code != 0 || out != "passed: user\n" {
+		t.Errorf("user:%%(t)s: exit %d, output %q", code, out)
 	}
 	code, out, _ := runCLI(t, "", "check", "--policy", policy, "--access", access)
 	if code != 1 || out != "failed: a:admin\npassed: a:owner\n" {

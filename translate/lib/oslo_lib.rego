@@ -108,7 +108,7 @@ _segment(s) := s.lit if {
 	s.t == "key"
 } else := error(s.err) if {
 	s.err != ""
-} else := _convert(json.marshal(target), s)
+} else := _convert(json.marshal(target), ["target"], s)
 
 # _lookup formats target[key]: a missing key is oslo's KeyError (false).
 _lookup(key, spec) := {"missing": key} if {
@@ -117,7 +117,7 @@ _lookup(key, spec) := {"missing": key} if {
 } else := error(spec.err) if {
 	is_object(target)
 	spec.err != ""
-} else := _convert(json.marshal(target[key]), spec) if {
+} else := _convert(json.marshal(target[key]), ["target", key], spec) if {
 	is_object(target)
 } else := error("TypeError: list indices must be integers or slices, not str") if {
 	is_array(target)
@@ -127,13 +127,15 @@ _has_key(obj, key) if _ = obj[key]
 
 # Values travel as their JSON text from here on: OPA caches function results
 # by argument, and 5 equals 5.0 to OPA while Python renders "5" and "5.0".
+# Containers also carry their path in the input, where their dicts' key
+# order is (see py_str_at).
 
-# _convert applies one %-conversion to the value with JSON text t.
-_convert(t, spec) := _pad(_trunc(py_str(t), spec.prec), spec) if {
+# _convert applies one %-conversion to the value with JSON text t at path.
+_convert(t, path, spec) := _pad(_trunc(py_str_at(t, path), spec.prec), spec) if {
 	spec.conv == "s"
-} else := _pad(_trunc(py_repr(t), spec.prec), spec) if {
+} else := _pad(_trunc(py_repr_at(t, path), spec.prec), spec) if {
 	spec.conv == "r"
-} else := _pad(_trunc(_ascii(py_repr(t)), spec.prec), spec) if {
+} else := _pad(_trunc(_ascii(py_repr_at(t, path)), spec.prec), spec) if {
 	spec.conv == "a"
 } else := _int_conv(t, spec) if {
 	spec.conv in {"d", "i", "u", "x", "X", "o"}
@@ -159,6 +161,12 @@ _is_int_text(t) if regex.match(`^-?[0-9]+$`, t)
 
 _is_inf(t) if py_str(t) in {"inf", "-inf"}
 
+# nan_text is the number that carries Python's float NaN (rego.NaNText):
+# json.loads reads 2e400 as inf, which the input carries as 1e400.
+nan_text := "2e400"
+
+_is_nan(t) if t == nan_text
+
 # _int_conv is %d %i %u %x %X %o: Python's int() of a bool, int or (for
 # d i u) float, then sign, alternate-form prefix, precision and padding.
 _int_conv(t, spec) := error(sprintf("TypeError: %%%s format: an integer is required, not %s", [spec.conv, py_type(t)])) if {
@@ -170,6 +178,8 @@ _int_conv(t, spec) := error(sprintf("TypeError: %%%s format: an integer is requi
 	not t in {"true", "false"}
 } else := error("OverflowError: cannot convert float infinity to integer") if {
 	_is_inf(t)
+} else := error("ValueError: cannot convert float NaN to integer") if {
+	_is_nan(t)
 } else := _int_text(_int_digits(t, spec.conv), t, spec)
 
 # _int_digits is the magnitude of int(value) in the conversion's base. A
@@ -234,8 +244,10 @@ _int_pad(sign, d, spec) := concat("", [sign, _repeat("0", (spec.width - count(si
 _float_conv(t, spec) := error(sprintf("TypeError: must be real number, not %s", [py_type(t)])) if {
 	not _numeric(t)
 	not t in {"true", "false"}
-} else := _pad(_inf_text(t, spec), spec) if {
+} else := _int_pad(_inf_sign(t, spec), _inf_text(t, spec), spec) if {
 	_is_inf(t)
+} else := _int_pad(_int_sign(t, spec), _inf_text(t, spec), spec) if {
+	_is_nan(t)
 } else := sprintf(concat("", ["%", spec.flags, _width(spec), ".", format_int(_prec6(spec), 10), lower(spec.conv)]), [_float_of(t)]) if {
 	spec.conv in {"e", "f", "g"}
 } else := upper(sprintf(concat("", ["%", spec.flags, _width(spec), ".", format_int(_prec6(spec), 10), lower(spec.conv)]), [_float_of(t)]))
@@ -257,9 +269,11 @@ _float_of(t) := to_number("1.0") if {
 	_is_int_text(t)
 } else := to_number(t)
 
-_inf_text(t, spec) := concat("", [_inf_sign(t, spec), "inf"]) if {
+# _inf_text is inf or nan without its sign, in the conversion's case; the
+# sign and zero padding go as for an integer.
+_inf_text(t, spec) := trim_left(py_str(t), "-") if {
 	spec.conv in {"e", "f", "g"}
-} else := concat("", [_inf_sign(t, spec), "INF"])
+} else := upper(trim_left(py_str(t), "-"))
 
 # _inf_sign is the sign of ±inf (-1e400 has no integer digits to test).
 _inf_sign(t, spec) := "-" if {
@@ -407,15 +421,15 @@ creds_eq(key, m) if {
 	v := creds[key]
 	not is_string(v)
 	not is_array(v)
-	py_str(json.marshal(v)) == m
+	py_str_at(json.marshal(v), ["credentials", key]) == m
 }
 
 creds_eq(key, m) if {
 	is_string(m)
 	v := creds[key]
 	is_array(v)
-	some e in v
-	py_str(json.marshal(e)) == m
+	some i, e in v
+	py_str_at(json.marshal(e), ["credentials", key, i]) == m
 }
 
 # literal is a GenericCheck whose KIND is a Python literal: match == str(KIND).
@@ -431,7 +445,7 @@ kind_error(msg, m) := error(msg) if {
 # creds_is is a GenericCheck whose KIND is a dot path into the credentials:
 # oslo's _find_in_dict, fanning out over lists, depth first, stopping at the
 # first match or error.
-creds_is(path, m) := m == py_str(json.marshal(v)) if {
+creds_is(path, m) := m == py_str_at(json.marshal(v), ["credentials", path[0]]) if {
 	is_string(m)
 	count(path) == 1
 	v := creds[path[0]]
@@ -440,16 +454,16 @@ creds_is(path, m) := m == py_str(json.marshal(v)) if {
 	is_string(m)
 } else := _fail(m)
 
-# The walk's items are {"t": JSON text of a value}, {"f": true} (a missing
-# key: false) or {"e": message} (oslo raises).
-_outcome(it, m) := m == py_str(it.t) if {
+# The walk's items are {"t": JSON text of a value, "p": its input path},
+# {"f": true} (a missing key: false) or {"e": message} (oslo raises).
+_outcome(it, m) := m == py_str_at(it.t, it.p) if {
 	it.t
 } else := error(it.e) if {
 	it.e
 } else := false
 
 _walk(path) := s12 if {
-	s0 := [{"t": json.marshal(creds)}]
+	s0 := [{"t": json.marshal(creds), "p": ["credentials"]}]
 	s1 := _step(s0, path, 0)
 	s2 := _step(s1, path, 1)
 	s3 := _step(s2, path, 2)
@@ -474,12 +488,12 @@ _step(items, path, i) := items if {
 
 _expand(it, key) := [it] if {
 	not it.t
-} else := _index(json.unmarshal(it.t), key)
+} else := _index(json.unmarshal(it.t), it.p, key)
 
-_index(v, key) := [{"t": json.marshal(e)} | some e in v[key]] if {
+_index(v, p, key) := [{"t": json.marshal(e), "p": array.concat(p, [key, i])} | some i, e in v[key]] if {
 	is_object(v)
 	is_array(v[key])
-} else := [{"t": json.marshal(v[key])}] if {
+} else := [{"t": json.marshal(v[key]), "p": array.concat(p, [key])}] if {
 	is_object(v)
 	_has_key(v, key)
 } else := [{"f": true}] if {
@@ -525,20 +539,120 @@ py_type(t) := "str" if {
 	_is_int_text(t)
 } else := "float"
 
-# py_str is Python str() of the value with JSON text t (json.marshal(v)).
-# Dict keys come in sorted order: Rego objects do not keep the JSON order
-# Python would.
+# py_str is Python str() of the value with JSON text t (json.marshal(v)),
+# its dicts' keys in sorted order (the order json.marshal writes): Rego
+# objects have no order. py_str_at knows the order of the input's values.
 py_str(t) := json.unmarshal(t) if {
 	startswith(t, `"`)
 } else := _py_token(t) if {
 	not startswith(t, "[")
 	not startswith(t, "{")
-} else := concat("", [_py_token(x[0]) | some x in regex.find_all_string_submatch_n(_json_token, t, -1)])
+} else := _py_tokens(t)
+
+_py_tokens(t) := concat("", [_py_token(x[0]) | some x in regex.find_all_string_submatch_n(_json_token, t, -1)])
 
 # py_repr is Python repr() of the value with JSON text t.
 py_repr(t) := py_str_repr(json.unmarshal(t)) if {
 	startswith(t, `"`)
 } else := py_str(t)
+
+# py_str_at is Python str() of the value with JSON text t at path
+# (["target", ...], or ["credentials", ...] in the credentials enforce()
+# sees): its dicts print their keys in the request's JSON order, which
+# input.key_order records where it is not sorted (rego.Ordered). It is
+# py_str with one more branch, so that scalars cost no more.
+py_str_at(t, path) := json.unmarshal(t) if {
+	startswith(t, `"`)
+} else := _py_token(t) if {
+	not startswith(t, "[")
+	not startswith(t, "{")
+} else := _str_ordered(json.unmarshal(t), path) if {
+	_order_node(path) != {}
+} else := _py_tokens(t)
+
+# py_repr_at is Python repr() of the value with JSON text t at path.
+py_repr_at(t, path) := py_repr(t) if {
+	startswith(t, `"`)
+} else := py_str_at(t, path)
+
+# _order_node is the key order tree at path: {"keys": [KEY, ...]} for an
+# object whose keys are not sorted, "sub" by key or decimal index for the
+# values below that have one, {} when the keys at and below are sorted.
+_order_node(path) := object.get(object.get(input, "key_order", {}), _tree_path(_input_path(path)), {})
+
+_tree_path(path) := array.concat([path[0]], [s | some k in array.slice(path, 1, count(path)); some s in ["sub", _sub_key(k)]])
+
+# _input_path is where a value of the credentials enforce() sees is in the
+# input: "system" may be the system_scope value it copied.
+_input_path(path) := array.concat(["credentials", "system_scope"], array.slice(path, 2, count(path))) if {
+	path[0] == "credentials"
+	path[1] == "system"
+	_raw_creds.system_scope
+	truthy(_raw_creds.system_scope)
+} else := path
+
+_sub_key(k) := format_int(k, 10) if {
+	is_number(k)
+} else := k
+
+# _str_ordered renders container v without recursion: every node of
+# walk(v) contributes text at a sort key, its position in the output, and
+# the sorted texts are joined. A node's position is the list of its
+# ancestors' ranks: an element's index, a key's position in key_order, or
+# (sorted keys) the key itself; -2 and -1 come before a container's
+# children (its opening, then a child's separator and key), and the object
+# {} after them all (OPA orders numbers, then strings, then objects).
+# path and p name one input value, so OPA's cache of function results by
+# argument (where 5 equals 5.0) cannot mix two values up.
+_str_ordered(v, path) := concat("", [part[1] | some part in sort(parts)]) if {
+	parts := [part |
+		walk(v, [p, x])
+		some part in _node_parts(p, x, path)
+	]
+}
+
+_node_parts(p, x, path) := [[array.concat(_pos(p, path), [-1]), _py_token(json.marshal(x))]] if {
+	not is_object(x)
+	not is_array(x)
+} else := array.concat(
+	[[array.concat(q, [-1]), _open(x)], [array.concat(q, [{}]), _close(x)]],
+	[[array.concat(q, [r, -2]), _lead(x, k, r, ranks)] | some k, _ in x; r := _rank(keys, k)],
+) if {
+	q := _pos(p, path)
+	keys := _ranks(array.concat(path, p))
+	ranks := {_rank(keys, k) | some k, _ in x}
+}
+
+_open(x) := "{" if {
+	is_object(x)
+} else := "["
+
+_close(x) := "}" if {
+	is_object(x)
+} else := "]"
+
+# _lead is what precedes a child: ", " unless it is the first, and a dict
+# key's repr.
+_lead(x, k, r, ranks) := concat("", [_comma(r, ranks), py_str_repr(k), ": "]) if {
+	is_object(x)
+} else := _comma(r, ranks)
+
+_comma(r, ranks) := "" if {
+	r == min(ranks)
+} else := ", "
+
+_pos(p, path) := [_rank(_ranks(array.concat(path, array.slice(p, 0, i))), k) | some i, k in p]
+
+# _ranks are the positions of the keys of the object at path, null when
+# they are sorted.
+_ranks(path) := {k: i | some i, k in _order_node(path).keys} if {
+	_order_node(path).keys
+} else := null
+
+_rank(keys, k) := keys[k] if {
+	is_string(k)
+	keys != null
+} else := k
 
 # Containers are rendered token by token, because Rego functions cannot
 # recurse.
@@ -564,6 +678,8 @@ _py_token(t) := py_str_repr(json.unmarshal(t)) if {
 # floats as Python's shortest repr.
 _py_num(t) := "0" if {
 	t == "-0"
+} else := "nan" if {
+	_is_nan(t)
 } else := t if {
 	_is_int_text(t)
 } else := _py_float(t)

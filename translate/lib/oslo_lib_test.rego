@@ -192,3 +192,54 @@ test_system_scope_mapping if {
 	lib.token_scope == "domain" with input.credentials as {"domain_id": "d"}
 	lib.token_scope == "project" with input.credentials as {"domain_id": ""}
 }
+
+# --- dict key order (input.key_order, written by rego.InputJSON)
+
+test_py_str_at_key_order if {
+	order := {"target": {"keys": ["b", "a"], "sub": {"l": {"sub": {"1": {"keys": ["d", "c"]}}}}}}
+	doc := {"target": {"b": 1, "a": 2, "l": [{}, {"d": null, "c": "x"}]}, "key_order": order}
+	lib.py_str_at(json.marshal(doc.target.l), ["target", "l"]) == "[{}, {'d': None, 'c': 'x'}]" with input as doc
+	lib.py_str_at(json.marshal({"b": 1, "a": 2}), ["target"]) == "{'b': 1, 'a': 2}" with input as doc
+
+	# No order at a path: sorted, as json.marshal writes it.
+	lib.py_str_at(json.marshal({"b": 1, "a": 2}), ["target", "x"]) == "{'a': 2, 'b': 1}" with input as doc
+	lib.py_str_at(json.marshal({"b": 1, "a": 2}), ["target"]) == "{'a': 2, 'b': 1}" with input as {}
+
+	# A sorted dict inside an ordered one keeps its sorted keys.
+	nested := {"target": {"keys": ["z", "a"]}}
+	lib.py_str_at(json.marshal({"z": {"y": [], "x": {}}, "a": 0}), ["target"]) == "{'z': {'x': {}, 'y': []}, 'a': 0}" with input.key_order as nested
+	lib.py_repr_at(json.marshal("s"), ["target"]) == "'s'" with input.key_order as nested
+}
+
+test_format_whole_target_in_order if {
+	whole := [{"t": "whole", "conv": "s", "flags": "", "width": -1, "prec": -1, "err": ""}]
+	lib.format(whole, true) == "{'b': '1', 'a': '2'}" with input as {"target": {"b": "1", "a": "2"}, "key_order": {"target": {"keys": ["b", "a"]}}}
+	lib.format(whole, true) == "{'a': '2', 'b': '1'}" with input as {"target": {"b": "1", "a": "2"}}
+}
+
+test_creds_in_order if {
+	doc := {"credentials": {"d": [{"b": 1, "a": 2}], "system_scope": {"b": 1, "a": 2}}, "key_order": {"credentials": {"sub": {"d": {"sub": {"0": {"keys": ["b", "a"]}}}, "system_scope": {"keys": ["b", "a"]}}}}}
+	lib.creds_eq("d", "{'b': 1, 'a': 2}") with input as doc
+	lib.creds_is(["d"], "{'b': 1, 'a': 2}") with input as doc
+	lib.creds_eq("system", "{'b': 1, 'a': 2}") with input as doc
+	lib.creds_is(["system"], "{'b': 1, 'a': 2}") with input as doc
+	not lib.creds_eq("system", "{'a': 2, 'b': 1}") with input as doc
+}
+
+# --- NaN (rego.NaNText) and inf
+
+test_nan if {
+	lib.py_str(lib.nan_text) == "nan"
+	lib.py_str(json.marshal([2e400, {"n": 2e400}, 1e400])) == "[nan, {'n': nan}, inf]"
+	lib.py_type(lib.nan_text) == "float"
+	lib.truthy(2e400)
+	f := {"t": "key", "key": "k", "conv": "f", "flags": "0", "width": 5, "prec": -1, "err": ""}
+	lib.format([f], false) == "00nan" with input.target as {"k": 2e400}
+	lib.format([f], false) == "00inf" with input.target as {"k": 1e400}
+	lib.format([f], false) == "-0inf" with input.target as {"k": -1e400}
+	lib.format([object.union(f, {"flags": " "})], false) == "  nan" with input.target as {"k": 2e400}
+	lib.format([object.union(f, {"flags": " 0"})], false) == " 0nan" with input.target as {"k": 2e400}
+	lib.format([object.union(f, {"conv": "G", "flags": "+-", "width": 6})], false) == "+NAN  " with input.target as {"k": 2e400}
+	lib.format([object.union(f, {"conv": "d"})], false) == lib.error("ValueError: cannot convert float NaN to integer") with input.target as {"k": 2e400}
+	lib.format([object.union(f, {"conv": "x"})], false) == lib.error("TypeError: %x format: an integer is required, not float") with input.target as {"k": 2e400}
+}
