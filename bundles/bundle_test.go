@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 const example = "testdata/example"
@@ -142,15 +144,13 @@ func TestSignAndVerify(t *testing.T) {
 
 // The stock opa CLI accepts what we build and passes its tests.
 func TestStockOPATest(t *testing.T) {
-	out, err := exec.Command("go", "tool", "-n", "opa").Output()
-	if err != nil {
-		t.Skipf("the opa go tool is not available: %v", err)
-	}
+	testenv.Long(t)
+	opa := testenv.OPA(t)
 	p := filepath.Join(t.TempDir(), "bundle.tar.gz")
 	if err := os.WriteFile(p, write(t, build(t, example), nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := exec.Command(strings.TrimSpace(string(out)), "test", "-b", p).CombinedOutput()
+	res, err := exec.Command(opa, "test", "-b", p).CombinedOutput()
 	if err != nil || !strings.Contains(string(res), "PASS: 3/3") {
 		t.Errorf("opa test -b: %v\n%s", err, res)
 	}

@@ -11,6 +11,7 @@ import (
 
 	oparego "github.com/open-policy-agent/opa/v1/rego"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/translate"
 	"github.com/oslorego/oslorego/translate/oslo"
 )
@@ -230,11 +231,8 @@ func TestEvalEdgeFiles(t *testing.T) {
 // TestOPACheckAndFmt runs the stock opa CLI (go tool opa) on emitted
 // modules written next to the library and the translated policy.
 func TestOPACheckAndFmt(t *testing.T) {
-	out, err := exec.Command("go", "tool", "-n", "opa").Output()
-	if err != nil {
-		t.Skipf("go tool opa unavailable: %v", err)
-	}
-	opa := strings.TrimSpace(string(out))
+	testenv.Long(t)
+	opa := testenv.OPA(t)
 	dir := t.TempDir()
 	lib := translate.LibModule()
 	files := map[string]string{lib.File: lib.Text}

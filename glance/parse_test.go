@@ -4,28 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
-// peerDir is ../shared/glance-peer beside the repository.
-var peerDir = func() string {
-	dir, _ := filepath.Abs(".")
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "shared", "glance-peer")); err == nil && st.IsDir() {
-			return filepath.Join(d, "shared", "glance-peer")
-		}
-	}
-	return "../../shared/glance-peer"
-}()
-
+// readPeer reads a file of the glance peer kit (../shared/glance-peer).
 func readPeer(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(peerDir, name))
+	data, err := os.ReadFile(testenv.Shared(t, "glance-peer", name))
 	if err != nil {
-		t.Skipf("peer file not available: %v", err)
+		t.Fatal(err)
 	}
 	return data
 }
@@ -74,7 +65,7 @@ func TestParsePeerFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+string(tt.format), func(t *testing.T) {
-			f, err := Parse(filepath.Join(peerDir, tt.file), readPeer(t, tt.file), tt.format)
+			f, err := Parse(testenv.Shared(t, "glance-peer", tt.file), readPeer(t, tt.file), tt.format)
 			checkParse(t, f, err, tt.want, tt.wantErr)
 		})
 	}

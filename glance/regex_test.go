@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // regexCases give re.search(pattern, subject) of Python 3.11;
@@ -264,10 +265,6 @@ func TestRegexPython311(t *testing.T) {
 	}
 }
 
-// referencePython is Debian bookworm's Python 3.11.2, the interpreter
-// Glance and oslo.policy run on there.
-const referencePython = "/usr/bin/python3"
-
 // pyRegexScript answers one {"p": pattern, "s": subjects} line with
 // {"err": str(exception)} or {"search": [bool(re.search(p, s)), ...]}.
 const pyRegexScript = `
@@ -294,16 +291,11 @@ type pyRegexAnswer struct {
 	Search []bool  `json:"search"`
 }
 
-// askPythonRegex runs all requests through ONE reference interpreter, or
-// skips when it is missing outside CI.
+// askPythonRegex runs all requests through ONE reference interpreter
+// (Debian bookworm's Python 3.11.2, which Glance and oslo.policy run on).
 func askPythonRegex(t *testing.T, reqs []pyRegexRequest) []pyRegexAnswer {
 	t.Helper()
-	if _, err := os.Stat(referencePython); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference interpreter %s is required in CI: %v", referencePython, err)
-		}
-		t.Skipf("reference interpreter %s not available: %v", referencePython, err)
-	}
+	py := testenv.Python(t)
 	var in strings.Builder
 	enc := json.NewEncoder(&in)
 	for _, r := range reqs {
@@ -314,13 +306,13 @@ func askPythonRegex(t *testing.T, reqs []pyRegexRequest) []pyRegexAnswer {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(referencePython, "-c", pyRegexScript)
+	cmd := exec.Command(py, "-c", pyRegexScript)
 	cmd.Stdin = strings.NewReader(in.String())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", referencePython, err, stderr.String())
+		t.Fatalf("%s: %v\n%s", py, err, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	if len(lines) != len(reqs) {
@@ -413,6 +405,7 @@ func randomPattern(r *rand.Rand) string {
 // interpreter: the same patterns rejected, with Python's message; the same
 // re.search answers for the ones we translate.
 func TestRegexRandomAgainstPython(t *testing.T) {
+	testenv.Long(t)
 	subjects := []string{"", "a", "ab", "bA", "\u00e9", "\n", "a\n", "1", "A1", " a", "a b", "[]", "{", "aaa", "é\nb"}
 	r := rand.New(rand.NewPCG(3, 11))
 	var reqs []pyRegexRequest

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
 
@@ -17,6 +18,7 @@ import (
 // policy_test/cmd/gencorpus with the real library) through our engine:
 // every allow, deny and error must match.
 func TestConformance(t *testing.T) {
+	testenv.Long(t)
 	files, err := filepath.Glob("testdata/corpus/*.jsonl")
 	if err != nil {
 		t.Fatal(err)

@@ -11,21 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
-
-// requireOracle skips (or, in CI, fails) when python3-oslo.policy and the
-// oracle script are not available.
-func requireOracle(t testing.TB) {
-	t.Helper()
-	if _, _, err := oracle.Find(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the oslo.policy oracle is required in CI: %v", err)
-		}
-		t.Skipf("oslo.policy oracle not available: %v (apt-get install -y python3-oslo.policy)", err)
-	}
-}
 
 func envInt(name string, def int64) int64 {
 	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil {
@@ -38,7 +27,8 @@ func envInt(name string, def int64) int64 {
 // compares every decision with oslo.policy itself. OSLOREGO_DIFF_N sets the
 // number of cases, OSLOREGO_DIFF_SEED the seed (logged, to reproduce).
 func TestDifferential(t *testing.T) {
-	requireOracle(t)
+	testenv.Long(t)
+	testenv.Oracle(t)
 	n := int(envInt("OSLOREGO_DIFF_N", 5000))
 	seed := envInt("OSLOREGO_DIFF_SEED", 20261123)
 	t.Logf("differential test: %d cases, seed %d", n, seed)

@@ -12,36 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
 	"github.com/oslorego/oslorego/translate/oslo"
 )
-
-// sharedDir finds ../shared beside the repository.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "shared", "policies")); err == nil && st.IsDir() {
-			return filepath.Join(d, "shared")
-		}
-	}
-	t.Fatalf("no shared/policies above %s", dir)
-	return ""
-}
-
-// opaBinary is the stock opa CLI, a go tool of this module.
-func opaBinary(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "tool", "-n", "opa").Output()
-	if err != nil {
-		t.Fatalf("go tool -n opa: %v", err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 // realPolicy is one way of loading a real policy file.
 type realPolicy struct {
@@ -51,7 +26,7 @@ type realPolicy struct {
 }
 
 func realPolicies(t testing.TB) []realPolicy {
-	dir := filepath.Join(sharedDir(t), "policies")
+	dir := testenv.Shared(t, "policies")
 	var out []realPolicy
 	metas, _ := filepath.Glob(filepath.Join(dir, "*.meta.json"))
 	all, _ := filepath.Glob(filepath.Join(dir, "*.json"))
@@ -114,7 +89,8 @@ results := [r |
 // it, runs the stock "opa check --strict" on the result, and checks that
 // "opa eval" gives exactly our engine's decisions.
 func TestRealPoliciesUnderStockOPA(t *testing.T) {
-	opa := opaBinary(t)
+	testenv.Long(t)
+	opa := testenv.OPA(t)
 	ctx := context.Background()
 	for _, rp := range realPolicies(t) {
 		t.Run(rp.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
@@ -236,6 +237,7 @@ func TestCheckFilesDecodeAsPython(t *testing.T) {
 // except where the case says oslorego refuses on purpose, which must be a
 // deny with that error.
 func TestBatchLineCorpus(t *testing.T) {
+	testenv.Long(t)
 	files, err := filepath.Glob("../../policy_test/testdata/lines/*.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -289,12 +291,8 @@ func TestBatchLineCorpus(t *testing.T) {
 // corpus tests) to oslo.policy and to check --batch. OSLOREGO_LINES_N sets
 // the number of lines, OSLOREGO_LINES_SEED the seed.
 func TestBatchDifferential(t *testing.T) {
-	if _, _, err := oracle.Find(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the oslo.policy oracle is required in CI: %v", err)
-		}
-		t.Skipf("oslo.policy oracle not available: %v", err)
-	}
+	testenv.Long(t)
+	testenv.Oracle(t)
 	n, seed := 400, uint64(20261204)
 	if v, err := strconv.Atoi(os.Getenv("OSLOREGO_LINES_N")); err == nil {
 		n = v

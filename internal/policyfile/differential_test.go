@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // handCases are edge cases for the differential test; every one is
@@ -112,6 +114,7 @@ var knownDifferences = map[string]string{
 }
 
 func TestAgainstPython(t *testing.T) {
+	testenv.Long(t)
 	requireOracle(t)
 	docs := make([][]byte, 0, 4000)
 	for _, c := range handCases {
@@ -129,8 +132,12 @@ func TestAgainstPython(t *testing.T) {
 	for i := 0; i < n; i++ {
 		docs = append(docs, g.doc())
 	}
-	for _, rf := range realFiles {
-		if data, err := os.ReadFile(filepath.Join(policiesDir, rf.file)); err == nil {
+	if dir, ok := testenv.MaybeShared(t, "policies"); ok {
+		for _, rf := range realFiles {
+			data, err := os.ReadFile(filepath.Join(dir, rf.file))
+			if err != nil {
+				t.Fatal(err)
+			}
 			docs = append(docs, data)
 		}
 	}

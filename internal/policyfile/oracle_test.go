@@ -10,29 +10,24 @@ import (
 	"testing"
 
 	"github.com/oslorego/oslorego/internal/python"
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
-// The Python oracle: /usr/bin/python3 (Debian's, with python3-oslo.policy
-// and python3-yaml) running testdata/oracle.py.
-const oraclePython = "/usr/bin/python3"
+// oracleModules are what testdata/oracle.py imports besides the standard
+// library: Debian's python3-yaml and python3-oslo.serialization.
+var oracleModules = []string{"yaml", "oslo_serialization.jsonutils"}
 
-// requireOracle skips the test when the oracle cannot run.
-func requireOracle(t testing.TB) {
+// requireOracle returns the interpreter that runs testdata/oracle.py.
+func requireOracle(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(oraclePython); err != nil {
-		t.Skipf("differential test skipped: %s not found", oraclePython)
-	}
-	out, err := exec.Command(oraclePython, "-c", "import yaml, oslo_serialization.jsonutils; print(yaml.__version__)").CombinedOutput()
-	if err != nil {
-		t.Skipf("differential test skipped: %s cannot import yaml and oslo_serialization: %v: %s", oraclePython, err, out)
-	}
+	return testenv.Python(t, oracleModules...)
 }
 
 // runOracle feeds all documents to one Python process and returns its
 // canonical line for each.
 func runOracle(t testing.TB, docs [][]byte) []string {
 	t.Helper()
-	cmd := exec.Command(oraclePython, "testdata/oracle.py")
+	cmd := exec.Command(requireOracle(t), "testdata/oracle.py")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

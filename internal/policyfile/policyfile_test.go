@@ -3,16 +3,14 @@ package policyfile
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/oslorego/oslorego/internal/python"
+	"github.com/oslorego/oslorego/internal/testenv"
 )
-
-const policiesDir = "/work/shared/policies"
 
 // realFiles: rule counts from Python (len(json.load(f))) and the position
 // of the last key of each file.
@@ -52,9 +50,9 @@ var realFiles = []struct {
 
 func readPolicy(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(policiesDir, name))
+	data, err := os.ReadFile(testenv.Shared(t, "policies", name))
 	if err != nil {
-		t.Skipf("real policy files not available: %v", err)
+		t.Fatal(err)
 	}
 	return data
 }

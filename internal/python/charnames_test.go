@@ -9,18 +9,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
-// requirePython skips when the reference interpreter is missing, except
-// in CI (CI=true), where the comparison must run.
+// requirePython checks the reference interpreter (testenv.Python): a skip
+// outside CI when it is missing, a failure under CI=true.
 func requirePython(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(referencePython); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference interpreter %s is required in CI: %v", referencePython, err)
-		}
-		t.Skipf("reference interpreter %s not available: %v", referencePython, err)
-	}
+	testenv.Python(t)
 }
 
 func mustCharNames(t testing.TB) *charNameDB {
@@ -198,6 +195,7 @@ json.dump([[q, ucn(q)] for q in queries], sys.stdout)
 // reference interpreter (plus case variants and near misses of each)
 // through the lookup, and a sample of them through LiteralEval.
 func TestCharNamesAgainstPython(t *testing.T) {
+	testenv.Long(t)
 	requirePython(t)
 	var stderr strings.Builder
 	cmd := exec.Command(referencePython, "-c", charNameSweep)

@@ -14,11 +14,13 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // referencePython is the interpreter oslo.policy 4.0.0 runs on (Debian
 // bookworm's 3.11.2), not whatever python3 is first on PATH.
-const referencePython = "/usr/bin/python3"
+const referencePython = testenv.ReferencePython
 
 // oracleScript answers one JSON request per line. The literal_eval loop
 // runs at module level so that the Python stack depth matches
@@ -263,6 +265,7 @@ func handKinds() []string {
 }
 
 func TestAgainstPython(t *testing.T) {
+	testenv.Long(t)
 	r := rand.New(rand.NewPCG(20240611, 1))
 	kinds := handKinds()
 	g := exprGen{r}

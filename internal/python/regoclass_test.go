@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // The Rego library (translate/lib/oslo_lib.rego) decides printability and
@@ -119,6 +121,7 @@ func TestRegoUnicodeClasses(t *testing.T) {
 // the Final_Sigma probes gen_tables.py uses ((ch+"Σ").lower() and
 // ("A"+ch+"Σ").lower()).
 func TestRegoUnicodeClassesAgainstPython(t *testing.T) {
+	testenv.Long(t)
 	src, err := os.ReadFile(regoLib)
 	if err != nil {
 		t.Fatal(err)

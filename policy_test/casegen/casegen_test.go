@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
 
@@ -28,6 +28,7 @@ func encodeAreas(t *testing.T, areas []Area) []byte {
 }
 
 func TestCorpusDeterministic(t *testing.T) {
+	testenv.Long(t)
 	a, b := encodeAreas(t, Corpus()), encodeAreas(t, Corpus())
 	if !bytes.Equal(a, b) {
 		t.Fatal("Corpus() is not deterministic")
@@ -99,22 +100,9 @@ func TestCorpusNoNetwork(t *testing.T) {
 	}
 }
 
-func policiesDir(t *testing.T) string {
-	t.Helper()
-	wd, _ := os.Getwd()
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "policies")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("shared/policies not found")
-		}
-	}
-}
-
 func TestRealPolicies(t *testing.T) {
-	dir := policiesDir(t)
+	testenv.Long(t)
+	dir := testenv.Shared(t, "policies")
 	a1, err := RealPolicies(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -192,12 +180,8 @@ func TestRandomDeterministic(t *testing.T) {
 // TestRandomMix runs 5000 random cases through the oracle and checks that
 // the generator yields a healthy mix of allow / deny / error.
 func TestRandomMix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	if _, _, err := oracle.Find(); err != nil {
-		t.Skipf("oslo.policy oracle not available: %v", err)
-	}
+	testenv.Long(t)
+	testenv.Oracle(t)
 	r := rand.New(rand.NewPCG(2024, 7))
 	cases := make([]oracle.Case, 5000)
 	for i := range cases {

@@ -8,14 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func needOracle(t testing.TB) {
-	t.Helper()
-	if _, _, err := Find(); err != nil {
-		t.Skipf("oslo.policy oracle not available (set OSLO_ORACLE / OSLO_ORACLE_PYTHON): %v", err)
-	}
-}
+	"github.com/oslorego/oslorego/internal/testenv"
+)
 
 func TestRoundTrip(t *testing.T) {
 	lines := []string{
@@ -105,7 +100,7 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 func TestRunSmall(t *testing.T) {
-	needOracle(t)
+	testenv.Oracle(t)
 	cases := []Case{
 		{Rules: MustRules("a", "role:admin"), Rule: "a", Target: map[string]any{}, Creds: map[string]any{"roles": []any{"ADMIN"}}},
 		{Rules: MustRules("a", "role:admin"), Rule: "a", Target: map[string]any{}, Creds: map[string]any{"roles": []any{"member"}}},
@@ -133,7 +128,7 @@ func TestRunSmall(t *testing.T) {
 }
 
 func TestRunVerbose(t *testing.T) {
-	needOracle(t)
+	testenv.Oracle(t)
 	res, err := RunVerbose(context.Background(), []Case{{Rules: MustRules("a", "@ or ! and @"), Rule: "a", Target: map[string]any{}, Creds: map[string]any{}}})
 	if err != nil {
 		t.Fatal(err)
@@ -146,10 +141,8 @@ func TestRunVerbose(t *testing.T) {
 // TestRunLargeBatch checks that the streaming does not deadlock when the
 // request volume exceeds the pipe buffers.
 func TestRunLargeBatch(t *testing.T) {
-	needOracle(t)
-	if testing.Short() {
-		t.Skip("short")
-	}
+	testenv.Long(t)
+	testenv.Oracle(t)
 	big := make([]any, 2000)
 	for i := range big {
 		big[i] = fmt.Sprintf("role-%d", i)
@@ -177,7 +170,7 @@ func TestRunLargeBatch(t *testing.T) {
 }
 
 func TestRunContextCancel(t *testing.T) {
-	needOracle(t)
+	testenv.Oracle(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	cases := make([]Case, 20000)

@@ -10,73 +10,19 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
-// DefaultPython is the interpreter that has python3-oslo.policy 4.0.0.
-const DefaultPython = "/usr/bin/python3"
-
-// ScriptRelPath is where the oracle script lives relative to a directory
-// that contains the shared tree (the parent of the repository root).
-const ScriptRelPath = "shared/oracle/oslo_oracle.py"
-
-var importChecks sync.Map // python path -> error (nil when oslo_policy imports)
-
-// Find locates the oracle. The script is $OSLO_ORACLE if set, otherwise the
-// first <dir>/shared/oracle/oslo_oracle.py found walking up from the working
-// directory (the repository root's sibling ../shared). The interpreter is
-// $OSLO_ORACLE_PYTHON if set, otherwise /usr/bin/python3, and it must be
-// able to `import oslo_policy`. The error says why the oracle is unusable.
+// Find locates the oracle (testenv.FindOracle): the script is
+// $OSLO_ORACLE if set, otherwise ../shared/oracle/oslo_oracle.py; the
+// interpreter is $OSLO_ORACLE_PYTHON if set, otherwise /usr/bin/python3,
+// and it must be a 3.11 that imports oslo_policy. The error says why the
+// oracle is unusable.
 func Find() (python, script string, err error) {
-	python = DefaultPython
-	if p := os.Getenv("OSLO_ORACLE_PYTHON"); p != "" {
-		python = p
-	}
-	if s := os.Getenv("OSLO_ORACLE"); s != "" {
-		script = s
-		if _, err := os.Stat(script); err != nil {
-			return "", "", fmt.Errorf("oracle: $OSLO_ORACLE: %w", err)
-		}
-	} else {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", "", fmt.Errorf("oracle: %w", err)
-		}
-		for dir := wd; ; {
-			cand := filepath.Join(dir, filepath.FromSlash(ScriptRelPath))
-			if st, err := os.Stat(cand); err == nil && !st.IsDir() {
-				script = cand
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return "", "", fmt.Errorf("oracle: %s not found in any parent of %s (set OSLO_ORACLE)", ScriptRelPath, wd)
-			}
-			dir = parent
-		}
-	}
-	if _, err := os.Stat(python); err != nil {
-		return "", "", fmt.Errorf("oracle: python interpreter: %w", err)
-	}
-	if v, ok := importChecks.Load(python); ok {
-		if v != nil {
-			return "", "", v.(error)
-		}
-		return python, script, nil
-	}
-	var ierr error
-	out, err := exec.Command(python, "-c", "import oslo_policy, oslo_config").CombinedOutput()
-	if err != nil {
-		ierr = fmt.Errorf("oracle: %s cannot import oslo_policy: %v: %s", python, err, bytes.TrimSpace(out))
-	}
-	if ierr != nil {
-		importChecks.Store(python, ierr)
-		return "", "", ierr
-	}
-	importChecks.Store(python, nil)
-	return python, script, nil
+	return testenv.FindOracle()
 }
 
 // Run answers every case with ONE oracle subprocess: requests are streamed

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // A defaults file's keys are exact and known: a misspelt scope_types must
@@ -39,15 +41,22 @@ func TestParseDefaultsKeys(t *testing.T) {
 	}
 }
 
-// The defaults files the project ships (and, when present, the registered
-// defaults of the reference policies) use only accepted keys.
+// The defaults files the project ships and the registered defaults of the
+// reference policies (../shared/policies/*.meta.json) use only accepted
+// keys.
 func TestShippedDefaultsParse(t *testing.T) {
 	files, err := filepath.Glob("../../bundles/*/defaults.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped defaults files: %v", err)
 	}
-	shared, _ := filepath.Glob("/work/shared/policies/*.meta.json")
-	for _, f := range append(files, shared...) {
+	if dir, ok := testenv.MaybeShared(t, "policies"); ok {
+		metas, _ := filepath.Glob(filepath.Join(dir, "*.meta.json"))
+		if len(metas) == 0 {
+			t.Fatalf("no *.meta.json in %s", dir)
+		}
+		files = append(files, metas...)
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 // oslo's str() of the parsed rule, and its type, from the spec's examples.
@@ -126,18 +128,6 @@ for line in sys.stdin:
     print(json.dumps({"in": s, "str": str(r), "type": type(r).__name__}), flush=True)
 `
 
-// osloPython returns the interpreter that has oslo.policy, or skips.
-func osloPython(t testing.TB) string {
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import oslo_policy").Run(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3-oslo.policy is required in CI: %v", err)
-		}
-		t.Skipf("python3-oslo.policy not installed (%v): apt-get install -y python3-oslo.policy", err)
-	}
-	return py
-}
-
 // randomRule builds rule strings from the tokens oslo's parser cares about.
 func randomRule(r *rand.Rand) string {
 	atoms := []string{"role:a", "role:B", "rule:x", "@", "!", "foo", "'s'", "\"s\"", "k:%(v)s", "a:b:c",
@@ -155,7 +145,7 @@ func randomRule(r *rand.Rand) string {
 // TestParseAgainstOslo parses random rule strings with oslo.policy itself.
 // With -update it rewrites the golden file.
 func TestParseAgainstOslo(t *testing.T) {
-	py := osloPython(t)
+	py := testenv.Python(t, "oslo_policy")
 	r := rand.New(rand.NewSource(1))
 	var ins []string
 	for _, c := range parseCases {

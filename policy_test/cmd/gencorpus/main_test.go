@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
 )
@@ -15,21 +16,19 @@ import (
 // areas, IDs, order and requests) and that every case has an expectation.
 // Only the expectations themselves need `gencorpus -check`.
 func TestCommittedCorpusMatchesGenerators(t *testing.T) {
+	testenv.Long(t)
 	root, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(root, "policy_test", "testdata", "corpus")
-	pol := filepath.Join(filepath.Dir(root), "shared", "policies")
 	areas := casegen.Corpus()
-	if _, err := os.Stat(pol); err == nil {
+	if pol, ok := testenv.MaybeShared(t, "policies"); ok {
 		real, err := casegen.RealPolicies(pol)
 		if err != nil {
 			t.Fatal(err)
 		}
 		areas = append(areas, real...)
-	} else {
-		t.Logf("%s not found: checking the hand-written areas only", pol)
 	}
 	if err := validate(areas); err != nil {
 		t.Fatal(err)
