@@ -125,7 +125,7 @@ func TestImageViewsGolden(t *testing.T) {
 		sort.Strings(lines)
 		got["v1-"+img.ID+".txt"] = []byte(strings.Join(lines, "\n") + "\n")
 		for _, caller := range []string{"p1", "p9"} {
-			b, err := json.MarshalIndent(server.Mashup(img, caller), "", "  ")
+			b, err := json.MarshalIndent(img.Target(caller), "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}

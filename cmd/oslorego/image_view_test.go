@@ -30,9 +30,9 @@ func TestImageJSONGolden(t *testing.T) {
 		golden string
 		v      any
 	}{
-		{"image-show.json", toImageJSON(full, members)},
-		{"image-show-no-members.json", toImageJSON(empty, []imagestore.Member{})},
-		{"image-list.json", []imageJSON{toImageJSON(full, nil), toImageJSON(empty, nil)}},
+		{"image-show.json", full.Record(members)},
+		{"image-show-no-members.json", empty.Record([]imagestore.Member{})},
+		{"image-list.json", []imagestore.OrderedJSON{full.Record(nil), empty.Record(nil)}},
 	}
 	for _, tc := range tests {
 		var buf bytes.Buffer
