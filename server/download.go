@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/oslorego/oslorego/imagestore"
@@ -102,45 +100,9 @@ func (s *Server) headV1(c *call) error {
 // v1Headers sets Glance v1's x-image-meta-* headers (never a location)
 // and x-image-meta-property-* for the properties the caller may read.
 func (s *Server) v1Headers(c *call) error {
-	img := c.img
 	h := c.Response().Header()
-	set := func(k string, v any) {
-		if v != nil {
-			h.Set("X-Image-Meta-"+k, fmt.Sprint(v))
-		}
-	}
-	set("Id", img.ID)
-	set("Name", str(img.Name))
-	set("Status", img.Status)
-	set("Size", num(img.Size))
-	set("Virtual_size", num(img.VirtualSize))
-	set("Disk_format", str(img.DiskFormat))
-	set("Container_format", str(img.ContainerFormat))
-	set("Min_disk", img.MinDisk)
-	set("Min_ram", img.MinRAM)
-	set("Is_public", pyBool(img.Visibility == imagestore.Public))
-	set("Checksum", str(img.Checksum))
-	set("Owner", str(img.Owner))
-	set("Protected", pyBool(img.Protected))
-	set("Created_at", v1Time(img.CreatedAt))
-	set("Updated_at", v1Time(img.UpdatedAt))
-	set("Deleted", "False")
-	if img.Checksum != nil {
-		h.Set("ETag", *img.Checksum)
-	}
-	props, err := c.policy.readableProperties(c.Request().Context(), c.creds, img.Properties)
-	if err != nil {
-		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
-	}
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if name := strings.ToLower(k); validHeaderName(name) {
-			h.Set("X-Image-Meta-Property-"+name, props[k])
-		}
+	for k, vs := range c.img.V1Headers(s.readable(c, c.img)) {
+		h[k] = vs
 	}
 	return nil
 }
@@ -214,32 +176,4 @@ func dataSize(img imagestore.Image) int64 {
 		return 0
 	}
 	return *img.Size
-}
-
-func pyBool(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
-}
-
-// v1Time is the registry's JSON rendering of a timestamp.
-func v1Time(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000")
-}
-
-// validHeaderName keeps property names that can be a header name.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
-			return false
-		}
-	}
-	return true
 }

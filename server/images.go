@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/oslorego/oslorego/imagestore"
 )
@@ -139,53 +138,18 @@ func (s *Server) listed(c *call, img imagestore.Image, project, want string) boo
 	return owner || img.Owner == nil
 }
 
-// imageJSON is Glance's v2 image schema for one image.
+// imageJSON is Glance's v2 image schema for one image, with only the
+// custom properties the caller may read.
 func (s *Server) imageJSON(c *call, img imagestore.Image) map[string]any {
+	return img.V2(s.readable(c, img))
+}
+
+// readable returns the custom properties of img the caller may read; it
+// fails closed, hiding them all, when the property protections fail.
+func (s *Server) readable(c *call, img imagestore.Image) map[string]string {
 	props, err := c.policy.readableProperties(c.Request().Context(), c.creds, img.Properties)
 	if err != nil {
 		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
 	}
-	out := make(map[string]any, len(props)+24)
-	for k, v := range props {
-		out[k] = v
-	}
-	tags := img.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	core := map[string]any{
-		"id":               img.ID,
-		"name":             str(img.Name),
-		"status":           img.Status,
-		"visibility":       img.Visibility,
-		"protected":        img.Protected,
-		"os_hidden":        img.Hidden,
-		"checksum":         str(img.Checksum),
-		"os_hash_algo":     str(img.OSHashAlgo),
-		"os_hash_value":    str(img.OSHashValue),
-		"owner":            str(img.Owner),
-		"size":             num(img.Size),
-		"virtual_size":     num(img.VirtualSize),
-		"min_ram":          img.MinRAM,
-		"min_disk":         img.MinDisk,
-		"disk_format":      str(img.DiskFormat),
-		"container_format": str(img.ContainerFormat),
-		"created_at":       isoTime(img.CreatedAt),
-		"updated_at":       isoTime(img.UpdatedAt),
-		"tags":             tags,
-		"self":             "/v2/images/" + img.ID,
-		"file":             "/v2/images/" + img.ID + "/file",
-		"schema":           "/v2/schemas/image",
-	}
-	for k, v := range core {
-		out[k] = v
-	}
-	return out
-}
-
-func isoTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
+	return props
 }

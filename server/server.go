@@ -357,7 +357,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 				rec.Result, rec.Reason = "deactivated", "image is deactivated"
 				return writeError(c, http.StatusForbidden, "The requested image has been deactivated. Image data download is forbidden.")
 			}
-			target = Mashup(img, id.ProjectID)
+			target = img.Target(id.ProjectID)
 		} else {
 			// Glance's target for actions on no image.
 			target = map[string]any{"project_id": orNil(id.ProjectID)}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/oslorego/oslorego/imagestore"
-	"github.com/oslorego/oslorego/server"
 )
 
 // rawProperties writes custom properties straight into the store's
@@ -57,7 +56,7 @@ delete = admin,member,_member_
 	spoofProps := map[string]string{"owner": p2, "project_id": p2}
 	rawProperties(t, h.dataDir, spoof.ID, spoofProps)
 	spoof.Properties = spoofProps
-	if m := server.Mashup(spoof, p2); m["owner"] != p1 || m["project_id"] != p1 {
+	if m := spoof.Target(p2); m["owner"] != p1 || m["project_id"] != p1 {
 		t.Errorf("mashup owner %v project_id %v, want the core %s", m["owner"], m["project_id"], p1)
 	}
 	mm := tok(h.token(p1, "_member_"))

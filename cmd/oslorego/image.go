@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 	"unicode"
 
 	"github.com/spf13/pflag"
@@ -225,7 +224,7 @@ attribute (owner, locations, direct_url, ...), a policy target key
 		if err != nil {
 			return err
 		}
-		return writeImageJSON(stdout, toImageJSON(img, nil))
+		return writeImageJSON(stdout, img.Record(nil))
 	})
 }
 
@@ -250,7 +249,7 @@ a queued image).`, stdout)
 		if err != nil {
 			return err
 		}
-		return writeImageJSON(stdout, toImageJSON(img, nil))
+		return writeImageJSON(stdout, img.Record(nil))
 	})
 }
 
@@ -272,9 +271,9 @@ array of the images as "image show" prints them, without members.`, stdout)
 			return err
 		}
 		if asJSON {
-			out := make([]imageJSON, 0, len(imgs))
+			out := make([]imagestore.OrderedJSON, 0, len(imgs))
 			for _, img := range imgs {
-				out = append(out, toImageJSON(img, nil))
+				out = append(out, img.Record(nil))
 			}
 			return writeImageJSON(stdout, out)
 		}
@@ -309,7 +308,7 @@ and their status.`, stdout)
 		if err != nil {
 			return err
 		}
-		return writeImageJSON(stdout, toImageJSON(img, members))
+		return writeImageJSON(stdout, img.Record(members))
 	})
 }
 
@@ -400,64 +399,6 @@ the mismatch when the data is corrupt or missing.`, stdout)
 		fmt.Fprintf(stdout, "ok %s\n", pos[0])
 		return nil
 	})
-}
-
-// imageJSON is an image as the CLI prints it: Glance's attribute names,
-// custom properties apart, and never a filesystem path.
-type imageJSON struct {
-	ID              string             `json:"id"`
-	Name            *string            `json:"name"`
-	Status          string             `json:"status"`
-	Visibility      string             `json:"visibility"`
-	Owner           *string            `json:"owner"`
-	Size            *int64             `json:"size"`
-	VirtualSize     *int64             `json:"virtual_size"`
-	Checksum        *string            `json:"checksum"`
-	OSHashAlgo      *string            `json:"os_hash_algo"`
-	OSHashValue     *string            `json:"os_hash_value"`
-	DiskFormat      *string            `json:"disk_format"`
-	ContainerFormat *string            `json:"container_format"`
-	MinDisk         int64              `json:"min_disk"`
-	MinRAM          int64              `json:"min_ram"`
-	Protected       bool               `json:"protected"`
-	Hidden          bool               `json:"os_hidden"`
-	Tags            []string           `json:"tags"`
-	CreatedAt       time.Time          `json:"created_at"`
-	UpdatedAt       time.Time          `json:"updated_at"`
-	Properties      map[string]string  `json:"properties"`
-	Members         *[]imageMemberJSON `json:"members,omitempty"`
-}
-
-type imageMemberJSON struct {
-	MemberID string `json:"member_id"`
-	Status   string `json:"status"`
-}
-
-// toImageJSON converts img; only "image show" passes members (non-nil),
-// and then an empty list prints as [].
-func toImageJSON(img imagestore.Image, members []imagestore.Member) imageJSON {
-	j := imageJSON{
-		ID: img.ID, Name: img.Name, Status: img.Status, Visibility: img.Visibility, Owner: img.Owner,
-		Size: img.Size, VirtualSize: img.VirtualSize, Checksum: img.Checksum,
-		OSHashAlgo: img.OSHashAlgo, OSHashValue: img.OSHashValue,
-		DiskFormat: img.DiskFormat, ContainerFormat: img.ContainerFormat,
-		MinDisk: img.MinDisk, MinRAM: img.MinRAM, Protected: img.Protected, Hidden: img.Hidden,
-		Tags: img.Tags, CreatedAt: img.CreatedAt, UpdatedAt: img.UpdatedAt, Properties: img.Properties,
-	}
-	if j.Tags == nil {
-		j.Tags = []string{}
-	}
-	if j.Properties == nil {
-		j.Properties = map[string]string{}
-	}
-	if members != nil {
-		ms := make([]imageMemberJSON, 0, len(members))
-		for _, m := range members {
-			ms = append(ms, imageMemberJSON{MemberID: m.ProjectID, Status: m.Status})
-		}
-		j.Members = &ms
-	}
-	return j
 }
 
 func writeImageJSON(w io.Writer, v any) error {

@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oslorego/oslorego/imagestore"
 )
@@ -23,6 +24,37 @@ func runImageCLI(t *testing.T, stdin string, args ...string) (string, string, er
 	var out, errb bytes.Buffer
 	err := runImage(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), err
+}
+
+// imageJSON is how the tests read an image the CLI prints (the golden
+// files in testdata pin the exact bytes).
+type imageJSON struct {
+	ID              string             `json:"id"`
+	Name            *string            `json:"name"`
+	Status          string             `json:"status"`
+	Visibility      string             `json:"visibility"`
+	Owner           *string            `json:"owner"`
+	Size            *int64             `json:"size"`
+	VirtualSize     *int64             `json:"virtual_size"`
+	Checksum        *string            `json:"checksum"`
+	OSHashAlgo      *string            `json:"os_hash_algo"`
+	OSHashValue     *string            `json:"os_hash_value"`
+	DiskFormat      *string            `json:"disk_format"`
+	ContainerFormat *string            `json:"container_format"`
+	MinDisk         int64              `json:"min_disk"`
+	MinRAM          int64              `json:"min_ram"`
+	Protected       bool               `json:"protected"`
+	Hidden          bool               `json:"os_hidden"`
+	Tags            []string           `json:"tags"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+	Properties      map[string]string  `json:"properties"`
+	Members         *[]imageMemberJSON `json:"members,omitempty"`
+}
+
+type imageMemberJSON struct {
+	MemberID string `json:"member_id"`
+	Status   string `json:"status"`
 }
 
 // mustImage runs a command that prints one image and decodes it.
