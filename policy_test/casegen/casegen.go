@@ -131,6 +131,9 @@ func Corpus() []Area {
 		glanceArea,     // glance-download.md §1.1, §3.2, §5
 		unicodeArea,    // issue 9 B, C: Unicode 14 classes at run time
 		namesArea,      // issue 9 E: \N{NAME} escapes in KINDs
+		reprSweepArea,  // issue 9 B: repr() over the Unicode sweep
+		sigmaSweepArea, // issue 9 C: Final_Sigma over the Unicode sweep
+		lowerSweepArea, // str.lower() of roles over the Unicode sweep
 	}
 	out := make([]Area, 0, len(builders))
 	for _, b := range builders {

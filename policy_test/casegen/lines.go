@@ -264,16 +264,7 @@ func bigFloatLines() *lineArea {
 		"9007199254740993.0", "123456789012345678901234567890.5", "1.7976931348623157e308", "-1.7976931348623157e308", "4.5e15", "99999999999999999e7")
 	convs := []string{"%(t)d", "%(t)i", "%(t)u", "%(t)+d", "%(t)30d", "%(t).30d"}
 	for i, v := range vals {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			panic(err)
-		}
-		exact, _ := new(big.Float).SetFloat64(f).Int(nil)
-		short, _, err := big.ParseFloat(v, 10, 2000, big.ToZero)
-		if err != nil {
-			panic(err)
-		}
-		shortInt, _ := short.Int(nil)
+		exact, shortInt := floatInts(v)
 		c := convs[i%len(convs)]
 		for _, n := range []*big.Int{exact, shortInt} {
 			x := pyIntFormat(n, c)
@@ -282,6 +273,22 @@ func bigFloatLines() *lineArea {
 		}
 	}
 	return a
+}
+
+// floatInts returns int(float(v)), the exact integer value of the double
+// the JSON number v reads as, and the integer part of v's own digits.
+func floatInts(v string) (exact, short *big.Int) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		panic(err)
+	}
+	exact, _ = new(big.Float).SetFloat64(f).Int(nil)
+	digits, _, err := big.ParseFloat(v, 10, 2000, big.ToZero)
+	if err != nil {
+		panic(err)
+	}
+	short, _ = digits.Int(nil)
+	return exact, short
 }
 
 // pyIntFormat renders n as Python's conv (one of bigFloatLines' convs) does.

@@ -276,9 +276,43 @@ func rCreds(r *rand.Rand) any {
 }
 
 // Random returns a random enforcer-mode case for the differential test
-// (math/rand/v2; the same generator state gives the same case). It never
-// contains http:/https: checks.
+// (math/rand/v2; the same generator state gives the same case), drawing
+// from the classes DrawnClasses allows. It never contains http:/https:
+// checks.
 func Random(r *rand.Rand) oracle.Case {
+	c, _ := NewGen(mustDrawnClasses()).Case(r)
+	return c
+}
+
+// Gen draws the differential's random cases and request lines, adding
+// values of each class of issue 9 with its own probability. A class
+// outside the Gen's set is still drawn, so that the random stream and every
+// case without it stay the same, but it is not applied.
+type Gen struct{ classes ClassSet }
+
+// NewGen returns a generator that applies the given classes.
+func NewGen(classes ClassSet) *Gen { return &Gen{classes: classes} }
+
+// Case returns a random case and the classes it carries.
+func (g *Gen) Case(r *rand.Rand) (oracle.Case, ClassSet) {
+	c := randomBase(r)
+	var drawn ClassSet
+	for _, cc := range caseClasses {
+		hit := chance(r, cc.rate)
+		sub := rand.New(rand.NewPCG(r.Uint64(), uint64(cc.class)))
+		if hit && g.classes.Has(cc.class) {
+			cc.gen(sub).apply(sub, &c)
+			drawn = drawn.With(cc.class)
+		}
+	}
+	if drawn != 0 {
+		c.Note += ", classes " + drawn.String()
+	}
+	return c, drawn
+}
+
+// randomBase is a random case without any class of issue 9.
+func randomBase(r *rand.Rand) oracle.Case {
 	names := append([]string(nil), rNames...)
 	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 	names = names[:1+r.IntN(6)]
