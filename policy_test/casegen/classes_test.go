@@ -21,7 +21,8 @@ func TestParseClasses(t *testing.T) {
 		{"all", AllClasses},
 		{"A", ClassSet(0).With(ClassA)},
 		{"a, nan ,K", ClassSet(0).With(ClassA).With(ClassNaN).With(ClassK)},
-		{PendingClasses, ClassSet(0).With(ClassA).With(ClassE).With(ClassNaN)},
+		{"A,E,NaN", ClassSet(0).With(ClassA).With(ClassE).With(ClassNaN)},
+		{PendingClasses, 0}, // every fix has merged: nothing is pending
 	} {
 		got, err := ParseClasses(tc.in)
 		if err != nil || got != tc.want {
