@@ -35,11 +35,11 @@ func Compile(ctx context.Context, b *bundle.Bundle, pkg string) (*rego.Engine, e
 	if pkg == "" {
 		pkg = translate.DefaultPackage
 	}
-	modules := map[string]string{}
+	opts := []rego.Option{rego.Package(pkg), rego.Data(b.Data)}
 	for _, m := range b.Modules {
-		modules[strings.TrimPrefix(m.Path, "/")] = string(m.Raw)
+		opts = append(opts, rego.Module(strings.TrimPrefix(m.Path, "/"), string(m.Raw)))
 	}
-	return rego.NewFromModules(ctx, pkg, modules, rego.WithData(b.Data))
+	return rego.New(ctx, opts...)
 }
 
 // Loaded is a bundle compiled and in force.
@@ -383,19 +383,16 @@ func EngineFromDir(ctx context.Context, src *Source, opts BuildOptions) (*rego.E
 	if err != nil {
 		return nil, err
 	}
-	ropts := []rego.Option{rego.WithData(src.Data)}
+	ropts := []rego.Option{rego.Policy(p), rego.Package(pkg), rego.Data(src.Data)}
 	for _, m := range src.Rego {
-		file := filepath.Join(src.Dir, m.File) // as the oslo files are named
-		if err := p.DeclareRego(file, m.Text, pkg); err != nil {
-			return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
-		}
-		ropts = append(ropts, rego.WithModule(file, m.Text))
+		// Named as the oslo files are.
+		ropts = append(ropts, rego.Module(filepath.Join(src.Dir, m.File), m.Text))
 	}
-	tr, err := translate.Translate(p, pkg)
+	eng, err := rego.New(ctx, ropts...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 	}
-	return rego.New(ctx, tr, ropts...)
+	return eng, nil
 }
 
 // EngineFromBundle compiles a built bundle into an engine that can explain
@@ -415,18 +412,18 @@ func EngineFromBundle(ctx context.Context, b *bundle.Bundle) (*rego.Engine, erro
 	for _, g := range rec.Generated {
 		generated[g] = true
 	}
-	ropts := []rego.Option{rego.WithData(b.Data)}
+	ropts := []rego.Option{rego.Data(b.Data)}
 	for _, m := range b.Modules {
 		if generated[m.Path] {
 			continue
 		}
-		ropts = append(ropts, rego.WithModule(strings.TrimPrefix(m.Path, "/"), string(m.Raw)))
+		ropts = append(ropts, rego.Module(strings.TrimPrefix(m.Path, "/"), string(m.Raw)))
 	}
 	tr, err := translate.Translate(p, rec.Package)
 	if err != nil {
 		return nil, err
 	}
-	return rego.New(ctx, tr, ropts...)
+	return rego.New(ctx, append(ropts, rego.Translation(tr))...)
 }
 
 // recordedFile is one oslo source recorded in the manifest.

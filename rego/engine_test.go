@@ -35,7 +35,7 @@ func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := rego.New(context.Background(), tr)
+	e, err := rego.New(context.Background(), rego.Translation(tr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func Example() {
 		"download_image": "role:admin or rule:restricted"}`))
 	policy, _ := oslo.Build([]*oslo.Layer{layer}, nil, oslo.Options{})
 	tr, _ := translate.Translate(policy, "")
-	eng, err := rego.New(ctx, tr)
+	eng, err := rego.New(ctx, rego.Translation(tr))
 	if err != nil {
 		panic(err)
 	}
@@ -238,7 +238,7 @@ may_download if rules.download_image == true
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	e, err := rego.New(ctx, tr, rego.WithModule("restrict.rego", raw))
+	e, err := rego.New(ctx, rego.Translation(tr), rego.Module("restrict.rego", raw))
 	if err != nil {
 		t.Fatal(err)
 	}

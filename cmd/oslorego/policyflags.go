@@ -86,11 +86,11 @@ func (f *policyFlags) engine(ctx context.Context, p *oslo.Policy) (*rego.Engine,
 	if err != nil {
 		return nil, err
 	}
-	var opts []rego.Option
+	opts := []rego.Option{rego.Translation(tr)}
 	for _, m := range modules {
-		opts = append(opts, rego.WithModule(m.File, m.Text))
+		opts = append(opts, rego.Module(m.File, m.Text))
 	}
-	return rego.New(ctx, tr, opts...)
+	return rego.New(ctx, opts...)
 }
 
 // regoModules reads the --rego files.
