@@ -267,7 +267,7 @@ func caseEngine(t *testing.T, c oracle.Case) *rego.Engine {
 	if err != nil {
 		t.Fatalf("%s: %v", c.ID, err)
 	}
-	e, err := rego.New(context.Background(), tr)
+	e, err := rego.New(context.Background(), rego.Translation(tr))
 	if err != nil {
 		t.Fatalf("%s: %v", c.ID, err)
 	}

@@ -17,19 +17,25 @@
 //
 //	{"metadata": {"oslorego_requires": {"rules": ["download_image", "restricted"], "files": ["policy.yaml"]}}}
 //
-// Build, Load and Watcher refuse a bundle that lacks a declared rule
+// Load, Open and Watcher refuse a bundle that lacks a declared rule
 // (defined by the oslo files or by rules[NAME] in Rego) or file (a path
 // relative to the directory; a built bundle records its files). A Watcher
 // also holds every reload to the requirements of the bundle in force, so
 // deleting policy.yaml together with the declaration is refused too (a
-// restart lifts them). BuildOptions.Decidable lists actions that must
+// restart lifts them). Options.Decidable lists actions that must
 // not raise for every input (the served routes'): a bundle in which one
 // always reaches a rule: cycle is refused, with the cycle (see Validate).
 //
 // Revisions are a hash of the translated modules and data; the modules
 // name their oslo sources by paths relative to the bundle, so the same
 // content has the same revision wherever it is read from (the built-in
-// bundle is read from the binary, see ReadFS).
+// bundle is read in place from the binary, see Builtin).
+//
+// A Source names where a bundle is: Path (a directory, a .tar.gz file or
+// an http(s) URL), FS (a directory held in an fs.FS) or Builtin. Open is
+// the one way from a source to a decision engine; Load stops at the
+// bundle (to write or test it); a Watcher keeps the last good one in
+// force.
 package bundles
 
 import (
@@ -41,7 +47,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+	"net/http"
 	"path"
 	"path/filepath"
 	"sort"
@@ -57,8 +63,8 @@ import (
 	"github.com/oslorego/oslorego/translate/oslo"
 )
 
-// Source is what a bundle directory holds, read but not yet translated.
-type Source struct {
+// dirSource is what a bundle directory holds, read but not yet translated.
+type dirSource struct {
 	// Dir names the directory in messages and explanations; FS holds it.
 	Dir string
 	FS  fs.FS
@@ -79,13 +85,10 @@ type Source struct {
 	Files []string
 }
 
-// Read reads a bundle directory.
-func Read(dir string) (*Source, error) { return ReadFS(os.DirFS(dir), dir) }
-
-// ReadFS reads a bundle directory held in fsys (an embedded one, say);
+// readDir reads a bundle directory held in fsys (an embedded one, say);
 // name is the directory's name in messages.
-func ReadFS(fsys fs.FS, name string) (*Source, error) {
-	src := &Source{Dir: name, FS: fsys, Data: map[string]any{}}
+func readDir(fsys fs.FS, name string) (*dirSource, error) {
+	src := &dirSource{Dir: name, FS: fsys, Data: map[string]any{}}
 	exists := func(p string) bool { _, err := fs.Stat(fsys, p); return err == nil }
 	var mains []string
 	for _, f := range []string{"policy.json", "policy.yaml", "policy.yml"} {
@@ -178,17 +181,17 @@ func ReadFS(fsys fs.FS, name string) (*Source, error) {
 	return src, nil
 }
 
-// policy parses the oslo files into a policy, naming each file with
-// prefix (a bundle keeps paths relative to itself, so that its content,
-// and so its revision, does not depend on where the directory is).
-func (src *Source) policy(opts oslo.Options, prefix string) (*oslo.Policy, error) {
+// policy parses the oslo files into a policy, naming each file by its
+// path in the bundle, so that the bundle's content, and so its revision,
+// does not depend on where the directory is.
+func (src *dirSource) policy(opts oslo.Options) (*oslo.Policy, error) {
 	texts, err := src.policyTexts()
 	if err != nil {
 		return nil, err
 	}
 	var layers []*oslo.Layer
 	for _, t := range texts {
-		l, err := oslo.ParseLayer(path.Join(prefix, t.path), t.data)
+		l, err := oslo.ParseLayer(t.path, t.data)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +203,7 @@ func (src *Source) policy(opts oslo.Options, prefix string) (*oslo.Policy, error
 		if err != nil {
 			return nil, fmt.Errorf("reading defaults: %w", err)
 		}
-		if defaults, err = oslo.ParseDefaults(path.Join(prefix, src.Defaults), data); err != nil {
+		if defaults, err = oslo.ParseDefaults(src.Defaults, data); err != nil {
 			return nil, err
 		}
 	}
@@ -214,7 +217,7 @@ type policyText struct {
 }
 
 // policyTexts reads the oslo policy file and overlays in the order they apply.
-func (src *Source) policyTexts() ([]policyText, error) {
+func (src *dirSource) policyTexts() ([]policyText, error) {
 	var texts []policyText
 	for _, p := range src.Policies {
 		files, err := src.policyFiles(p)
@@ -234,7 +237,7 @@ func (src *Source) policyTexts() ([]policyText, error) {
 
 // policyFiles is p, or the files of the overlay directory p in sorted
 // order (as oslo.ReadLayers reads them).
-func (src *Source) policyFiles(p string) ([]string, error) {
+func (src *dirSource) policyFiles(p string) ([]string, error) {
 	st, err := fs.Stat(src.FS, p)
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
@@ -276,7 +279,7 @@ func Digest(fsys fs.FS) (string, error) {
 }
 
 // bundleFiles lists the files a build reads, in walk order: regular files
-// and links to files, hidden directories left out. Read and Digest share it
+// and links to files, hidden directories left out. readDir and Digest share it
 // so that the digest changes exactly when what a build reads does.
 func bundleFiles(fsys fs.FS) ([]string, error) {
 	var files []string
@@ -302,9 +305,10 @@ func bundleFiles(fsys fs.FS) ([]string, error) {
 	return files, err
 }
 
-// BuildOptions shape a build.
-type BuildOptions struct {
-	// Revision overrides the manifest's (default: a hash of the content).
+// Options shape how a bundle is built, read and checked.
+type Options struct {
+	// Revision overrides the manifest's of a directory's bundle (default:
+	// a hash of the content).
 	Revision string
 	Options  oslo.Options
 	// Package is the Rego package of the translated rules.
@@ -316,11 +320,16 @@ type BuildOptions struct {
 	// Decidable are actions that must not raise for every input: the
 	// served routes' actions (see Validate).
 	Decidable []string
+	// Verify checks the signature of a built bundle (a .tar.gz file or
+	// URL); nil reads it unverified.
+	Verify *VerifyOptions
+	// Client fetches an http(s) source (default: one with a 30 s timeout).
+	Client *http.Client
 }
 
-// Build translates the oslo files, adds the raw Rego and data, checks that
+// buildDir translates the oslo files, adds the raw Rego and data, checks that
 // everything compiles together, and returns the bundle.
-func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
+func buildDir(src *dirSource, opts Options) (*bundle.Bundle, error) {
 	pkg := opts.Package
 	if pkg == "" {
 		pkg = translate.DefaultPackage
@@ -329,7 +338,7 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 	var mods []translate.Module
 	var meta map[string]any
 	if len(src.Policies) > 0 || src.Defaults != "" {
-		p, err := src.policy(opts.Options, "")
+		p, err := src.policy(opts.Options)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 		}
@@ -419,7 +428,7 @@ func Build(src *Source, opts BuildOptions) (*bundle.Bundle, error) {
 
 // sourcesMetadata records the oslo sources in the manifest, so that a built
 // bundle can still explain decisions with the oslo text and file:line.
-func sourcesMetadata(src *Source, opts oslo.Options, pkg string, translated []translate.Module) (map[string]any, error) {
+func sourcesMetadata(src *dirSource, opts oslo.Options, pkg string, translated []translate.Module) (map[string]any, error) {
 	texts, err := src.policyTexts()
 	if err != nil {
 		return nil, err
@@ -507,35 +516,6 @@ func Write(w io.Writer, b *bundle.Bundle, sign *SignOptions) error {
 // VerifyOptions check a bundle's signature when loading it.
 type VerifyOptions struct {
 	Key, Alg, KeyID string
-}
-
-// Load reads a bundle from a directory (built on the fly) or a .tar.gz file
-// (verified when verify is given).
-func Load(p string, verify *VerifyOptions, opts BuildOptions) (*bundle.Bundle, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("loading bundle: %w", err)
-	}
-	if st.IsDir() {
-		src, err := Read(p)
-		if err != nil {
-			return nil, err
-		}
-		return Build(src, opts)
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("loading bundle: %w", err)
-	}
-	defer f.Close()
-	b, err := readTarGz(f, verify)
-	if err != nil {
-		return nil, fmt.Errorf("loading bundle %s: %w", p, err)
-	}
-	if err := Validate(b, opts); err != nil {
-		return nil, fmt.Errorf("loading bundle %s: %w", p, err)
-	}
-	return b, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -24,11 +24,7 @@ const example = "testdata/example"
 
 func build(t *testing.T, dir string) *bundle.Bundle {
 	t.Helper()
-	src, err := Read(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Build(src, BuildOptions{})
+	b, err := Load(context.Background(), Path(dir), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +83,7 @@ func TestNameInOsloAndRegoIsAnError(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte("\"restricted\": \"@\"\n\"download_image\": \"rule:restricted\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, err := Read(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Build(src, BuildOptions{})
+	_, err := Load(context.Background(), Path(dir), Options{})
 	if err == nil || !strings.Contains(err.Error(), "restrict.rego:7") || !strings.Contains(err.Error(), "policy.yaml:1") {
 		t.Errorf("want an error naming both places, got %v", err)
 	}
@@ -111,33 +103,33 @@ func TestSignAndVerify(t *testing.T) {
 		return p
 	}
 	good := path("signed.tar.gz", signed)
-	if _, err := Load(good, &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err != nil {
+	if _, err := Load(context.Background(), Path(good), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}}); err != nil {
 		t.Errorf("verifying with the right key: %v", err)
 	}
-	if _, err := Load(good, &VerifyOptions{Key: otherPub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+	if _, err := Load(context.Background(), Path(good), Options{Verify: &VerifyOptions{Key: otherPub, Alg: "RS256", KeyID: "k1"}}); err == nil {
 		t.Error("a bundle signed with another key verified")
 	}
-	if _, err := Load(path("unsigned.tar.gz", unsigned), &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+	if _, err := Load(context.Background(), Path(path("unsigned.tar.gz", unsigned)), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}}); err == nil {
 		t.Error("an unsigned bundle verified")
 	}
 	corrupt := append([]byte(nil), signed...)
 	corrupt[len(corrupt)/2] ^= 0xff
-	if _, err := Load(path("corrupt.tar.gz", corrupt), &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+	if _, err := Load(context.Background(), Path(path("corrupt.tar.gz", corrupt)), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}}); err == nil {
 		t.Error("a corrupted bundle loaded")
 	}
 	ecPriv, ecPub := ecKeys(t)
 	es := path("es.tar.gz", write(t, build(t, example), &SignOptions{Key: ecPriv, Alg: "ES256", KeyID: "k1"}))
-	if _, err := Load(es, &VerifyOptions{Key: ecPub, Alg: "ES256", KeyID: "k1"}, BuildOptions{}); err != nil {
+	if _, err := Load(context.Background(), Path(es), Options{Verify: &VerifyOptions{Key: ecPub, Alg: "ES256", KeyID: "k1"}}); err != nil {
 		t.Errorf("ES256: %v", err)
 	}
-	if _, err := Load(es, &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+	if _, err := Load(context.Background(), Path(es), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}}); err == nil {
 		t.Error("an ES256 bundle verified with an RSA key")
 	}
 	hs := path("hs.tar.gz", write(t, build(t, example), &SignOptions{Key: "s3cret", Alg: "HS256", KeyID: "k1"}))
-	if _, err := Load(hs, &VerifyOptions{Key: "s3cret", Alg: "HS256", KeyID: "k1"}, BuildOptions{}); err != nil {
+	if _, err := Load(context.Background(), Path(hs), Options{Verify: &VerifyOptions{Key: "s3cret", Alg: "HS256", KeyID: "k1"}}); err != nil {
 		t.Errorf("HS256: %v", err)
 	}
-	if _, err := Load(hs, &VerifyOptions{Key: "wrong", Alg: "HS256", KeyID: "k1"}, BuildOptions{}); err == nil {
+	if _, err := Load(context.Background(), Path(hs), Options{Verify: &VerifyOptions{Key: "wrong", Alg: "HS256", KeyID: "k1"}}); err == nil {
 		t.Error("HS256 with the wrong secret verified")
 	}
 }
@@ -219,7 +211,7 @@ func TestBadPropertyProtections(t *testing.T) {
 			if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Read(dir)
+			_, err := Load(context.Background(), Path(dir), Options{})
 			if err == nil || !strings.Contains(err.Error(), p+":1") {
 				t.Errorf("want an error at %s:1, got %v", p, err)
 			}

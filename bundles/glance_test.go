@@ -64,7 +64,7 @@ func TestGlanceBundleKeepsRegisteredDefaults(t *testing.T) {
 func TestGlanceBundleDeletedPolicyFileIsRefused(t *testing.T) {
 	ctx := context.Background()
 	dir := copyDir(t, "glance")
-	w := NewWatcher(dir, nil, BuildOptions{Decidable: []string{"download_image", "get_image", "get_images"}}, nil)
+	w := NewWatcher(Path(dir), Options{Decidable: []string{"download_image", "get_image", "get_images"}})
 	if _, err := w.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,9 @@ func TestRecordedMetadataExactNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := build(t, example)
 			tc.edit(b.Manifest.Metadata["oslorego"].(map[string]any))
-			_, err := EngineFromBundle(context.Background(), b)
+			_, err := (&Loaded{bundle: b}).Explainer(context.Background())
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("EngineFromBundle: %v, want %q", err, tc.want)
+				t.Fatalf("Explainer: %v, want %q", err, tc.want)
 			}
 		})
 	}

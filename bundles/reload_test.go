@@ -24,7 +24,7 @@ func writeFile(t *testing.T, dir, name, text string) {
 func TestWatchDirectoryRebuildsOnlyOnChange(t *testing.T) {
 	ctx := context.Background()
 	dir := copyDir(t, example)
-	w := NewWatcher(dir, nil, BuildOptions{}, nil)
+	w := NewWatcher(Path(dir), Options{})
 	steps := []struct {
 		name    string
 		edit    func()
@@ -70,7 +70,7 @@ func TestWatcherReportsReloads(t *testing.T) {
 	ctx := context.Background()
 	dir := copyDir(t, example)
 	var logs bytes.Buffer
-	w := NewWatcher(dir, nil, BuildOptions{}, nil, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	w := NewWatcher(Path(dir), Options{}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if ready, detail := w.Status(); ready || !strings.Contains(detail, "no policy bundle loaded") {
 		t.Errorf("before the first load: %v %q", ready, detail)
 	}
@@ -136,16 +136,20 @@ func mustRead(t *testing.T, p string) []byte {
 // every load, and the same as "oslorego build" of the directory gives.
 func TestBuiltinRevisionIsStable(t *testing.T) {
 	ctx := context.Background()
-	a, err := LoadBuiltin(ctx, "glance", BuildOptions{})
+	src, err := Builtin("glance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := LoadBuiltin(ctx, "glance", BuildOptions{})
+	a, err := Open(ctx, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, src, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "glance")
-	if err := ExtractBuiltin("glance", dir); err != nil {
+	if err := os.CopyFS(dir, src.fsys); err != nil {
 		t.Fatal(err)
 	}
 	built := build(t, dir)

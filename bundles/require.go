@@ -81,7 +81,7 @@ func BundleRequirements(b *bundle.Bundle) (Requirements, error) {
 // Rules and actions are checked on the oslo sources the build recorded
 // (and the rules[NAME] the Rego modules define); a bundle without oslo
 // sources has no rule: references, so only its Rego rules are checked.
-func Validate(b *bundle.Bundle, opts BuildOptions) error {
+func Validate(b *bundle.Bundle, opts Options) error {
 	req, err := BundleRequirements(b)
 	if err != nil {
 		return err

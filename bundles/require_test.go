@@ -57,12 +57,8 @@ func TestBundleRequirements(t *testing.T) {
 			dir := copyDir(t, example)
 			writeFile(t, dir, ".manifest", requiresManifest)
 			tc.edit(t, dir)
-			opts := BuildOptions{Decidable: tc.decidable}
-			src, err := Read(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Build(src, opts)
+			opts := Options{Decidable: tc.decidable}
+			_, err := Load(context.Background(), Path(dir), opts)
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("build: %v, want %q", err, tc.want)
 			}
@@ -75,10 +71,10 @@ func TestBundleRequirements(t *testing.T) {
 			if err := os.WriteFile(file, write(t, build(t, dir), nil), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Load(file, nil, opts); err != nil {
+			if _, err := Load(context.Background(), Path(file), opts); err != nil {
 				t.Fatalf("load: %v", err)
 			}
-			if _, err := Load(file, nil, BuildOptions{Require: Requirements{Rules: []string{"nope"}, Files: []string{"policy.d/x.yaml"}}}); err == nil || !strings.Contains(err.Error(), `rule "nope", file "policy.d/x.yaml"`) {
+			if _, err := Load(context.Background(), Path(file), Options{Require: Requirements{Rules: []string{"nope"}, Files: []string{"policy.d/x.yaml"}}}); err == nil || !strings.Contains(err.Error(), `rule "nope", file "policy.d/x.yaml"`) {
 				t.Fatalf("load with extra requirements: %v", err)
 			}
 		})
@@ -94,7 +90,7 @@ func TestLoadRefusesUndecidableAction(t *testing.T) {
 	if err := os.WriteFile(file, write(t, build(t, dir), nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(file, nil, BuildOptions{Decidable: []string{"download_image"}})
+	_, err := Load(context.Background(), Path(file), Options{Decidable: []string{"download_image"}})
 	if err == nil || !strings.Contains(err.Error(), `action "download_image" can never be decided`) || !strings.Contains(err.Error(), "download_image -> a -> download_image") {
 		t.Fatalf("got %v", err)
 	}
@@ -123,7 +119,7 @@ func TestReloadKeepsRequirements(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := copyDir(t, example)
 			writeFile(t, dir, ".manifest", requiresManifest)
-			w := NewWatcher(dir, nil, BuildOptions{Decidable: []string{"download_image"}}, nil)
+			w := NewWatcher(Path(dir), Options{Decidable: []string{"download_image"}})
 			if _, err := w.Reload(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -55,7 +55,7 @@ func TestShippedBundles(t *testing.T) {
 			if err != nil || !strings.Contains(string(res), "PASS:") || strings.Contains(string(res), "FAIL") {
 				t.Fatalf("opa test -b: %v\n%s", err, res)
 			}
-			eng, err := Compile(context.Background(), b, "")
+			eng, err := engine(context.Background(), b, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,7 +75,7 @@ func TestWatchHTTPBundleService(t *testing.T) {
 	srv.set(v1, `"v1"`)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	w := NewWatcher(hs.URL+"/bundles/glance.tar.gz", &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, BuildOptions{}, hs.Client())
+	w := NewWatcher(Path(hs.URL+"/bundles/glance.tar.gz"), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k1"}, Client: hs.Client()})
 
 	if changed, err := w.Reload(ctx); err != nil || !changed {
 		t.Fatalf("first load: changed=%v err=%v", changed, err)
@@ -124,7 +124,7 @@ func TestWatchHTTPBundleService(t *testing.T) {
 func TestWatchDirectory(t *testing.T) {
 	ctx := context.Background()
 	dir := copyDir(t, example)
-	w := NewWatcher(dir, nil, BuildOptions{}, nil)
+	w := NewWatcher(Path(dir), Options{})
 	if changed, err := w.Reload(ctx); err != nil || !changed {
 		t.Fatalf("first load: %v %v", changed, err)
 	}

@@ -49,7 +49,7 @@ func benchEngine(b *testing.B, file string) *rego.Engine {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := rego.New(context.Background(), tr)
+	e, err := rego.New(context.Background(), rego.Translation(tr))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func BenchmarkTranslateCompile(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := rego.New(ctx, tr); err != nil {
+				if _, err := rego.New(ctx, rego.Translation(tr)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -45,8 +45,8 @@ type harness struct {
 }
 
 type engineOrErr struct {
-	eng, exact *rego.Engine
-	err        error
+	eng *rego.Engine
+	err error
 }
 
 // newHarness builds engines per policy; keep says whether to cache them all
@@ -90,7 +90,7 @@ func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 		return outcome{}, err
 	}
 	// The plain boolean holds form and the exact rules must agree.
-	x, err := eng.exact.DecideInput(ctx, rule, in)
+	x, err := eng.eng.Exact().DecideInput(ctx, rule, in)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -117,15 +117,12 @@ func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error
 		if err != nil {
 			return e, fmt.Errorf("translate: %w", err)
 		}
-		eng, err := rego.New(ctx, tr)
+		// One compile: the exact form is a second query on it (Exact).
+		eng, err := rego.New(ctx, rego.Translation(tr))
 		if err != nil {
 			return e, fmt.Errorf("compile: %w", err)
 		}
-		exact, err := rego.New(ctx, tr, rego.WithExact())
-		if err != nil {
-			return e, fmt.Errorf("compile: %w", err)
-		}
-		e = engineOrErr{eng: eng, exact: exact}
+		e = engineOrErr{eng: eng}
 	}
 	h.mu.Lock()
 	if !h.keep {

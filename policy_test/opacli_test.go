@@ -126,7 +126,7 @@ func TestRealPoliciesUnderStockOPA(t *testing.T) {
 			if out, err := exec.Command(opa, "fmt", "--list", "--fail", dir).CombinedOutput(); err != nil {
 				t.Fatalf("opa fmt: the translation is not formatted: %v\n%s", err, out)
 			}
-			eng, err := rego.New(ctx, tr)
+			eng, err := rego.New(ctx, rego.Translation(tr))
 			if err != nil {
 				t.Fatalf("compile: %v", err)
 			}

@@ -1,8 +1,12 @@
 // Package rego compiles translated oslo policies, together with raw Rego
 // written beside them, into OPA's embedded evaluator and answers decisions.
 //
-// An Engine is built once per policy load and is safe for concurrent use:
-// every decision reuses one prepared query.
+// New builds an Engine from options, in the manner of OPA's rego.New: the
+// oslo policy (Policy or Translation), raw Rego modules (Module) whose
+// rules New declares for the policy to use, and data (Data). An Engine is
+// built once per policy load and is safe for concurrent use: every
+// decision reuses a query prepared on that one compile, and the exact
+// form (Exact) is a second query on the same compiler.
 //
 // This package's name is the design's; OPA's own package of the same name,
 // github.com/open-policy-agent/opa/v1/rego, is imported as oparego in every
@@ -11,8 +15,8 @@ package rego
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -21,6 +25,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/oslorego/oslorego/translate"
+	"github.com/oslorego/oslorego/translate/oslo"
 )
 
 // Request asks whether Credentials may perform Rule on Target, as oslo's
@@ -49,90 +54,158 @@ type Decision struct {
 
 // Engine answers decisions for one translated policy and any raw Rego
 // modules compiled with it.
+//
+// Its modules are compiled once; the decision query (the plain boolean
+// holds form for sane input, the exact rules otherwise) and the exact
+// query (the exact tri-state rules only, see Exact) are two queries
+// prepared on that one compiler.
 type Engine struct {
 	pkg      string
-	tr       *translate.Translation // nil for NewFromModules
+	tr       *translate.Translation // nil for raw modules alone
 	compiler *ast.Compiler
-	query    oparego.PreparedEvalQuery
 	store    storage.Store // nil without data
+	query    oparego.PreparedEvalQuery
+	// exact decides with the exact rules only; an exact engine's is itself.
+	exact *Engine
 }
 
 // Option configures New.
 type Option func(*config)
 
 type config struct {
-	modules map[string]string
-	exact   bool
+	policy  *oslo.Policy
+	tr      *translate.Translation
+	pkg     string
+	modules []translate.Module
 	data    map[string]any
 }
 
-// WithData gives the policy this data document (data.json of a bundle).
-func WithData(data map[string]any) Option {
+// Policy compiles the oslo policy p: New declares on p the rules
+// (rules[NAME] in the policy's package) that the Module options define,
+// so that rule:NAME finds them, then translates it. Give Policy or
+// Translation, not both; without either New compiles the Module options
+// alone.
+func Policy(p *oslo.Policy) Option {
+	return func(c *config) { c.policy = p }
+}
+
+// Translation compiles a policy already translated; the rules its Module
+// options define must already be declared on tr.Policy.
+func Translation(tr *translate.Translation) Option {
+	return func(c *config) { c.tr = tr }
+}
+
+// Package is the Rego package of the policy's rules (default
+// translate.DefaultPackage; a Translation brings its own). Without Policy
+// or Translation it names the package whose rules decide, as in a built
+// bundle's modules.
+func Package(pkg string) Option {
+	return func(c *config) { c.pkg = pkg }
+}
+
+// Module adds a raw Rego module (file name and source) compiled with the
+// translated ones; it may define rules in the policy's package that oslo
+// rules refer to (with Policy, New declares them), and use the translated
+// rules. Without Policy or Translation the modules are all there is: a
+// built bundle's, which carry the library and the translated rules.
+func Module(file, source string) Option {
+	return func(c *config) { c.modules = append(c.modules, translate.Module{File: file, Text: source}) }
+}
+
+// Data gives the policy this data document (data.json of a bundle).
+func Data(data map[string]any) Option {
 	return func(c *config) { c.data = data }
 }
 
-// WithExact makes the engine decide with the exact tri-state rules only,
-// never the plain boolean holds form that is used for sane input. The
-// answers are the same; tests use it to check exactly that.
-func WithExact() Option {
-	return func(c *config) { c.exact = true }
-}
-
-// WithModule adds a raw Rego module (file name and source) compiled with
-// the translated ones; it may define rules in the policy's package that
-// oslo rules refer to, and use the translated rules.
-func WithModule(file, source string) Option {
-	return func(c *config) { c.modules[file] = source }
-}
-
-// New compiles the translation (plus the library and any raw modules) and
-// prepares the decision query.
-func New(ctx context.Context, tr *translate.Translation, opts ...Option) (*Engine, error) {
-	cfg := newConfig(opts)
-	modules := map[string]*ast.Module{}
-	lib, err := parsedLib()
-	if err != nil {
-		return nil, err
+// New compiles an engine from its sources: the oslo policy (Policy or
+// Translation) with the library, the raw Rego modules and the data. Every
+// decision, exact or not, then reuses queries prepared on this one
+// compile. Without Policy or Translation the engine cannot explain
+// decisions or name the rule's origin.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
 	}
-	modules[translate.LibModule().File] = lib
-	for _, m := range tr.Modules {
+	if cfg.policy != nil && cfg.tr != nil {
+		return nil, errors.New("rego.New: give Policy or Translation, not both")
+	}
+	tr := cfg.tr
+	pkg := cfg.pkg
+	if tr != nil {
+		if pkg != "" && pkg != tr.Package {
+			return nil, fmt.Errorf("rego.New: Package %q differs from the translation's %q", pkg, tr.Package)
+		}
+		pkg = tr.Package
+	}
+	if pkg == "" {
+		pkg = translate.DefaultPackage
+	}
+	if cfg.policy != nil {
+		for _, m := range cfg.modules {
+			if err := cfg.policy.DeclareRego(m.File, m.Text, pkg); err != nil {
+				return nil, err
+			}
+		}
+		var err error
+		if tr, err = translate.Translate(cfg.policy, pkg); err != nil {
+			return nil, err
+		}
+	}
+	modules := map[string]*ast.Module{}
+	if tr != nil {
+		lib, err := parsedLib()
+		if err != nil {
+			return nil, err
+		}
+		modules[translate.LibModule().File] = lib
+		for _, m := range tr.Modules {
+			if err := addModule(modules, m.File, m.Text); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, m := range cfg.modules {
 		if err := addModule(modules, m.File, m.Text); err != nil {
 			return nil, err
 		}
 	}
-	if err := addModules(modules, cfg.modules); err != nil {
-		return nil, err
+	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	if compiler.Compile(modules); compiler.Failed() {
+		return nil, fmt.Errorf("compiling policy: %w", compiler.Errors)
 	}
-	e, err := compile(ctx, tr.Package, modules, cfg)
-	if err != nil {
-		return nil, err
+	e := &Engine{pkg: pkg, tr: tr, compiler: compiler}
+	if cfg.data != nil {
+		e.store = inmem.NewFromObjectWithOpts(cfg.data, inmem.OptRoundTripOnWrite(true))
 	}
-	e.tr = tr
+	var err error
+	if e.query, err = e.prepare(ctx, "data."+pkg+".result"); err != nil {
+		return nil, fmt.Errorf("preparing decision query: %w", err)
+	}
+	x := *e
+	if x.query, err = e.prepare(ctx, "data."+pkg+".exact_result"); err != nil {
+		return nil, fmt.Errorf("preparing exact decision query: %w", err)
+	}
+	x.exact = &x
+	e.exact = &x
 	return e, nil
 }
 
-// NewFromModules compiles ready Rego modules, such as a built bundle's
-// (which carry the library and the translated rules), with the data given
-// by WithData, deciding with the rules of package pkg. Without the oslo
-// sources it cannot explain decisions or name the rule's origin.
-func NewFromModules(ctx context.Context, pkg string, modules map[string]string, opts ...Option) (*Engine, error) {
-	cfg := newConfig(opts)
-	parsed := map[string]*ast.Module{}
-	if err := addModules(parsed, modules); err != nil {
-		return nil, err
-	}
-	if err := addModules(parsed, cfg.modules); err != nil {
-		return nil, err
-	}
-	return compile(ctx, pkg, parsed, cfg)
-}
+// Exact returns the engine deciding with the exact tri-state rules only,
+// never the plain boolean holds form used for sane input. The answers
+// are the same; tests use it to check exactly that. It shares the
+// engine's compiled modules and data: no second compile.
+func (e *Engine) Exact() *Engine { return e.exact }
 
-func newConfig(opts []Option) *config {
-	cfg := &config{modules: map[string]string{}}
-	for _, o := range opts {
-		o(cfg)
+// prepare prepares query on the engine's compiler and store. OPA's default
+// makes a failing builtin "undefined", and `not undefined` is true: an
+// error would become an allow, so every query has strict builtin errors.
+func (e *Engine) prepare(ctx context.Context, query string) (oparego.PreparedEvalQuery, error) {
+	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query), oparego.StrictBuiltinErrors(true)}
+	if e.store != nil {
+		args = append(args, oparego.Store(e.store))
 	}
-	return cfg
+	return oparego.New(args...).PrepareForEval(ctx)
 }
 
 func addModule(modules map[string]*ast.Module, file, text string) error {
@@ -145,46 +218,6 @@ func addModule(modules map[string]*ast.Module, file, text string) error {
 	}
 	modules[file] = m
 	return nil
-}
-
-// addModules adds modules in a stable (sorted) order.
-func addModules(modules map[string]*ast.Module, src map[string]string) error {
-	files := make([]string, 0, len(src))
-	for f := range src {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		if err := addModule(modules, f, src[f]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func compile(ctx context.Context, pkg string, modules map[string]*ast.Module, cfg *config) (*Engine, error) {
-	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
-	if compiler.Compile(modules); compiler.Failed() {
-		return nil, fmt.Errorf("compiling policy: %w", compiler.Errors)
-	}
-	decision := "result"
-	if cfg.exact {
-		decision = "exact_result"
-	}
-	args := []func(*oparego.Rego){oparego.Compiler(compiler), oparego.Query("data." + pkg + "." + decision),
-		// OPA's default makes a failing builtin "undefined", and `not
-		// undefined` is true: an error would become an allow.
-		oparego.StrictBuiltinErrors(true)}
-	var store storage.Store
-	if cfg.data != nil {
-		store = inmem.NewFromObjectWithOpts(cfg.data, inmem.OptRoundTripOnWrite(true))
-		args = append(args, oparego.Store(store))
-	}
-	pq, err := oparego.New(args...).PrepareForEval(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("preparing decision query: %w", err)
-	}
-	return &Engine{pkg: pkg, compiler: compiler, query: pq, store: store}, nil
 }
 
 // parsedLib parses the semantics library once per process; each compile
@@ -255,17 +288,9 @@ func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (De
 	return d, nil
 }
 
-// resolve mirrors the Rego entry point's rule resolution, for reporting.
-func (e *Engine) resolve(rule string) (string, bool) {
-	p := e.tr.Policy
-	if p.Rule(rule) != nil {
-		return rule, true
-	}
-	if d := p.Options.DefaultRuleName(); d != "" && p.Rule(d) != nil {
-		return d, true
-	}
-	return "", false
-}
+// resolve is the rule the Rego entry point evaluates for rule (oslo's
+// Rules lookup), for reporting.
+func (e *Engine) resolve(rule string) (string, bool) { return e.tr.Policy.Resolve(rule) }
 
 // Query is another query prepared over an engine's compiled modules and
 // data, for callers that need more than the decision (Glance's property
@@ -277,11 +302,7 @@ type Query struct {
 // PrepareQuery prepares query against the engine's compiled modules and
 // data. Prepare once and reuse: evaluation is then as cheap as a decision.
 func (e *Engine) PrepareQuery(ctx context.Context, query string) (*Query, error) {
-	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query), oparego.StrictBuiltinErrors(true)}
-	if e.store != nil {
-		args = append(args, oparego.Store(e.store))
-	}
-	pq, err := oparego.New(args...).PrepareForEval(ctx)
+	pq, err := e.prepare(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("preparing query %q: %w", query, err)
 	}

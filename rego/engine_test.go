@@ -23,7 +23,7 @@ const glancePolicy = `{
 
 func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	t.Helper()
-	e, err := rego.New(context.Background(), translated(t, policy, opts, ""))
+	e, err := rego.New(context.Background(), rego.Translation(translated(t, policy, opts, "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func Example() {
 		"download_image": "role:admin or rule:restricted"}`))
 	policy, _ := oslo.Build([]*oslo.Layer{layer}, nil, oslo.Options{})
 	tr, _ := translate.Translate(policy, "")
-	eng, err := rego.New(ctx, tr)
+	eng, err := rego.New(ctx, rego.Translation(tr))
 	if err != nil {
 		panic(err)
 	}
@@ -244,7 +244,7 @@ may_download if rules.download_image == true
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	e, err := rego.New(ctx, tr, rego.WithModule("restrict.rego", raw))
+	e, err := rego.New(ctx, rego.Translation(tr), rego.Module("restrict.rego", raw))
 	if err != nil {
 		t.Fatal(err)
 	}

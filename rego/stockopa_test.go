@@ -47,7 +47,7 @@ func TestStockOPAReadsKeyOrderAndNaN(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		e, err := rego.New(context.Background(), tr)
+		e, err := rego.New(context.Background(), rego.Translation(tr))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,7 @@ func TestBuiltinErrorUnderNotDenies(t *testing.T) {
 	}{
 		{"holds form", `{"a": "not (role:x or role:y)"}`, partFails, "a", `holds["a"] if not part["a/1"]`, false},
 		{"exact form, raw Rego rule", `{"b": "not rule:bad"}`, ruleFails, "b", `rules["b"] := lib.negate(rules["bad"])`, false},
-		{"exact form, raw Rego rule, WithExact", `{"b": "not rule:bad"}`, ruleFails, "b", "", true},
+		{"exact form, raw Rego rule, Exact", `{"b": "not rule:bad"}`, ruleFails, "b", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,13 +54,12 @@ func TestBuiltinErrorUnderNotDenies(t *testing.T) {
 					t.Fatalf("the translation no longer writes %q; the test injects nothing:\n%s", tc.emitted, all.String())
 				}
 			}
-			opts := []rego.Option{rego.WithModule("fail.rego", tc.module)}
-			if tc.exact {
-				opts = append(opts, rego.WithExact())
-			}
-			e, err := rego.New(context.Background(), tr, opts...)
+			e, err := rego.New(context.Background(), rego.Translation(tr), rego.Module("fail.rego", tc.module))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.exact {
+				e = e.Exact()
 			}
 			d, err := e.Decide(context.Background(), rego.Request{Rule: tc.rule, Credentials: map[string]any{"roles": []any{"member"}}})
 			if err != nil {
@@ -90,7 +89,7 @@ func TestPreparedQueryBuiltinErrorFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	e, err := rego.New(ctx, tr, rego.WithModule("extra.rego", mod))
+	e, err := rego.New(ctx, rego.Translation(tr), rego.Module("extra.rego", mod))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,16 @@ type harness struct {
 	logs      *syncBuffer
 }
 
-type fixedPolicy struct{ l *bundles.Loaded }
-
-func (f fixedPolicy) Current() *bundles.Loaded { return f.l }
+// noPolicy is a policy source before its first load.
+var noPolicy server.PolicySource = (*bundles.Loaded)(nil)
 
 // builtinPolicy is the built-in glance bundle, compiled once per test binary.
 var builtinPolicy = sync.OnceValues(func() (*bundles.Loaded, error) {
-	return bundles.LoadBuiltin(context.Background(), "glance", bundles.BuildOptions{})
+	src, err := bundles.Builtin("glance")
+	if err != nil {
+		return nil, err
+	}
+	return bundles.Open(context.Background(), src, bundles.Options{})
 })
 
 func glancePolicy(t testing.TB) server.PolicySource {
@@ -64,18 +67,18 @@ func glancePolicy(t testing.TB) server.PolicySource {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixedPolicy{l}
+	return l
 }
 
 // dirPolicy builds a bundle from files (name → content), with Glance's
 // registered defaults unless the files give their own.
 func dirPolicy(t *testing.T, files map[string]string) server.PolicySource {
 	t.Helper()
-	return dirPolicyWith(t, files, bundles.BuildOptions{})
+	return dirPolicyWith(t, files, bundles.Options{})
 }
 
 // dirPolicyWith is dirPolicy built with opts.
-func dirPolicyWith(t *testing.T, files map[string]string, opts bundles.BuildOptions) server.PolicySource {
+func dirPolicyWith(t *testing.T, files map[string]string, opts bundles.Options) server.PolicySource {
 	t.Helper()
 	dir := t.TempDir()
 	if _, ok := files["defaults.json"]; !ok {
@@ -90,7 +93,7 @@ func dirPolicyWith(t *testing.T, files map[string]string, opts bundles.BuildOpti
 			t.Fatal(err)
 		}
 	}
-	w := bundles.NewWatcher(dir, nil, opts, nil)
+	w := bundles.NewWatcher(bundles.Path(dir), opts)
 	if _, err := w.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}

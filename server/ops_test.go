@@ -178,7 +178,7 @@ func TestOperations(t *testing.T) {
 	mustContain(t, lines[1], `"result":"unauthenticated"`)
 
 	// Not ready without a policy: readyz and every route are 503.
-	empty := newHarness(t, fixedPolicy{}, nil)
+	empty := newHarness(t, noPolicy, nil)
 	if r := empty.do("GET", "/readyz", nil); r.Status != 503 {
 		t.Errorf("readyz without policy: %d", r.Status)
 	}
@@ -210,7 +210,7 @@ func TestLiveReload(t *testing.T) {
 	}
 	write("defaults.json", string(def))
 	write("policy.yaml", `"download_image": ""`)
-	w := bundles.NewWatcher(dir, nil, bundles.BuildOptions{}, nil)
+	w := bundles.NewWatcher(bundles.Path(dir), bundles.Options{})
 	if _, err := w.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}

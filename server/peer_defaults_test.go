@@ -26,7 +26,7 @@ func TestDefaultsAgainstGlance(t *testing.T) {
 		t.Run(mode.file, func(t *testing.T) {
 			glance := readDefaultsResults(t, peerDir+mode.file)
 			// Glance's registered defaults alone: dirPolicy adds them.
-			w := dirPolicyWith(t, map[string]string{}, bundles.BuildOptions{Options: mode.opts})
+			w := dirPolicyWith(t, map[string]string{}, bundles.Options{Options: mode.opts})
 			h := newHarness(t, w, nil)
 			who := func(project, roles string) map[string]string {
 				var rs []string

@@ -10,16 +10,16 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/rego"
 )
 
 // protectionsRef is where bundles put Glance's property protections.
 const protectionsRef = "data.oslo.glance.property_protections.allowed"
 
-// policyState is the bundle in force with the queries prepared for it.
+// policyState is the policy in force with the queries prepared for it.
 type policyState struct {
-	loaded *bundles.Loaded
+	engine   *rego.Engine
+	revision string
 	// readable is nil when the bundle has no property protections: every
 	// property is readable, as in Glance without a protection file.
 	readable *rego.Query
@@ -34,26 +34,26 @@ type policyState struct {
 // maxAdminCache bounds the is_admin cache; it starts over when full.
 const maxAdminCache = 4096
 
-// policyState returns the prepared state for the bundle in force,
-// preparing it once per bundle revision.
+// policyState returns the prepared state for the policy in force,
+// preparing it once per engine (a reload makes a new one).
 func (s *Server) policyState(ctx context.Context) (*policyState, error) {
-	cur := s.cfg.Policy.Current()
-	if cur == nil {
+	eng, revision := s.cfg.Policy.Policy()
+	if eng == nil {
 		return nil, errors.New("no policy bundle is loaded")
 	}
-	if st := s.state.Load(); st != nil && st.loaded == cur {
+	if st := s.state.Load(); st != nil && st.engine == eng {
 		return st, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st := s.state.Load(); st != nil && st.loaded == cur {
+	if st := s.state.Load(); st != nil && st.engine == eng {
 		return st, nil
 	}
-	st := &policyState{loaded: cur}
-	if cur.Engine.Defines(protectionsRef) {
-		q, err := cur.Engine.PrepareQuery(ctx, `{p | some p in input.properties; `+protectionsRef+`(p, "read")}`)
+	st := &policyState{engine: eng, revision: revision}
+	if eng.Defines(protectionsRef) {
+		q, err := eng.PrepareQuery(ctx, `{p | some p in input.properties; `+protectionsRef+`(p, "read")}`)
 		if err != nil {
-			return nil, fmt.Errorf("bundle %s: %w", cur.Revision, err)
+			return nil, fmt.Errorf("bundle %s: %w", revision, err)
 		}
 		st.readable = q
 	}
@@ -74,7 +74,7 @@ func (p *policyState) isAdmin(ctx context.Context, rule string, creds map[string
 	if ok {
 		return admin, nil
 	}
-	d, err := p.loaded.Engine.Decide(ctx, rego.Request{Rule: rule, Target: creds, Credentials: creds})
+	d, err := p.engine.Decide(ctx, rego.Request{Rule: rule, Target: creds, Credentials: creds})
 	if err != nil {
 		return false, fmt.Errorf("deciding %s: %w", rule, err)
 	}

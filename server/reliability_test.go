@@ -517,7 +517,7 @@ func TestReadyzReportsEveryComponent(t *testing.T) {
 			[]string{"policy: ready; revision " + rev, "tokens: ready; 3 tokens"}},
 		{"tokens corrupt", glancePolicy(t), map[string]server.StatusReporter{"tokens": fakeStatus{false, "not ready; tokens.json is corrupt"}, "b": fakeStatus{true, "fine"}}, 503,
 			[]string{"b: fine", "policy: ready", "tokens: not ready; tokens.json is corrupt"}},
-		{"no policy", fixedPolicy{}, map[string]server.StatusReporter{"tokens": fakeStatus{true, "ready"}}, 503,
+		{"no policy", noPolicy, map[string]server.StatusReporter{"tokens": fakeStatus{true, "ready"}}, 503,
 			[]string{"policy: not ready; no policy loaded", "tokens: ready"}},
 		{"policy reports itself", reportingPolicy{glancePolicy(t), fakeStatus{true, "ready; revision x; last reload failed: broken"}}, nil, 200,
 			[]string{"policy: ready; revision x; last reload failed: broken"}},

@@ -25,7 +25,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oslorego/oslorego/auth"
-	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/rego"
 )
@@ -46,9 +45,12 @@ type Images interface {
 	OpenData(ctx context.Context, img imagestore.Image) (*os.File, error)
 }
 
-// PolicySource gives the policy in force; bundles.Watcher is one.
+// PolicySource gives the policy in force: bundles.Watcher is one, and so
+// is a *bundles.Loaded (a policy that never changes).
 type PolicySource interface {
-	Current() *bundles.Loaded
+	// Policy returns the engine in force and its revision; a nil engine
+	// before a policy is loaded.
+	Policy() (engine *rego.Engine, revision string)
 }
 
 // Config is what New needs. Images, Auth and Policy are required.
@@ -245,16 +247,16 @@ func (s *Server) ready(c echo.Context) error {
 		ok = ok && ready
 		fmt.Fprintf(&b, "%s: %s\n", name, strings.ReplaceAll(detail, "\n", " "))
 	}
-	cur := s.cfg.Policy.Current()
-	ready, detail := cur != nil, ""
+	eng, revision := s.cfg.Policy.Policy()
+	ready, detail := eng != nil, ""
 	if r, isReporter := s.cfg.Policy.(StatusReporter); isReporter {
 		var r2 bool
 		r2, detail = r.Status()
 		ready = ready && r2
-	} else if cur != nil {
-		detail = "ready; revision " + cur.Revision
+	} else if eng != nil {
+		detail = "ready; revision " + revision
 	}
-	if cur == nil {
+	if eng == nil {
 		detail = strings.TrimSuffix("not ready; no policy loaded; "+detail, "; ")
 	}
 	line("policy", ready, detail)
@@ -321,7 +323,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			s.cfg.Log.ErrorContext(ctx, "no policy in force", "error", err)
 			return writeError(c, http.StatusServiceUnavailable, "No policy is loaded; the server is not ready.")
 		}
-		rec.Revision = pol.loaded.Revision
+		rec.Revision = pol.revision
 		id, err := s.cfg.Auth.Authenticate(ctx, c.Request())
 		if err != nil {
 			rec.Result, rec.Reason = "unauthenticated", err.Error()
@@ -363,7 +365,7 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			target = map[string]any{"project_id": orNil(id.ProjectID)}
 		}
 		dstart := time.Now()
-		d, err := pol.loaded.Engine.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
+		d, err := pol.engine.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
 		s.metrics.observeDecision(rt.Action, d.Allowed, time.Since(dstart))
 		if err != nil {
 			return fmt.Errorf("deciding %s: %w", rt.Action, err)

@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/bundle"
-
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/rego"
 )
@@ -37,11 +35,7 @@ With --signing-key the bundle is signed in OPA's bundle signature format.`, stdo
 	if fs.NArg() != 1 || out == "" {
 		return usageErr("want one bundle directory and -o FILE.tar.gz")
 	}
-	src, err := bundles.Read(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	b, err := bundles.Build(src, bundles.BuildOptions{Revision: revision, Options: pf.options(), Package: pf.pkg})
+	b, err := bundles.Load(ctx, bundles.FS(os.DirFS(fs.Arg(0)), fs.Arg(0)), bundles.Options{Revision: revision, Options: pf.options(), Package: pf.pkg})
 	if err != nil {
 		return err
 	}
@@ -89,7 +83,7 @@ bundle as "oslorego build" makes it (for a directory) or as written (for a
 	if err != nil {
 		return err
 	}
-	b, err := bundles.Load(fs.Arg(0), verify, bundles.BuildOptions{Options: pf.options(), Package: pf.pkg})
+	b, err := bundles.Load(ctx, bundles.Path(fs.Arg(0)), bundles.Options{Options: pf.options(), Package: pf.pkg, Verify: verify})
 	if err != nil {
 		return err
 	}
@@ -140,27 +134,22 @@ is used as given (not flattened).`, stdout)
 			return err
 		}
 	}
-	opts := bundles.BuildOptions{Options: pf.options(), Package: pf.pkg}
 	verify, err := verifyOptions(key, alg, keyID)
 	if err != nil {
 		return err
 	}
 	// Decide with exactly what serve enforces: the bundle's own modules.
-	b, err := bundles.Load(fs.Arg(0), verify, opts)
-	if err != nil {
-		return err
-	}
-	served, err := bundles.Compile(ctx, b, pf.pkg)
+	served, err := bundles.Open(ctx, bundles.Path(fs.Arg(0)), bundles.Options{Options: pf.options(), Package: pf.pkg, Verify: verify})
 	if err != nil {
 		return err
 	}
 	req := rego.Request{Rule: cf.rule, Target: target, Credentials: creds}
-	d, err := served.Decide(ctx, req)
+	d, err := served.Engine.Decide(ctx, req)
 	if err != nil {
 		return err
 	}
 	if cf.explain {
-		if d, err = explainServed(ctx, fs.Arg(0), b, opts, req, d); err != nil {
+		if d, err = explainServed(ctx, fs.Arg(0), served, req, d); err != nil {
 			return err
 		}
 	}
@@ -171,21 +160,13 @@ is used as given (not flattened).`, stdout)
 	return nil
 }
 
-// explainServed explains decision d of the served bundle b from its oslo
-// sources: the directory's, or those the build recorded. The explanation
-// must reach the same decision; if it does not, the bundle's modules are
-// not what its sources translate to, and that is an error.
-func explainServed(ctx context.Context, arg string, b *bundle.Bundle, opts bundles.BuildOptions, req rego.Request, d rego.Decision) (rego.Decision, error) {
-	var eng *rego.Engine
-	if st, err := os.Stat(arg); err == nil && st.IsDir() {
-		src, err := bundles.Read(arg)
-		if err != nil {
-			return d, err
-		}
-		if eng, err = bundles.EngineFromDir(ctx, src, opts); err != nil {
-			return d, err
-		}
-	} else if eng, err = bundles.EngineFromBundle(ctx, b); err != nil {
+// explainServed explains decision d of the served bundle from its oslo
+// sources, those the build recorded. The explanation must reach the same
+// decision; if it does not, the bundle's modules are not what its sources
+// translate to, and that is an error.
+func explainServed(ctx context.Context, arg string, served *bundles.Loaded, req rego.Request, d rego.Decision) (rego.Decision, error) {
+	eng, err := served.Explainer(ctx)
+	if err != nil {
 		return d, err
 	}
 	x, err := eng.Explain(ctx, req)

@@ -147,7 +147,7 @@ func printDecision(w io.Writer, name string, d rego.Decision) {
 }
 
 func buildEngine(ctx context.Context, pf *policyFlags, paths []string) (*rego.Engine, error) {
-	p, err := pf.load(paths)
+	p, err := pf.loadOslo(paths)
 	if err != nil {
 		return nil, err
 	}
@@ -600,9 +600,6 @@ func (c *engineCache) build(rules string, defaultRule defaultRule) (*rego.Engine
 	}
 	p, err := oslo.Build([]*oslo.Layer{layer}, nil, opts)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := c.pf.declareRego(p); err != nil {
 		return nil, err
 	}
 	return c.pf.engine(c.ctx, p)

@@ -43,26 +43,14 @@ func (f *policyFlags) options() oslo.Options {
 	}
 }
 
-// load reads the policy files (later ones override earlier ones; a
-// directory is a policy.d overlay), the defaults file, and declares the
-// rules the --rego modules define.
+// load reads the policy files and the defaults file (see loadOslo), and
+// declares the rules the --rego modules define, so that rule:NAME finds
+// them (lint and translate need them; engine declares them itself).
 func (f *policyFlags) load(paths []string) (*oslo.Policy, error) {
-	if len(paths) == 0 && f.defaults == "" {
-		return nil, usageErr("no policy file given")
-	}
-	p, err := oslo.Load(paths, f.defaults, f.options())
+	p, err := f.loadOslo(paths)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.declareRego(p); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// declareRego reads the --rego modules and declares the rules they define
-// on p, so that rule:NAME finds them.
-func (f *policyFlags) declareRego(p *oslo.Policy) ([]translate.Module, error) {
 	modules, err := f.regoModules()
 	if err != nil {
 		return nil, err
@@ -72,25 +60,30 @@ func (f *policyFlags) declareRego(p *oslo.Policy) ([]translate.Module, error) {
 			return nil, err
 		}
 	}
-	return modules, nil
+	return p, nil
 }
 
-// engine translates a loaded policy (whose --rego rules are declared) and
-// compiles it with the --rego modules.
-func (f *policyFlags) engine(ctx context.Context, p *oslo.Policy) (*rego.Engine, error) {
-	tr, err := translate.Translate(p, f.pkg)
-	if err != nil {
-		return nil, err
+// loadOslo reads the policy files (later ones override earlier ones; a
+// directory is a policy.d overlay) and the defaults file.
+func (f *policyFlags) loadOslo(paths []string) (*oslo.Policy, error) {
+	if len(paths) == 0 && f.defaults == "" {
+		return nil, usageErr("no policy file given")
 	}
+	return oslo.Load(paths, f.defaults, f.options())
+}
+
+// engine compiles p with the --rego modules, declaring the rules they
+// define on p (which must not have them declared yet).
+func (f *policyFlags) engine(ctx context.Context, p *oslo.Policy) (*rego.Engine, error) {
 	modules, err := f.regoModules()
 	if err != nil {
 		return nil, err
 	}
-	var opts []rego.Option
+	opts := []rego.Option{rego.Policy(p), rego.Package(f.pkg)}
 	for _, m := range modules {
-		opts = append(opts, rego.WithModule(m.File, m.Text))
+		opts = append(opts, rego.Module(m.File, m.Text))
 	}
-	return rego.New(ctx, tr, opts...)
+	return rego.New(ctx, opts...)
 }
 
 // regoModules reads the --rego files.

@@ -70,7 +70,7 @@ func TestEvalDecidesWithServedModules(t *testing.T) {
 	if code, _, errOut := runCLI(t, "", "build", "../../bundles/testdata/example", "-o", built); code != 0 {
 		t.Fatal(errOut)
 	}
-	b, err := bundles.Load(built, nil, bundles.BuildOptions{})
+	b, err := bundles.Load(context.Background(), bundles.Path(built), bundles.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -306,22 +306,23 @@ func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string
 // every --reload-interval (--bundle only) and on SIGHUP, and logs each
 // reload: failures at ERROR, new revisions at INFO.
 func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundles.Watcher, string, error) {
-	opts := bundles.BuildOptions{Options: f.policy.options(), Package: f.policy.pkg, Decidable: routeActions()}
+	opts := bundles.Options{Options: f.policy.options(), Package: f.policy.pkg, Decidable: routeActions()}
 	var w *bundles.Watcher
 	if f.bundle == "" {
-		var err error
-		if w, err = bundles.NewBuiltinWatcher("glance", opts, bundles.WithLogger(log)); err != nil {
+		src, err := bundles.Builtin("glance")
+		if err != nil {
 			return nil, "", err
 		}
+		w = bundles.NewWatcher(src, opts, bundles.WithLogger(log))
 		if _, err := w.Reload(ctx); err != nil {
 			return nil, "", err
 		}
 	} else {
-		verify, err := verifyOptions(f.key, f.alg, f.keyID)
-		if err != nil {
+		var err error
+		if opts.Verify, err = verifyOptions(f.key, f.alg, f.keyID); err != nil {
 			return nil, "", err
 		}
-		w = bundles.NewWatcher(f.bundle, verify, opts, nil, bundles.WithLogger(log))
+		w = bundles.NewWatcher(bundles.Path(f.bundle), opts, bundles.WithLogger(log))
 		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://")
 		if _, err := w.Reload(ctx); err != nil {
 			if !remote {
