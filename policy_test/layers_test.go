@@ -17,7 +17,8 @@ import (
 const module = "github.com/oslorego/oslorego"
 
 // layers is the direction data flows in, top to bottom: files, the oslo
-// model, Rego generation, the engine, bundles, the server, the command.
+// model, Rego generation, the engine, bundles, the front-ends (the server,
+// the checker), the command.
 // A package may import a package of a lower rank, or one of its own entry
 // (internal/... among themselves); nothing else of the module. Tests may
 // import anything: end-to-end tests drive the layers above them.
@@ -34,6 +35,7 @@ var layers = []struct {
 	{"auth", 5},            // tokens and headers to credentials
 	{"imagestore", 5},      // image metadata and data
 	{"server", 6},          // the HTTP front-end
+	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
 	{"cmd/...", 7},         // the command
 	{"policy_test/...", 8}, // the suites and their tooling
 }

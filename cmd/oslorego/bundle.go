@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/oslorego/oslorego/bundles"
+	"github.com/oslorego/oslorego/checker"
 	"github.com/oslorego/oslorego/rego"
 )
 
@@ -124,13 +125,13 @@ is used as given (not flattened).`, stdout)
 	if fs.NArg() != 1 || cf.rule == "" {
 		return usageErr("want one bundle and --rule NAME")
 	}
-	creds, err := loadCreds(&cf)
+	creds, err := checker.Creds(cf.creds, cf.access, cf.isAdmin)
 	if err != nil {
 		return err
 	}
 	var target any = map[string]any{}
 	if cf.target != "" {
-		if target, err = readJSON(cf.target, "target"); err != nil {
+		if target, err = checker.ReadJSON(cf.target, "target"); err != nil {
 			return err
 		}
 	}
@@ -153,7 +154,7 @@ is used as given (not flattened).`, stdout)
 			return err
 		}
 	}
-	printDecision(stdout, cf.rule, d)
+	checker.WriteDecision(stdout, cf.rule, d)
 	if !d.Allowed {
 		return errFindings
 	}

@@ -113,3 +113,23 @@ func TestEvalDecidesWithServedModules(t *testing.T) {
 		})
 	}
 }
+
+// SIGINT and SIGTERM both cancel the context every command runs on (serve
+// then drains, TestServeSignalDrainsRequestsInFlight); neither kills the
+// process outright.
+func TestSignalContextCancels(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ctx, stop := signalContext(context.Background())
+			defer stop()
+			if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%v did not cancel the context", sig)
+			}
+		})
+	}
+}

@@ -228,16 +228,12 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	f.greet(stderr, "http://"+ln.Addr().String(), describe)
 	log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "data_dir", f.dataDir)
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(stop)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("serving: %w", err)
-	case <-stop:
-	case <-ctx.Done():
+	case <-ctx.Done(): // SIGINT or SIGTERM (main's signalContext)
 	}
 	log.Info("shutting down; waiting for requests in flight", "timeout", f.shutdown)
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdown)

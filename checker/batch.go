@@ -1,0 +1,401 @@
+package checker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/oslorego/oslorego/internal/policyfile"
+	"github.com/oslorego/oslorego/internal/python"
+	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/translate/oslo"
+)
+
+// ErrPolicy is what Batch.Run returns, once every line is answered, when
+// Batch.PolicyErr is set.
+var ErrPolicy = errors.New("the policy could not be loaded")
+
+// Batch decides JSON Lines requests, one per line:
+//
+//	{"rule": NAME, "target": {...}, "creds": {...}}
+//
+// optionally with "rules" (a whole policy map for that request) and
+// "default_rule". A line is one JSON object read as Python's json.loads
+// reads it; field names are exact and other fields are refused. One JSON
+// line is written per request, in order: {"allowed": true|false}, with
+// "error" where the decision failed closed or the line was refused.
+type Batch struct {
+	// Policy decides the requests without "rules"; nil if none was given.
+	Policy *rego.Engine
+	// PolicyErr is why the policy could not be loaded, if it could not:
+	// every line is then answered with it (oslo raises on every enforce),
+	// so that a caller can tell a broken policy from a broken pipe.
+	PolicyErr error
+	// Options are the oslo options of a request's "rules" map; its
+	// "default_rule" overrides the default rule.
+	Options oslo.Options
+	// Compile makes the engine of a request's "rules" map, once per
+	// distinct map (and default rule) among the last few.
+	Compile func(ctx context.Context, p *oslo.Policy) (*rego.Engine, error)
+	// Explain explains each decision of a rule given by name.
+	Explain bool
+	// Workers is how many lines are decided at once (default GOMAXPROCS).
+	Workers int
+}
+
+// rulesEngines is how many "rules" engines a Batch keeps.
+const rulesEngines = 64
+
+// queued is how many lines may be read ahead of the answer being written.
+const queued = 512
+
+// Run reads requests from r until EOF and writes one answer per request
+// to w, in order. Lines are decided in parallel; an answer is written as
+// soon as every earlier one is, and flushed as soon as no later line is
+// waiting, so that an interactive caller gets each answer at once. A
+// line's failure is that line's answer; Run fails on a read or write error
+// or when ctx ends (a read already blocked then is left to finish on its
+// own), and returns ErrPolicy after answering every line if PolicyErr is
+// set.
+func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
+	// Deferred in this order: the workers are told to stop, then awaited.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := b.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	cache := newEngineCache(rulesEngines, func(rules string, def defaultRule) (*rego.Engine, error) {
+		return b.compileRules(ctx, rules, def)
+	})
+
+	type job struct {
+		num    int
+		line   []byte
+		answer chan answer
+	}
+	// The reader sends each job to the workers and, in input order, to
+	// the writer, which waits for each job's answer in turn.
+	jobs, order := make(chan *job, queued), make(chan *job, queued)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		in := bufio.NewReaderSize(r, 1<<20)
+		for num := 1; ctx.Err() == nil; num++ {
+			line, err := in.ReadBytes('\n')
+			if line = pyStrip(line); len(line) > 0 {
+				j := &job{num, line, make(chan answer, 1)}
+				for _, ch := range []chan *job{order, jobs} {
+					select {
+					case ch <- j:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if err == io.EOF {
+				readErr <- nil
+				return
+			}
+			if err != nil {
+				readErr <- fmt.Errorf("reading requests: %w", err)
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case j, ok := <-jobs:
+					if !ok {
+						return
+					}
+					j.answer <- b.decide(ctx, cache, j.num, j.line)
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+
+	out := bufio.NewWriterSize(w, 1<<16)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	for {
+		var j *job
+		var more bool
+		select {
+		case j, more = <-order:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !more {
+			break
+		}
+		var a answer
+		select {
+		case a = <-j.answer:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := ctx.Err(); err != nil {
+			// Decided while being cancelled: not an answer to trust.
+			return err
+		}
+		if err := enc.Encode(a); err != nil {
+			return fmt.Errorf("writing decision: %w", err)
+		}
+		if len(order) == 0 {
+			if err := out.Flush(); err != nil {
+				return fmt.Errorf("writing decision: %w", err)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing decision: %w", err)
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	if b.PolicyErr != nil {
+		return ErrPolicy
+	}
+	return nil
+}
+
+// answer is one output line.
+type answer struct {
+	Allowed     bool              `json:"allowed"`
+	Error       string            `json:"error,omitempty"`
+	Explanation *rego.Explanation `json:"explanation,omitempty"`
+}
+
+// request is one decoded line.
+type request struct {
+	// rule is the "rule" value: a string, or (with "rules") nil for an
+	// absent rule or another value oslo looks up as a name no rule has.
+	rule any
+	// ruleErr is why the rule cannot be decided (an unhashable rule).
+	ruleErr string
+	target  any
+	creds   any
+	// rules is the raw JSON text of "rules"; "" when absent.
+	rules string
+	// emptyRules is true when "rules" is {} (oslo then denies everything
+	// without looking the rule up).
+	emptyRules  bool
+	defaultRule defaultRule
+}
+
+// defaultRule is a request's "default_rule".
+type defaultRule struct {
+	set  bool   // the field is present
+	none bool   // oslo has no default rule: null, "", or a hashable non-string
+	name string // the rule name otherwise
+}
+
+func (d defaultRule) key() string {
+	switch {
+	case !d.set:
+		return "absent"
+	case d.none:
+		return "none"
+	}
+	return "name:" + d.name
+}
+
+// fields are the fields of a request line. Names are exact: Go's
+// encoding/json would also take "Creds" or "CREDS" for "creds".
+var fields = map[string]bool{"rule": true, "rules": true, "target": true, "creds": true, "default_rule": true}
+
+// pyStrip is Python's str.strip() of a line (the oracle and
+// oslopolicy-checker-style readers strip before json.loads): Unicode white
+// space, which for Python also includes U+001C..U+001F.
+func pyStrip(line []byte) []byte {
+	return bytes.TrimFunc(line, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
+}
+
+// parseLine decodes one request line as Python's json.loads does: one
+// JSON object and nothing after it, exact field names (an unknown field is
+// refused, not ignored), a repeated field keeps its last value.
+func parseLine(line []byte) (request, error) {
+	req := request{target: map[string]any{}, creds: map[string]any{}}
+	if !utf8.Valid(line) {
+		return req, fmt.Errorf("the line is not valid UTF-8")
+	}
+	members, err := policyfile.LoadJSONObject(string(line))
+	if err != nil {
+		var pe *policyfile.Error
+		if errors.As(err, &pe) {
+			return req, fmt.Errorf("not one JSON object: %s", pe.Msg)
+		}
+		return req, fmt.Errorf("not one JSON object: %w", err)
+	}
+	last := map[string]policyfile.Member{}
+	for _, m := range members {
+		if !fields[m.Key] {
+			return req, fmt.Errorf("unknown field %s (the fields are \"rule\", \"rules\", \"target\", \"creds\" and \"default_rule\", spelt exactly)", python.StrReprWTF8(m.Key))
+		}
+		last[m.Key] = m
+	}
+	if m, ok := last["rules"]; ok {
+		if m.Value.Kind != policyfile.Map {
+			// Rules.from_dict calls .items().
+			return req, fmt.Errorf("\"rules\" must be an object (oslo: AttributeError: '%s' object has no attribute 'items')", pyTypeName(m.Value))
+		}
+		req.rules, req.emptyRules = m.Raw, len(m.Value.Pairs) == 0
+	}
+	if m, ok := last["default_rule"]; ok {
+		if req.rules == "" {
+			return req, fmt.Errorf("\"default_rule\" goes with \"rules\"")
+		}
+		req.defaultRule.set = true
+		switch v := m.Value; {
+		case v.Kind == policyfile.String && v.Str != "":
+			req.defaultRule.name = v.Str
+		case v.Kind == policyfile.List && len(v.Items) > 0:
+			// oslo raises TypeError (unhashable) from every lookup of a
+			// missing rule; refused here rather than reproduced.
+			return req, fmt.Errorf("\"default_rule\" must be a string or null, not a non-empty list")
+		default:
+			// null, "", and any other value: Rules.__missing__ finds no
+			// default rule (not a string, or falsy, or not in the rules).
+			req.defaultRule.none = true
+		}
+	}
+	if m, ok := last["rule"]; ok {
+		switch v := m.Value; v.Kind {
+		case policyfile.String:
+			req.rule = v.Str
+		case policyfile.List, policyfile.Map:
+			// self.rules[rule] raises TypeError, after `not self.rules`.
+			req.ruleErr = fmt.Sprintf("TypeError: unhashable type: '%s'", pyTypeName(v))
+		default:
+			req.rule = nil
+		}
+		if v := m.Value; v.Kind != policyfile.String && req.rules == "" {
+			return req, fmt.Errorf("\"rule\" must be a string with --policy")
+		}
+	} else if req.rules == "" {
+		return req, fmt.Errorf("request has no \"rule\" (a missing rule falls back to the default rule only with \"rules\")")
+	}
+	if s, ok := req.rule.(string); ok && !utf8.ValidString(s) {
+		return req, fmt.Errorf("rule: the name %s holds a lone surrogate: %w", python.StrReprWTF8(s), rego.ErrUnrepresentable)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *any
+	}{{"target", &req.target}, {"creds", &req.creds}} {
+		if m, ok := last[f.name]; ok {
+			// With the key order: Python prints dicts in JSON order.
+			v, err := rego.OrderedValue(m.Value)
+			if err != nil {
+				return req, fmt.Errorf("%s: %w", f.name, err)
+			}
+			*f.dst = v
+		}
+	}
+	return req, nil
+}
+
+func pyTypeName(v policyfile.Value) string {
+	switch v.Kind {
+	case policyfile.List:
+		return "list"
+	case policyfile.Map:
+		return "dict"
+	case policyfile.String:
+		return "str"
+	case policyfile.Int:
+		return "int"
+	case policyfile.Float:
+		return "float"
+	case policyfile.Bool:
+		return "bool"
+	}
+	return "NoneType"
+}
+
+// decide answers line n.
+func (b *Batch) decide(ctx context.Context, cache *engineCache, n int, line []byte) answer {
+	fail := func(format string, args ...any) answer {
+		return answer{Error: fmt.Sprintf("line %d: ", n) + fmt.Sprintf(format, args...)}
+	}
+	if b.PolicyErr != nil {
+		return fail("loading the policy: %s", oneLine(b.PolicyErr.Error()))
+	}
+	req, err := parseLine(line)
+	if err != nil {
+		return fail("%v", err)
+	}
+	eng := b.Policy
+	if req.rules != "" {
+		if eng, err = cache.get(req.rules, req.defaultRule); err != nil {
+			return fail("%s", oneLine(err.Error()))
+		}
+	}
+	if eng == nil {
+		return fail("no policy: give --policy or a \"rules\" map in the request")
+	}
+	if req.ruleErr != "" && !req.emptyRules {
+		// With no rules at all, enforce() denies before the lookup raises.
+		return fail("%s", req.ruleErr)
+	}
+	name, isName := req.rule.(string)
+	var d rego.Decision
+	if b.Explain && isName {
+		d, err = eng.Explain(ctx, rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
+	} else {
+		var in ast.Value
+		if in, err = rego.InputValue(req.rule, req.target, req.creds); err != nil {
+			return fail("%v", err)
+		}
+		d, err = eng.DecideInput(ctx, name, in)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	return answer{Allowed: d.Allowed, Error: d.Error, Explanation: d.Explanation}
+}
+
+// compileRules makes the engine of a request's "rules" map.
+func (b *Batch) compileRules(ctx context.Context, rules string, def defaultRule) (*rego.Engine, error) {
+	if b.Compile == nil {
+		return nil, errors.New("this batch decides no \"rules\" maps")
+	}
+	opts := b.Options
+	switch {
+	case def.none:
+		opts.NoDefaultRule = true
+	case def.set:
+		opts.DefaultRule, opts.NoDefaultRule = def.name, false
+	}
+	layer, err := oslo.ParseLayer("rules", []byte(rules))
+	if err != nil {
+		return nil, err
+	}
+	p, err := oslo.Build([]*oslo.Layer{layer}, nil, opts)
+	if err != nil {
+		return nil, err
+	}
+	return b.Compile(ctx, p)
+}
