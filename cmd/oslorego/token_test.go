@@ -97,7 +97,7 @@ func TestTokenCLIAddListRevoke(t *testing.T) {
 	if _, err := auth.NewTokenFile(file).Authenticate(context.Background(), r); !errors.Is(err, auth.ErrUnauthenticated) {
 		t.Fatalf("revoked token: %v", err)
 	}
-	_, errOut, err = tokenCLI(t, "revoke", id, "--tokens-file", file)
+	_, _, err = tokenCLI(t, "revoke", id, "--tokens-file", file)
 	if !errors.Is(err, auth.ErrNoSuchToken) {
 		t.Fatalf("revoking twice: %v", err)
 	}

@@ -111,6 +111,7 @@ func pyIntParse(s string, base int) (*big.Int, error) {
 		digits = append(digits, c)
 	}
 	if base == 10 && len(digits) > python.IntMaxStrDigits {
+		//lint:ignore ST1005 Python's own message, which the oracle's answers carry verbatim
 		return nil, fmt.Errorf("Exceeds the limit (%d digits) for integer string conversion: value has %d digits; use sys.set_int_max_str_digits() to increase the limit", python.IntMaxStrDigits, len(digits))
 	}
 	n, ok := new(big.Int).SetString(string(digits), base)

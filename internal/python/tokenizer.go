@@ -158,8 +158,7 @@ nextline:
 				if contCol == 0 {
 					contCol = col
 				}
-				var ok bool
-				if c, ok = t.continuationLine(); !ok {
+				if _, ok := t.continuationLine(); !ok {
 					return token{kind: tokError}
 				}
 			default:
