@@ -3,11 +3,16 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +24,9 @@ import (
 
 // Keystone defaults.
 const (
+	// accessRulesVersion is the OpenStack-Identity-Access-Rules version
+	// we enforce, keystonemiddleware's ACCESS_RULES_SUPPORT.
+	accessRulesVersion = "1"
 	defaultMaxCache    = 10000
 	defaultNegativeTTL = 10 * time.Second
 	// defaultCacheTTL is keystonemiddleware's token_cache_time: how long a
@@ -37,17 +45,34 @@ type KeystoneOptions struct {
 	// URL is Keystone's base URL, e.g. http://keystone:5000 or
 	// https://cloud/identity; /v3 is appended unless the path ends in it.
 	URL string
-	// ServiceToken is this service's own token, sent as X-Auth-Token to
-	// authorise validating user tokens (as keystonemiddleware does).
+	// ServiceToken is a static token of this service's own, sent as
+	// X-Auth-Token to authorise validating user tokens. It cannot be
+	// renewed: once it expires every uncached token is answered 503.
 	ServiceToken string
-	// Client makes the calls; default: a client with a 10s timeout.
+	// Credentials authenticate this service instead (a password or an
+	// application credential, as keystonemiddleware's auth plugins): its
+	// token is obtained with POST /v3/auth/tokens, renewed at 80% of its
+	// life and when Keystone answers 401 to it. Exactly one of
+	// ServiceToken and Credentials is given.
+	Credentials *ServiceCredentials
+	// ServiceType is this service's catalog type, which the access rules
+	// of application credentials must name; default "image".
+	ServiceType string
+	// Log receives service token renewals and failures and access rule
+	// refusals (never a secret); default: discarded.
+	Log *slog.Logger
+	// Client makes the calls; default: a client with a 10s timeout that
+	// trusts CAFile's certificates if given, else the system's.
 	Client *http.Client
+	// CAFile is a PEM bundle of the CAs Keystone's TLS certificate is
+	// checked against (clouds.yaml's cacert); not with Client.
+	CAFile string
 	// MaxCache bounds the number of cached validations; default 10000.
 	MaxCache int
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
-	// NegativeTTL is how long a token Keystone called invalid is refused
-	// without asking again; default 10s.
+	// NegativeTTL is how long a token Keystone called invalid (or one
+	// past its expires_at) is refused without asking again; default 10s.
 	NegativeTTL time.Duration
 	// CacheTTL is how long a valid token is trusted without asking
 	// Keystone again (never past its expires_at), so that revocations take
@@ -58,13 +83,15 @@ type KeystoneOptions struct {
 // Keystone authenticates the X-Auth-Token of requests by asking Keystone
 // v3 to validate it, caching the answers. It is safe for concurrent use.
 type Keystone struct {
-	endpoint     string
-	serviceToken string
-	client       *http.Client
-	now          func() time.Time
-	maxCache     int
-	negativeTTL  time.Duration
-	cacheTTL     time.Duration
+	endpoint    string
+	svc         *serviceTokens
+	serviceType string
+	client      *http.Client
+	now         func() time.Time
+	log         *slog.Logger
+	maxCache    int
+	negativeTTL time.Duration
+	cacheTTL    time.Duration
 
 	flight singleflight.Group
 
@@ -73,11 +100,13 @@ type Keystone struct {
 }
 
 // cacheEntry is one validation answer. A nil id is a token Keystone
-// refused; otherwise the identity is good until expiresAt.
+// refused; otherwise the identity is good until expiresAt, for the
+// requests its access rules allow.
 type cacheEntry struct {
 	id        *Identity
-	expiresAt time.Time // the token's own expiry
-	evictAt   time.Time // when the answer must be asked for again
+	rules     *accessRules // nil: no access rules
+	expiresAt time.Time    // the token's own expiry
+	evictAt   time.Time    // when the answer must be asked for again
 }
 
 // NewKeystone checks the options and returns a Keystone authenticator.
@@ -90,12 +119,18 @@ func NewKeystone(o KeystoneOptions) (*Keystone, error) {
 		return nil, fmt.Errorf("keystone url %q: want http(s)://host[:port][/path]", u.Redacted())
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("keystone url %q: credentials in the URL are not used; give a service token", u.Redacted())
+		return nil, fmt.Errorf("keystone url %q: credentials in the URL are not used; give service credentials", u.Redacted())
 	}
-	if o.ServiceToken == "" {
-		return nil, errors.New("keystone: no service token")
-	}
-	if !validHeaderValue(o.ServiceToken) {
+	switch {
+	case o.ServiceToken == "" && o.Credentials == nil:
+		return nil, errors.New("keystone: no service credentials or service token")
+	case o.ServiceToken != "" && o.Credentials != nil:
+		return nil, errors.New("keystone: give service credentials or a service token, not both")
+	case o.Credentials != nil:
+		if err := o.Credentials.Validate(); err != nil {
+			return nil, fmt.Errorf("keystone service credentials: %w", err)
+		}
+	case !validHeaderValue(o.ServiceToken):
 		return nil, errors.New("keystone: service token has characters not allowed in a header")
 	}
 	path := strings.TrimRight(u.Path, "/")
@@ -109,20 +144,47 @@ func NewKeystone(o KeystoneOptions) (*Keystone, error) {
 	u.RawQuery = "nocatalog"
 	u.Fragment = ""
 	k := &Keystone{
-		endpoint:     u.String(),
-		serviceToken: o.ServiceToken,
-		client:       o.Client,
-		now:          o.Now,
-		maxCache:     o.MaxCache,
-		negativeTTL:  o.NegativeTTL,
-		cacheTTL:     o.CacheTTL,
-		cache:        map[[sha256.Size]byte]cacheEntry{},
+		endpoint:    u.String(),
+		serviceType: o.ServiceType,
+		client:      o.Client,
+		now:         o.Now,
+		log:         o.Log,
+		maxCache:    o.MaxCache,
+		negativeTTL: o.NegativeTTL,
+		cacheTTL:    o.CacheTTL,
+		cache:       map[[sha256.Size]byte]cacheEntry{},
 	}
-	if k.client == nil {
+	switch {
+	case k.client != nil && o.CAFile != "":
+		return nil, errors.New("keystone: give a client or a CA file, not both")
+	case k.client == nil && o.CAFile != "":
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("keystone CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("keystone CA file %s: no PEM certificate", o.CAFile)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		k.client = &http.Client{Timeout: keystoneTimeout, Transport: tr}
+	case k.client == nil:
 		k.client = &http.Client{Timeout: keystoneTimeout}
 	}
 	if k.now == nil {
 		k.now = time.Now
+	}
+	if k.log == nil {
+		k.log = slog.New(slog.DiscardHandler)
+	}
+	if k.serviceType == "" {
+		k.serviceType = "image"
+	}
+	k.svc = &serviceTokens{endpoint: k.endpoint, client: k.client, now: k.now, log: k.log, token: o.ServiceToken}
+	if o.Credentials != nil {
+		creds := *o.Credentials
+		k.svc.creds = &creds
 	}
 	if k.maxCache <= 0 {
 		k.maxCache = defaultMaxCache
@@ -149,7 +211,7 @@ func (k *Keystone) Authenticate(ctx context.Context, r *http.Request) (*Identity
 	}
 	key := sha256.Sum256([]byte(token))
 	if e, ok := k.lookup(key); ok {
-		return e.identity(k.now())
+		return k.answer(r, e)
 	}
 	// Concurrent requests with the same uncached token share one call.
 	ch := k.flight.DoChan(string(key[:]), func() (any, error) {
@@ -171,10 +233,27 @@ func (k *Keystone) Authenticate(ctx context.Context, r *http.Request) (*Identity
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.(cacheEntry).identity(k.now())
+		return k.answer(r, res.Val.(cacheEntry))
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// answer answers request r from a validation: the identity, unless the
+// token is invalid, expired, or from an application credential whose
+// access rules do not allow r (401, as keystonemiddleware's
+// validate_allowed_request).
+func (k *Keystone) answer(r *http.Request, e cacheEntry) (*Identity, error) {
+	id, err := e.identity(k.now())
+	if err != nil || e.rules == nil {
+		return id, err
+	}
+	if !e.rules.allows(k.serviceType, r.Method, r.URL.Path) {
+		why := e.rules.describe(k.serviceType, r.Method, r.URL.Path)
+		k.log.InfoContext(r.Context(), "token refused by its access rules", "user_id", id.UserID, "reason", why)
+		return nil, fmt.Errorf("%w: %s", ErrUnauthenticated, why)
+	}
+	return id, nil
 }
 
 // identity answers from a cache entry at time now.
@@ -254,23 +333,58 @@ type keystoneToken struct {
 			Name string `json:"name"`
 		} `json:"roles"`
 		IsAdminProject *bool `json:"is_admin_project"`
+		// ApplicationCredential is there for a token from one; its
+		// AccessRules only for a restricted one (null or absent: none).
+		ApplicationCredential *struct {
+			ID          string        `json:"id"`
+			AccessRules *[]accessRule `json:"access_rules"`
+		} `json:"application_credential"`
 	} `json:"token"`
 }
 
-// validate asks Keystone about one token. It returns a cache entry for a
-// definite answer (valid, or 404 invalid) and an error otherwise.
+// validate asks Keystone about one token with our service token. When
+// Keystone answers 401 to a service token that can be renewed, it
+// authenticates again (once for all the requests that saw it refused)
+// and asks once more.
 func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, error) {
+	svc, err := k.svc.get(ctx)
+	if err != nil {
+		return cacheEntry{}, err
+	}
+	e, status, err := k.validateWith(ctx, svc, token)
+	if status == http.StatusUnauthorized && k.svc.drop(svc) {
+		if svc, err = k.svc.get(ctx); err != nil {
+			return cacheEntry{}, err
+		}
+		e, status, err = k.validateWith(ctx, svc, token)
+	}
+	switch status {
+	case http.StatusOK, http.StatusNotFound:
+		k.svc.accepted()
+	case http.StatusUnauthorized, http.StatusForbidden:
+		k.svc.refuse(err)
+	}
+	return e, err
+}
+
+// validateWith asks Keystone about one token, authorised by svc. It
+// returns a cache entry for a definite answer (valid, or 404 invalid) and
+// an error otherwise, with Keystone's status (0 when there is none).
+func (k *Keystone) validateWith(ctx context.Context, svc, token string) (cacheEntry, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.endpoint, nil)
 	if err != nil {
-		return cacheEntry{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return cacheEntry{}, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	req.Header.Set("X-Auth-Token", k.serviceToken)
+	req.Header.Set("X-Auth-Token", svc)
 	req.Header.Set("X-Subject-Token", token)
 	req.Header.Set("Accept", "application/json")
+	// We enforce application credentials' access rules (answer): without
+	// this Keystone answers 404 for the tokens of restricted ones.
+	req.Header.Set("OpenStack-Identity-Access-Rules", accessRulesVersion)
 	resp, err := k.client.Do(req)
 	if err != nil {
 		// The error names the URL, never a header: no token leaks.
-		return cacheEntry{}, fmt.Errorf("%w: validating token with keystone: %w", ErrUnavailable, err)
+		return cacheEntry{}, 0, fmt.Errorf("%w: validating token with keystone: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	// Drain what is left so the connection can be reused.
@@ -279,15 +393,21 @@ func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, erro
 	now := k.now()
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return cacheEntry{evictAt: now.Add(k.negativeTTL)}, nil
+		return cacheEntry{evictAt: now.Add(k.negativeTTL)}, resp.StatusCode, nil
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		// Keystone answers 404 for a bad subject token; 401/403 is about
 		// our own service token (keystonemiddleware treats it alike).
-		return cacheEntry{}, fmt.Errorf("%w: keystone refused the service token (HTTP %d)", ErrUnavailable, resp.StatusCode)
+		return cacheEntry{}, resp.StatusCode, fmt.Errorf("%w: keystone refused the service token (HTTP %d)", ErrUnavailable, resp.StatusCode)
 	case resp.StatusCode != http.StatusOK:
-		return cacheEntry{}, fmt.Errorf("%w: keystone answered HTTP %d", ErrUnavailable, resp.StatusCode)
+		return cacheEntry{}, resp.StatusCode, fmt.Errorf("%w: keystone answered HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	e, err := k.decode(resp.Body, now)
+	return e, resp.StatusCode, err
+}
+
+// decode reads a token validation answer.
+func (k *Keystone) decode(r io.Reader, now time.Time) (cacheEntry, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxTokenBody))
 	if err != nil {
 		return cacheEntry{}, fmt.Errorf("%w: reading keystone token: %w", ErrUnavailable, err)
 	}
@@ -330,6 +450,9 @@ func (k *Keystone) validate(ctx context.Context, token string) (cacheEntry, erro
 		id.IsAdminProject = *t.IsAdminProject
 	}
 	e := cacheEntry{id: id, expiresAt: expires, evictAt: now.Add(k.cacheTTL)}
+	if ac := t.ApplicationCredential; ac != nil && ac.AccessRules != nil {
+		e.rules = compileAccessRules(ac.ID, *ac.AccessRules)
+	}
 	if expires.Before(e.evictAt) {
 		// Trusted only until expires_at (identity checks it); after that
 		// the entry answers "expired", like a refusal, for NegativeTTL.
@@ -347,4 +470,45 @@ func validHeaderValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// Check obtains the service token (authenticating with the credentials,
+// if given) and has Keystone validate it, so that wrong credentials, a
+// bad static token or an unreachable Keystone are reported at start. An
+// identity with neither the service nor the admin role is only logged:
+// whether it may validate others' tokens is Keystone's policy to say.
+func (k *Keystone) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*keystoneTimeout)
+	defer cancel()
+	svc, err := k.svc.get(ctx)
+	if err != nil {
+		return fmt.Errorf("obtaining the service token: %w", err)
+	}
+	e, status, err := k.validateWith(ctx, svc, svc)
+	switch {
+	case err != nil:
+		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+			k.svc.refuse(err)
+		}
+		return fmt.Errorf("checking the service token with keystone: %w", err)
+	case e.id == nil:
+		err := fmt.Errorf("%w: keystone does not know the service token (invalid, revoked or expired)", ErrUnavailable)
+		k.svc.refuse(err)
+		return err
+	}
+	k.svc.accepted()
+	k.svc.setExpiry(e.expiresAt)
+	id := e.id
+	if !slices.ContainsFunc(id.Roles, func(r string) bool { return strings.EqualFold(r, "service") || strings.EqualFold(r, "admin") }) && id.SystemScope == "" {
+		k.log.Warn("the service identity has neither the service nor the admin role: Keystone's default policy (identity:validate_token) lets it validate no token but its own",
+			"user_id", id.UserID, "project_id", id.ProjectID, "roles", strings.Join(id.Roles, ","))
+	}
+	return nil
+}
+
+// Status reports whether the service identity is usable, for /readyz:
+// not while there is no service token to use (authentication failing,
+// a static token expired) or Keystone refuses the one we have.
+func (k *Keystone) Status() (bool, string) {
+	return k.svc.status()
 }

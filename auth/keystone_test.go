@@ -455,3 +455,26 @@ func TestKeystoneExactFieldNames(t *testing.T) {
 		})
 	}
 }
+
+// NegativeTTL bounds how long a refused token is refused from memory.
+func TestKeystoneNegativeTTL(t *testing.T) {
+	start := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	fk := newFakeKeystone(t, start.Add(time.Hour))
+	c := &clock{t: start}
+	k, err := NewKeystone(KeystoneOptions{URL: fk.srv.URL + "/identity", ServiceToken: serviceToken, Now: c.Now, NegativeTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []struct {
+		at    time.Duration
+		calls int64
+	}{{0, 1}, {59 * time.Second, 1}, {61 * time.Second, 2}} {
+		c.Set(start.Add(s.at))
+		if _, err := k.Authenticate(context.Background(), request(invalidToken)); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatal(err)
+		}
+		if n := fk.calls.Load(); n != s.calls {
+			t.Fatalf("at +%v: %d calls, want %d", s.at, n, s.calls)
+		}
+	}
+}

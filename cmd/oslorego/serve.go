@@ -39,7 +39,7 @@ type serveFlags struct {
 	maxRequests, maxConns             int
 	authMode, tokensFile              string
 	tokensOnError                     string
-	keystoneURL, serviceTokenFile     string
+	keystone                          keystoneFlags
 	trusted                           []string
 	decisionLog, logFormat, adminRule string
 	publicURL, imageSchema            string
@@ -94,9 +94,7 @@ Authentication (--auth):
             when it changes. While it is corrupt or unreadable every
             token is refused (503; logged at ERROR, metric
             oslorego_tokens_file_ok 0) unless --tokens-on-error keep.
-  keystone  X-Auth-Token validated against Keystone v3 (GET /v3/auth/tokens)
-            with a service token, cached until the token expires.
-  headers   trust keystonemiddleware's X-Identity-Status, X-Roles,
+` + keystoneHelp + `  headers   trust keystonemiddleware's X-Identity-Status, X-Roles,
             X-Project-Id, X-User-Id, ... only from --trusted-proxy addresses.
 
 Flags:
@@ -121,8 +119,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
 	fs.StringVar(&f.tokensOnError, "tokens-on-error", "refuse", "while the tokens file is corrupt or unreadable: refuse every token (503, not ready) or keep the tokens of its last good read")
-	fs.StringVar(&f.keystoneURL, "keystone-url", "", "Keystone endpoint for --auth keystone, e.g. http://keystone:5000")
-	fs.StringVar(&f.serviceTokenFile, "keystone-service-token-file", "", "file holding the service token for --auth keystone (or $OSLOREGO_KEYSTONE_SERVICE_TOKEN)")
+	f.keystone.register(fs)
 	fs.StringArrayVar(&f.trusted, "trusted-proxy", nil, "address or CIDR whose identity headers --auth headers trusts (repeatable)")
 	fs.StringVar(&f.decisionLog, "decision-log", "", "decision log (JSON lines): a file to append to, - for stdout, off (default: stderr)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "operational log format on stderr: text or json")
@@ -149,7 +146,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	defer closeLog()
 
-	authn, wwwAuth, err := f.authenticator(log)
+	authn, wwwAuth, err := f.authenticator(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -252,7 +249,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 const defaultMaxConns = 4096
 
 // authenticator builds the --auth mode.
-func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string, error) {
+func (f *serveFlags) authenticator(ctx context.Context, log *slog.Logger) (auth.Authenticator, string, error) {
 	onError, err := auth.ParseOnError(f.tokensOnError)
 	if err != nil {
 		return nil, "", usageErr("--tokens-on-error %q: want refuse or keep", f.tokensOnError)
@@ -266,25 +263,11 @@ func (f *serveFlags) authenticator(log *slog.Logger) (auth.Authenticator, string
 		f.tokensFile = p
 		return auth.NewTokenFile(p, auth.WithLogger(log), auth.WithOnError(onError)), "", nil
 	case "keystone":
-		if f.keystoneURL == "" {
-			return nil, "", usageErr("--auth keystone needs --keystone-url")
-		}
-		tok := os.Getenv("OSLOREGO_KEYSTONE_SERVICE_TOKEN")
-		if f.serviceTokenFile != "" {
-			b, err := os.ReadFile(f.serviceTokenFile)
-			if err != nil {
-				return nil, "", fmt.Errorf("reading the service token: %w", err)
-			}
-			tok = strings.TrimSpace(string(b))
-		}
-		if tok == "" {
-			return nil, "", usageErr("--auth keystone needs a service token: --keystone-service-token-file or $OSLOREGO_KEYSTONE_SERVICE_TOKEN")
-		}
-		k, err := auth.NewKeystone(auth.KeystoneOptions{URL: f.keystoneURL, ServiceToken: tok})
+		k, wwwAuth, err := f.keystone.build(ctx, log)
 		if err != nil {
-			return nil, "", err
+			return nil, "", err // not a typed nil in the interface
 		}
-		return k, fmt.Sprintf("Keystone uri=%q", f.keystoneURL), nil
+		return k, wwwAuth, nil
 	case "headers":
 		if len(f.trusted) == 0 {
 			return nil, "", usageErr("--auth headers needs at least one --trusted-proxy")
