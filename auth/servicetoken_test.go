@@ -580,6 +580,7 @@ func TestServiceCredentialsValidate(t *testing.T) {
 			// Printed any way, the credentials never show their secrets.
 			var logs bytes.Buffer
 			slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "creds", tc.c)
+			//lint:ignore S1025 every verb is the point: %s must not show a secret either
 			for _, s := range []string{fmt.Sprint(tc.c), fmt.Sprintf("%+v", tc.c), fmt.Sprintf("%#v", tc.c), fmt.Sprintf("%s", tc.c), logs.String()} {
 				if strings.Contains(s, svcPassword) || strings.Contains(s, svcACSecret) {
 					t.Fatalf("printed credentials show a secret: %s", s)
