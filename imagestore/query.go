@@ -32,43 +32,19 @@ func (s *Store) Get(ctx context.Context, id string) (Image, error) {
 		}
 		return Image{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	var props, tags string
-	img, err := scanImage(rows, &props, &tags)
-	if err != nil {
-		return Image{}, err
-	}
-	if err := json.Unmarshal([]byte(props), &img.Properties); err != nil {
-		return Image{}, fmt.Errorf("reading properties of image %s: %w", id, err)
-	}
-	for k := range img.Properties {
-		// Older stores accepted reserved names; they are never shown.
-		if ReservedProperty(k) {
-			delete(img.Properties, k)
-		}
-	}
-	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
-		return Image{}, fmt.Errorf("reading tags of image %s: %w", id, err)
-	}
-	return img, nil
+	return scanWithChildren(rows)
 }
 
-// List returns the live images, oldest first (ties by ID).
-func (s *Store) List(ctx context.Context) ([]Image, error) {
-	return s.query(ctx)
+// childrenJSON selects the properties and tags (sorted) of the images
+// row named table, as two JSON columns that scanWithChildren reads.
+func childrenJSON(table string) string {
+	return `
+	(SELECT json_group_object(name, value) FROM image_properties WHERE image_id = ` + table + `.id),
+	(SELECT json_group_array(value) FROM (SELECT value FROM image_tags WHERE image_id = ` + table + `.id ORDER BY value))`
 }
-
-// Statements of query (List).
-const (
-	queryImages     = "SELECT " + imageColumns + " FROM images WHERE deleted = 0 ORDER BY created_at, id"
-	queryProperties = "SELECT p.image_id, p.name, p.value FROM image_properties p JOIN images i ON i.id = p.image_id WHERE i.deleted = 0"
-	queryTags       = "SELECT t.image_id, t.value FROM image_tags t JOIN images i ON i.id = t.image_id WHERE i.deleted = 0 ORDER BY t.image_id, t.value"
-)
 
 // queryOne reads one live image with its properties and tags (as JSON).
-const queryOne = "SELECT " + imageColumns + `,
-	(SELECT json_group_object(name, value) FROM image_properties WHERE image_id = images.id),
-	(SELECT json_group_array(value) FROM (SELECT value FROM image_tags WHERE image_id = images.id ORDER BY value))
-	FROM images WHERE deleted = 0 AND id = ?`
+var queryOne = "SELECT " + imageColumns + "," + childrenJSON("images") + " FROM images WHERE deleted = 0 AND id = ?"
 
 // prepareGet prepares Get's statement once: a download looks one image
 // up, and parsing the SQL each time cost more than running it.
@@ -81,65 +57,26 @@ func (s *Store) prepareGet(ctx context.Context) error {
 	return nil
 }
 
-// query reads the live images with their properties and tags, from one
-// snapshot.
-func (s *Store) query(ctx context.Context) ([]Image, error) {
-	// A read-only transaction is a deferred one: it sees one consistent
-	// snapshot without taking the write lock.
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+// scanWithChildren reads a row of imageColumns and childrenJSON.
+func scanWithChildren(rows *sql.Rows) (Image, error) {
+	var props, tags string
+	img, err := scanImage(rows, &props, &tags)
 	if err != nil {
-		return nil, fmt.Errorf("reading images: %w", err)
+		return Image{}, err
 	}
-	defer tx.Rollback()
-
-	imgs := []Image{}
-	index := map[string]int{}
-	err = eachRow(ctx, tx, queryImages, nil, func(rows *sql.Rows) error {
-		img, err := scanImage(rows)
-		if err != nil {
-			return err
-		}
-		index[img.ID] = len(imgs)
-		imgs = append(imgs, img)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading images: %w", err)
+	if err := json.Unmarshal([]byte(props), &img.Properties); err != nil {
+		return Image{}, fmt.Errorf("reading properties of image %s: %w", img.ID, err)
 	}
-	if len(imgs) == 0 {
-		return imgs, nil
-	}
-
-	// Properties and tags of the selected images, by a join on the same
-	// condition rather than one query per image.
-	err = eachRow(ctx, tx, queryProperties, nil, func(rows *sql.Rows) error {
-		var id, name, value string
-		if err := rows.Scan(&id, &name, &value); err != nil {
-			return err
-		}
+	for k := range img.Properties {
 		// Older stores accepted reserved names; they are never shown.
-		if i, ok := index[id]; ok && !ReservedProperty(name) {
-			imgs[i].Properties[name] = value
+		if ReservedProperty(k) {
+			delete(img.Properties, k)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading image properties: %w", err)
 	}
-	err = eachRow(ctx, tx, queryTags, nil, func(rows *sql.Rows) error {
-		var id, value string
-		if err := rows.Scan(&id, &value); err != nil {
-			return err
-		}
-		if i, ok := index[id]; ok {
-			imgs[i].Tags = append(imgs[i].Tags, value)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading image tags: %w", err)
+	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
+		return Image{}, fmt.Errorf("reading tags of image %s: %w", img.ID, err)
 	}
-	return imgs, nil
+	return img, nil
 }
 
 // eachRow runs q and calls f on every row.

@@ -83,35 +83,45 @@ func (img Image) V2(readable map[string]string) map[string]any {
 // (visibility shows as is_public).
 var notInV1 = map[string]bool{"visibility": true, "os_hash_algo": true, "os_hash_value": true, "os_hidden": true, "tags": true}
 
+// v1Attrs are the attributes of Glance v1's registry image (make_image_dict
+// without locations): the core attributes v1 has, is_public, deleted and
+// deleted_at, with times as the registry's JSON writes them (None for a
+// zero time).
+func (img Image) v1Attrs() []Attr {
+	var out []Attr
+	for _, a := range img.Core() {
+		if notInV1[a.Name] {
+			continue
+		}
+		if t, ok := a.Value.(time.Time); ok {
+			a.Value = nil
+			if !t.IsZero() {
+				a.Value = t.UTC().Format("2006-01-02T15:04:05.000000")
+			}
+		}
+		out = append(out, a)
+	}
+	return append(out, Attr{"is_public", img.Visibility == Public}, Attr{"deleted", false}, Attr{"deleted_at", nil})
+}
+
 // V1Headers are Glance v1's x-image-meta-* headers (None is left out),
 // x-image-meta-property-* for the custom properties the caller may read
 // (readable) whose lower-cased name can be a header name, and the
 // checksum as ETag.
 func (img Image) V1Headers(readable map[string]string) http.Header {
 	h := http.Header{}
-	for _, a := range img.Core() {
-		if notInV1[a.Name] {
-			continue
-		}
+	for _, a := range img.v1Attrs() {
 		var v string
 		switch x := a.Value.(type) {
 		case nil:
 			continue
 		case bool:
 			v = pyBool(x)
-		case time.Time:
-			if x.IsZero() {
-				continue
-			}
-			// The registry's JSON rendering of a timestamp.
-			v = x.UTC().Format("2006-01-02T15:04:05.000000")
 		default:
 			v = fmt.Sprint(x)
 		}
 		h.Set("X-Image-Meta-"+strings.ToUpper(a.Name[:1])+a.Name[1:], v)
 	}
-	h.Set("X-Image-Meta-Is_public", pyBool(img.Visibility == Public))
-	h.Set("X-Image-Meta-Deleted", "False")
 	if img.Checksum != nil {
 		h.Set("ETag", *img.Checksum)
 	}
@@ -127,6 +137,33 @@ func (img Image) V1Headers(readable map[string]string) http.Header {
 		}
 	}
 	return h
+}
+
+// V1 is the image as Glance v1's GET /v1/images/detail lists it: the
+// registry's attributes and, under "properties", the custom properties
+// the caller may read (readable). No location and no store.
+func (img Image) V1(readable map[string]string) OrderedJSON {
+	if readable == nil {
+		readable = map[string]string{}
+	}
+	return append(OrderedJSON(img.v1Attrs()), Attr{"properties", readable})
+}
+
+// v1Summary are the attributes GET /v1/images lists (the registry's
+// DISPLAY_FIELDS_IN_INDEX).
+var v1Summary = []string{"id", "name", "size", "disk_format", "container_format", "checksum"}
+
+// V1Summary is the image as Glance v1's GET /v1/images lists it.
+func (img Image) V1Summary() OrderedJSON {
+	attrs := map[string]any{}
+	for _, a := range img.Core() {
+		attrs[a.Name] = a.Value
+	}
+	out := make(OrderedJSON, 0, len(v1Summary))
+	for _, name := range v1Summary {
+		out = append(out, Attr{name, attrs[name]})
+	}
+	return out
 }
 
 // Target is the policy target for an image (Glance's "mashup"): every

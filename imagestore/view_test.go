@@ -30,6 +30,10 @@ func TestViewsShowEveryCoreAttribute(t *testing.T) {
 		t.Fatalf("Core has %d attributes", len(core))
 	}
 	v2, target, v1 := img.V2(img.Properties), img.Target("p2"), img.V1Headers(nil)
+	var v1JSON map[string]any
+	if b, err := json.Marshal(img.V1(map[string]string{"os_distro": "cirros"})); err != nil || json.Unmarshal(b, &v1JSON) != nil {
+		t.Fatalf("V1: %s %v", b, err)
+	}
 	var record []string
 	b, err := json.Marshal(img.Record(nil))
 	if err != nil {
@@ -67,6 +71,23 @@ func TestViewsShowEveryCoreAttribute(t *testing.T) {
 		if got := v1.Get(h); (got == "") != notInV1[a.Name] {
 			t.Errorf("V1Headers %s = %q (Glance v1 has it: %v)", h, got, !notInV1[a.Name])
 		}
+		if _, ok := v1JSON[a.Name]; ok == notInV1[a.Name] {
+			t.Errorf("V1 has %s: %v (Glance v1 has it: %v)", a.Name, ok, !notInV1[a.Name])
+		}
+	}
+	for k, want := range map[string]any{"is_public": false, "deleted": false, "deleted_at": nil,
+		"created_at": "2024-03-05T07:09:11.123456", "properties": map[string]any{"os_distro": "cirros"}} {
+		if got, ok := v1JSON[k]; !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("V1 %s = %v, want %v", k, got, want)
+		}
+	}
+	if len(v1JSON) != len(core)-len(notInV1)+4 {
+		t.Errorf("V1 has %d members: %v", len(v1JSON), v1JSON)
+	}
+	var summary map[string]any
+	if b, err := json.Marshal(img.V1Summary()); err != nil || json.Unmarshal(b, &summary) != nil || len(summary) != 6 ||
+		summary["id"] != "img" || summary["size"] != float64(3) || summary["checksum"] != "c" {
+		t.Errorf("V1Summary: %s %v", b, err)
 	}
 	if want := len(core) + 1; len(record) != want || record[len(core)] != "properties" {
 		t.Errorf("Record members %q, want the core attributes and properties", record)

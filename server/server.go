@@ -39,7 +39,7 @@ const (
 // Images is what the server needs from an image store.
 type Images interface {
 	Get(ctx context.Context, id string) (imagestore.Image, error)
-	List(ctx context.Context) ([]imagestore.Image, error)
+	ListPage(ctx context.Context, opts imagestore.ListOptions) ([]imagestore.Image, error)
 	IsMember(ctx context.Context, imageID, projectID string) (bool, error)
 	Members(ctx context.Context, imageID string) ([]imagestore.Member, error)
 	OpenData(ctx context.Context, img imagestore.Image) (*os.File, error)
@@ -213,6 +213,9 @@ func Routes() []Route {
 		{http.MethodGet, "/v2/images/:id/file", ActionDownload, true, (*Server).downloadV2},
 		{http.MethodGet, "/v2/images/:id", ActionGetImage, true, (*Server).showV2},
 		{http.MethodGet, "/v2/images", ActionGetImages, false, (*Server).listV2},
+		{http.MethodGet, "/v1/images", ActionGetImages, false, (*Server).listV1},
+		{http.MethodGet, "/v1/images/detail", ActionGetImages, false, (*Server).detailV1},
+		{http.MethodHead, "/v1/images/detail", ActionGetImages, false, (*Server).headDetailV1},
 		{http.MethodGet, "/v1/images/:id", ActionDownload, true, (*Server).downloadV1},
 		{http.MethodHead, "/v1/images/:id", ActionGetImage, true, (*Server).headV1},
 	}

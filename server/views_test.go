@@ -32,7 +32,10 @@ func (f fixedImages) Get(_ context.Context, id string) (imagestore.Image, error)
 	return imagestore.Image{}, imagestore.ErrNotFound
 }
 
-func (f fixedImages) List(context.Context) ([]imagestore.Image, error) { return f, nil }
+// ListPage lists every image, whatever the options.
+func (f fixedImages) ListPage(context.Context, imagestore.ListOptions) ([]imagestore.Image, error) {
+	return f, nil
+}
 
 func (f fixedImages) IsMember(context.Context, string, string) (bool, error) { return false, nil }
 
