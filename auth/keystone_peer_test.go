@@ -213,7 +213,7 @@ func TestKeystonePeerReauthAfterRevocation(t *testing.T) {
 func TestKeystonePeerRenewal(t *testing.T) {
 	p := testenv.Keystone(t)
 	alice := peerToken(t, p, "alice", "demo") // from the main one: 1 hour
-	url, stop := p.ExtraKeystone(t, 4)
+	url, stop := p.Extra(t, 4*time.Second)
 	creds := serviceUser(p.Env["KEYSTONE_PW"])
 	k := peerKeystone(t, url, KeystoneOptions{Credentials: &creds, CacheTTL: time.Millisecond})
 	if err := k.Check(context.Background()); err != nil {

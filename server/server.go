@@ -182,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if c.Request().Method == http.MethodOptions {
-				return writeError(c, http.StatusMethodNotAllowed, "Method Not Allowed")
+				return writeError(c, http.StatusMethodNotAllowed, methodNotAllowed(c))
 			}
 			return next(c)
 		}
@@ -384,8 +384,9 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 }
 
 // forbiddenBody is the one body of every policy refusal, whatever the
-// route, so that a refusal tells nothing about which rule refused.
-var forbiddenBody = []byte(`{"error": {"code": 403, "title": "Forbidden", "message": "Policy does not allow this request."}}` + "\n")
+// route, so that a refusal tells nothing about which rule refused. Its
+// message starts with the status line, as writeError's do.
+var forbiddenBody = []byte(`{"error": {"code": 403, "title": "Forbidden", "message": "403 Forbidden: Policy does not allow this request."}}` + "\n")
 
 // findImage looks an image up as Glance's database layer does: absent,
 // deleted, over-long ids and images the caller may not see are all the
@@ -425,10 +426,20 @@ type errorBody struct {
 	} `json:"error"`
 }
 
+// writeError answers status with msg. The message starts with the status
+// line ("404 Not Found: No image found with ID ..."), as Glance's error
+// pages read: glanceclient prints only a JSON error's message, so the
+// status must be in it for `glance` to show a refusal as one.
 func writeError(c echo.Context, status int, msg string) error {
 	var b errorBody
-	b.Error.Code, b.Error.Title, b.Error.Message = status, http.StatusText(status), msg
+	b.Error.Code, b.Error.Title = status, http.StatusText(status)
+	b.Error.Message = fmt.Sprintf("%d %s: %s", status, b.Error.Title, msg)
 	return c.JSON(status, b)
+}
+
+// methodNotAllowed is the message of a 405, worded as Glance's (webob's).
+func methodNotAllowed(c echo.Context) string {
+	return "The method " + clip(c.Request().Method) + " is not allowed for this resource."
 }
 
 // handleError answers errors that no handler wrote: Echo's own 404/405,
@@ -468,7 +479,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 			c.Response().Header().Set("Allow", strings.Join(allow, ", "))
 		}
 		msg, _ := he.Message.(string)
-		if msg == "" {
+		if he.Code == http.StatusMethodNotAllowed {
+			msg = methodNotAllowed(c)
+		} else if msg == "" {
 			msg = http.StatusText(he.Code)
 		}
 		_ = writeError(c, he.Code, msg)

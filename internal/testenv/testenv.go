@@ -14,15 +14,12 @@ package testenv
 import (
 	"bytes"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // ReferencePython is the interpreter oslo.policy 4.0.0 runs on in Debian
@@ -269,19 +266,6 @@ func glanceAt(dir string) bool {
 	return true
 }
 
-// KeystonePeer is a running real Keystone started by
-// ../shared/keystone-peer/keystone-peer.sh: its URL and the provisioned
-// ids and passwords (state/env.sh).
-type KeystonePeer struct {
-	// URL is Keystone's base URL (no /v3).
-	URL string
-	// Home is $KEYSTONE_PEER_HOME; State its state directory (env.sh,
-	// clouds.yaml, requests.log).
-	Home, State string
-	// Env is state/env.sh: KEYSTONE_PW, USER_ALICE, PROJECT_DEMO, ...
-	Env map[string]string
-}
-
 // peerHome is where a peer of ../shared keeps its state: $env, default
 // ~/.cache/name.
 func peerHome(env, name string) string {
@@ -301,99 +285,6 @@ func peerPythonPath(env, name string) string {
 	return filepath.Join(peerHome(env, name), "root", "usr", "lib", "python3", "dist-packages")
 }
 
-// keystonePeerHome is $KEYSTONE_PEER_HOME, default ~/.cache/keystone-peer.
-func keystonePeerHome() string { return peerHome("KEYSTONE_PEER_HOME", "keystone-peer") }
-
-// FindKeystonePeer reads the state of the Keystone peer and checks that it
-// answers.
-func FindKeystonePeer() (*KeystonePeer, error) {
-	home := keystonePeerHome()
-	state := filepath.Join(home, "state")
-	data, err := os.ReadFile(filepath.Join(state, "env.sh"))
-	if err != nil {
-		return nil, fmt.Errorf("keystone peer: %w", err)
-	}
-	p := &KeystonePeer{Home: home, State: state, Env: map[string]string{}}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			p.Env[k] = v
-		}
-	}
-	p.URL = p.Env["KEYSTONE_URL"]
-	if p.URL == "" {
-		return nil, fmt.Errorf("keystone peer: no KEYSTONE_URL in %s/env.sh", state)
-	}
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(p.URL + "/v3")
-	if err != nil {
-		return nil, fmt.Errorf("keystone peer at %s: %w", p.URL, err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("keystone peer at %s: GET /v3: HTTP %d", p.URL, resp.StatusCode)
-	}
-	return p, nil
-}
-
-var keystonePeerOnce = sync.OnceValues(FindKeystonePeer)
-
-// Keystone returns the running Keystone peer (Debian's python3-keystone
-// 22, Zed, on loopback), or skips t (fails it under CI) with how to start
-// one: ../shared/keystone-peer/keystone-peer.sh.
-func Keystone(t testing.TB) *KeystonePeer {
-	t.Helper()
-	p, err := keystonePeerOnce()
-	if err != nil {
-		Missing(t, "%v (start one: ../shared/keystone-peer/keystone-peer.sh, as .ci/run does)", err)
-	}
-	return p
-}
-
-// ExtraKeystone starts a second Keystone on the peer's database and keys
-// whose tokens live the given seconds (keystone-peer.sh extra). It
-// returns its base URL and a function that stops it (also called when t
-// ends).
-func (p *KeystonePeer) ExtraKeystone(t testing.TB, seconds int) (url string, stop func()) {
-	t.Helper()
-	script := Shared(t, "keystone-peer", "keystone-peer.sh")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command("bash", script, "extra", fmt.Sprint(port), fmt.Sprint(seconds))
-	cmd.Env = append(os.Environ(), "KEYSTONE_PEER_HOME="+p.Home)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("keystone-peer.sh extra %d %d: %v\n%s", port, seconds, err, out)
-	}
-	pidFile := filepath.Join(p.State, fmt.Sprintf("keystone-extra-%d.pid", port))
-	url = fmt.Sprintf("http://127.0.0.1:%d", port)
-	stop = sync.OnceFunc(func() {
-		b, err := os.ReadFile(pidFile)
-		if err != nil {
-			return
-		}
-		var pid int
-		if _, err := fmt.Sscan(string(b), &pid); err == nil && pid > 0 {
-			if proc, err := os.FindProcess(pid); err == nil {
-				_ = proc.Kill() // not our child (the script's nohup): no Wait
-			}
-		}
-		os.Remove(pidFile)
-		// Until the port refuses, the stopped Keystone may still answer.
-		for range 50 {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err != nil {
-				return
-			}
-			c.Close()
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	t.Cleanup(stop)
-	return url, stop
-}
 
 // KeystonemiddlewareSource returns a Python path directory that holds
 // keystonemiddleware's code (keystonemiddleware/auth_token/__init__.py,
@@ -418,4 +309,25 @@ func KeystonemiddlewareSource(t testing.TB) string {
 	Missing(t, "keystonemiddleware's code is not in %s (../shared/keystone-peer/keystone-peer.sh unpacks it, as .ci/run does)",
 		strings.Join(cands, " or "))
 	return ""
+}
+
+// SyncBuffer is a bytes.Buffer that a process's output and a test may use
+// at once.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -1,11 +1,16 @@
 package testenv
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // recorder is a testing.TB that records Skipf, Fatalf and Logf instead of
@@ -106,6 +111,71 @@ func TestGlanceSource(t *testing.T) {
 func TestOPA(t *testing.T) {
 	Long(t)
 	if _, err := os.Stat(OPA(t)); err != nil {
+		t.Error(err)
+	}
+}
+
+// IssueToken reads the token, its expiry and the catalog's public image
+// endpoint from Keystone's answer, and fails on any other status.
+func TestIssueToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req map[string]map[string]map[string]any
+		if r.Method != http.MethodPost || r.URL.Path != "/v3/auth/tokens" || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		pw, _ := json.Marshal(req["auth"]["identity"]["password"])
+		if !strings.Contains(string(pw), `"name":"alice"`) || !strings.Contains(string(pw), `"password":"secret"`) {
+			http.Error(w, `{"error": {"code": 401}}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-Subject-Token", "tok-1")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"token": {"expires_at": "2030-01-02T03:04:05.000000Z", "catalog": [
+			{"type": "identity", "endpoints": [{"interface": "public", "url": "http://k"}]},
+			{"type": "image", "endpoints": [{"interface": "admin", "url": "http://admin"}, {"interface": "public", "url": "http://img:9292"}]}]}}`)
+	}))
+	defer srv.Close()
+	tok, err := IssueToken(context.Background(), srv.URL, "alice", "secret", "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.ID != "tok-1" || tok.ImageURL != "http://img:9292" || !tok.ExpiresAt.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Errorf("IssueToken = %+v", tok)
+	}
+	if _, err := IssueToken(context.Background(), srv.URL, "alice", "wrong", "demo"); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("a wrong password: %v", err)
+	}
+}
+
+func TestReadEnvFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "env.sh")
+	if err := os.WriteFile(p, []byte("KEYSTONE_URL=http://127.0.0.1:5000\nPROJECT_DEMO=abc\nnot a pair\nEMPTY=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := readEnvFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env) != 3 || env["KEYSTONE_URL"] != "http://127.0.0.1:5000" || env["PROJECT_DEMO"] != "abc" || env["EMPTY"] != "" {
+		t.Errorf("readEnvFile = %v", env)
+	}
+	if _, err := readEnvFile(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing env file read")
+	}
+}
+
+// The peer script's knobs from the test's own environment never reach it.
+func TestWithoutEnv(t *testing.T) {
+	got := withoutEnv([]string{"PATH=/bin", "PORT=1", "PORTS=2", "KEYSTONE_PEER_HOME=/x", "HOME=/root"}, "PORT", "KEYSTONE_PEER_HOME")
+	if strings.Join(got, " ") != "PATH=/bin PORTS=2 HOME=/root" {
+		t.Errorf("withoutEnv = %q", got)
+	}
+}
+
+// Without a peer, StopKeystone does nothing.
+func TestStopKeystoneUnstarted(t *testing.T) {
+	if err := StopKeystone(); err != nil {
 		t.Error(err)
 	}
 }
