@@ -285,7 +285,6 @@ func peerPythonPath(env, name string) string {
 	return filepath.Join(peerHome(env, name), "root", "usr", "lib", "python3", "dist-packages")
 }
 
-
 // KeystonemiddlewareSource returns a Python path directory that holds
 // keystonemiddleware's code (keystonemiddleware/auth_token/__init__.py,
 // Debian's python3-keystonemiddleware 10.1.0, Zed):
