@@ -61,7 +61,7 @@ func (s *Server) listV2(c *call) error {
 	if lq.marker != "" {
 		// As Glance: a marker the caller may not see is as unknown as an
 		// id that does not exist, so the listing is no existence oracle.
-		_, status, _, err := s.findImage(ctx, lq.marker, project, c.isAdmin)
+		_, status, _, err := s.findImage(ctx, lq.marker, c.caller())
 		if err != nil {
 			return err
 		}
@@ -151,5 +151,14 @@ func (s *Server) readable(c *call, img imagestore.Image) map[string]string {
 	if err != nil {
 		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
 	}
-	return props
+	if c.shown == nil {
+		return props
+	}
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if _, ok := c.shown[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
