@@ -346,13 +346,7 @@ func TestGatewayAgainstGlance(t *testing.T) {
 		return resp.StatusCode, resp.Header, b
 	}
 
-	want := map[string]map[string]int{
-		"admin":  {"present": 200, "absent": 200, "other": 200},
-		"member": {"present": 403, "absent": 200, "other": 200},
-		"reader": {"present": 403, "absent": 403, "other": 403},
-		"none":   {"present": 403, "absent": 403, "other": 403},
-	}
-	for who, row := range want {
+	for who, row := range blueprintWant {
 		for img, status := range row {
 			for _, path := range []string{"/v2/images/%s/file", "/v1/images/%s"} {
 				p := fmt.Sprintf(path, images[img])
