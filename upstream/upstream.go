@@ -137,6 +137,10 @@ func (c *Client) ServiceImage(ctx context.Context, id, requestID string) (Image,
 }
 
 func (c *Client) image(ctx context.Context, id, token, requestID string) (Image, error) {
+	// The headers' wait is bounded by the transport; the whole read,
+	// body included, by this.
+	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
+	defer cancel()
 	resp, err := c.do(ctx, http.MethodGet, c.imagePath(id), token, requestID, nil)
 	if err != nil {
 		return Image{}, err

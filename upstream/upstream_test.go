@@ -70,9 +70,10 @@ func TestClientTimeouts(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/file") {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/file"), r.URL.Path == "/v2/images/body-stalls":
 			w.Header().Set("Content-Length", "100")
-			_, _ = w.Write([]byte("0123456789"))
+			_, _ = w.Write([]byte("{\"id\": "))
 			w.(http.Flusher).Flush()
 		}
 		select {
@@ -93,14 +94,17 @@ func TestClientTimeouts(t *testing.T) {
 	if _, err := c.ServiceImage(context.Background(), "i", ""); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("no answer: %v, want ErrUnavailable", err)
 	}
+	if _, err := c.CallerImage(context.Background(), "body-stalls", "caller", ""); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("metadata body stalls: %v, want ErrUnavailable", err)
+	}
 	resp, err := c.Data(context.Background(), "i", "caller", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if n != 10 || err == nil {
-		t.Errorf("stalled body: %d bytes, %v; want 10 and an error", n, err)
+	if n != 7 || err == nil {
+		t.Errorf("stalled body: %d bytes, %v; want 7 and an error", n, err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
