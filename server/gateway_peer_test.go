@@ -307,6 +307,8 @@ func TestGatewayAgainstGlance(t *testing.T) {
 	otherMarked := p.image(admin, other, map[string]string{"x_billing_code_ntt": "ntt_3251"}, data)
 	otherPlain := p.image(admin, other, nil, data)
 	queued := p.image(admin, demo, nil, nil)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20) // 64 MiB
+	bigID := p.image(admin, demo, nil, big)
 	deactivated := p.image(admin, demo, nil, data)
 	if status, out := call(t, "POST", p.glance+"/v2/images/"+deactivated+"/actions/deactivate", admin, "", nil); status != 204 {
 		t.Fatalf("deactivate: %d %s", status, out)
@@ -389,8 +391,27 @@ func TestGatewayAgainstGlance(t *testing.T) {
 	if !strings.Contains(decisions.String(), `"upstream_request_id":"req-`) {
 		t.Errorf("no upstream request id in the decision log")
 	}
-	// Glance gone: 503, counted.
+	// Glance killed mid-download: the client's transfer breaks, never a
+	// short 200 that passes for the image.
+	req, _ := http.NewRequest("GET", gw.URL+"/v2/images/"+bigID+"/file", nil)
+	req.Header.Set("X-Auth-Token", tokens["member"])
+	resp, err := gw.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(big)) {
+		t.Fatalf("big image: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
 	p.killGlance()
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Errorf("Glance killed mid-download: the client read %d more bytes and a clean end", n)
+	}
+	// Glance gone: 503, counted.
 	if got, _, body := get("/v2/images/"+images["absent"]+"/file", tokens["member"], nil); got != 503 || !strings.Contains(string(body), "unavailable") {
 		t.Errorf("upstream down: %d %s, want 503", got, body)
 	}
