@@ -25,14 +25,33 @@ func (g *gatewayFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&g.timeout, "upstream-timeout", upstream.DefaultTimeout, "how long to wait for Glance's answer, and for each further part of a download, before answering 503 or breaking the download off")
 }
 
-// source is the upstream Glance as the server's image source.
-func (g *gatewayFlags) source(reg prometheus.Registerer) (server.Source, error) {
-	if g.tokenFile == "" {
-		return nil, usageErr("--upstream needs --upstream-token-file: the gateway's own identity reads the policy target")
+// check refuses gateway flags that cannot work, before anything starts.
+func (g *gatewayFlags) check(authMode string) error {
+	if g.upstream == "" {
+		return nil
 	}
-	c, err := upstream.New(upstream.Options{URL: g.upstream, Identity: upstream.NewTokenFile(g.tokenFile), Timeout: g.timeout})
+	if authMode == "token" {
+		return usageErr("--upstream needs --auth keystone (or headers): Glance does not know the tokens file's tokens")
+	}
+	if g.tokenFile == "" {
+		return usageErr("--upstream needs --upstream-token-file: the gateway's own identity reads the policy target")
+	}
+	if _, err := g.client(); err != nil {
+		return usageErr("--upstream: %s", err)
+	}
+	return nil
+}
+
+func (g *gatewayFlags) client() (*upstream.Client, error) {
+	return upstream.New(upstream.Options{URL: g.upstream, Identity: upstream.NewTokenFile(g.tokenFile), Timeout: g.timeout})
+}
+
+// source is the upstream Glance as the server's image source (the flags
+// passed check).
+func (g *gatewayFlags) source(reg prometheus.Registerer) (server.Source, error) {
+	c, err := g.client()
 	if err != nil {
-		return nil, usageErr("--upstream: %s", err)
+		return nil, fmt.Errorf("--upstream: %w", err)
 	}
 	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg})
 	if err != nil {

@@ -48,7 +48,8 @@ func TestServeUpstreamUsage(t *testing.T) {
 func TestServeUpstream(t *testing.T) {
 	expires := time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000000Z")
 	ks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Auth-Token") != "service-secret" || r.Header.Get("X-Subject-Token") != "member-token" {
+		subject := r.Header.Get("X-Subject-Token")
+		if r.Header.Get("X-Auth-Token") != "service-secret" || (subject != "member-token" && subject != "service-secret") {
 			w.WriteHeader(http.StatusNotFound)
 			return
 		}

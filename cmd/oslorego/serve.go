@@ -150,6 +150,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if fs.NArg() != 0 {
 		return usageErr("serve takes no arguments")
 	}
+	if err := f.gateway.check(f.authMode); err != nil {
+		return err
+	}
 	log, err := newLogger(f.logFormat, stderr)
 	if err != nil {
 		return err
@@ -175,9 +178,6 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var store *imagestore.Store
 	var source server.Source
 	if f.gateway.upstream != "" {
-		if f.authMode == "token" {
-			return usageErr("--upstream needs --auth keystone (or headers): Glance does not know the tokens file's tokens")
-		}
 		if source, err = f.gateway.source(reg); err != nil {
 			return err
 		}
