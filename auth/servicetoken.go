@@ -485,3 +485,20 @@ func (s *serviceTokens) status() (bool, string) {
 	}
 	return true, fmt.Sprintf("service token (%s) expired while idle; renewing it", s.creds)
 }
+
+// ServiceToken is this service's own Keystone token for calls other
+// services authorise with it (gateway mode's metadata reads of Glance):
+// the same token the validations use, renewed the same way.
+type ServiceToken struct{ s *serviceTokens }
+
+// ServiceToken returns k's own token source.
+func (k *Keystone) ServiceToken() ServiceToken { return ServiceToken{k.svc} }
+
+// Token returns the token to send as X-Auth-Token, authenticating first
+// when there is none.
+func (t ServiceToken) Token(ctx context.Context) (string, error) { return t.s.get(ctx) }
+
+// Invalidate reports that a service refused tok (HTTP 401): the next
+// Token authenticates again, unless tok is a static token or too fresh to
+// have been revoked.
+func (t ServiceToken) Invalidate(tok string) { t.s.drop(tok) }

@@ -34,6 +34,7 @@ var layers = []struct {
 	{"bundles", 5},         // sources to bundles to engines
 	{"auth", 5},            // tokens and headers to credentials
 	{"imagestore", 5},      // image metadata and data
+	{"upstream", 5},        // a real Glance's image API, for gateway mode
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
 	{"cmd/...", 7},         // the command

@@ -11,18 +11,21 @@ import (
 // decisionRecord is one line of the decision log. It holds the caller's
 // identity but never a token or other secret.
 type decisionRecord struct {
-	ID          string
-	RequestID   string
-	Action      string
-	Route       string
-	ImageID     string
-	Result      string // allow, deny, not_found, deactivated, unauthenticated, ...
-	Reason      string
-	Evaluated   string
-	PolicyError string
-	Revision    string
-	Credentials *auth.Identity
-	IsAdmin     bool
+	ID        string
+	RequestID string
+	// UpstreamRequestID is the upstream Glance's X-Openstack-Request-Id
+	// (gateway mode).
+	UpstreamRequestID string
+	Action            string
+	Route             string
+	ImageID           string
+	Result            string // allow, deny, not_found, deactivated, unauthenticated, ...
+	Reason            string
+	Evaluated         string
+	PolicyError       string
+	Revision          string
+	Credentials       *auth.Identity
+	IsAdmin           bool
 }
 
 func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.Time) {
@@ -35,6 +38,9 @@ func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.
 		slog.String("result", r.Result),
 		slog.String("bundle_revision", r.Revision),
 		slog.Duration("duration", time.Since(start)),
+	}
+	if r.UpstreamRequestID != "" {
+		attrs = append(attrs, slog.String("upstream_request_id", r.UpstreamRequestID))
 	}
 	if r.Reason != "" {
 		attrs = append(attrs, slog.String("reason", r.Reason))

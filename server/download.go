@@ -19,14 +19,18 @@ import (
 func (s *Server) downloadV2(c *call) error {
 	req := c.Request()
 	size := dataSize(c.img)
-	f, err := s.cfg.Images.OpenData(req.Context(), c.img)
+	d, err := s.source.Open(req.Context(), c.caller(), c.img, DataRequest{Header: req.Header})
 	if errors.Is(err, imagestore.ErrNoData) {
 		// Glance: no active location → 204, Range or not.
 		return c.NoContent(http.StatusNoContent)
 	}
 	if err != nil {
-		return fmt.Errorf("opening data of image %s: %w", c.img.ID, err)
+		return s.openFailed(c, err)
 	}
+	if d.Answer != nil {
+		return s.relay(c, d.Answer, false)
+	}
+	f := d.File
 	defer f.Close()
 	_, hasRange := req.Header["Range"]
 	_, hasCR := req.Header["Content-Range"]
@@ -73,17 +77,24 @@ func (s *Server) downloadV1(c *call) error {
 		c.Response().WriteHeader(http.StatusOK)
 		return nil
 	}
-	f, err := s.cfg.Images.OpenData(c.Request().Context(), c.img)
+	d, err := s.source.Open(c.Request().Context(), c.caller(), c.img, DataRequest{})
+	if err == nil && d.Answer != nil && d.Answer.StatusCode == http.StatusNoContent {
+		d.Answer.Body.Close()
+		err = imagestore.ErrNoData
+	}
 	if errors.Is(err, imagestore.ErrNoData) {
 		// v1 answers 404 where v2 answers 204.
 		c.Response().Header().Del(echoContentType)
 		return writeError(c, http.StatusNotFound, fmt.Sprintf("Data for image %s not found", c.img.ID))
 	}
 	if err != nil {
-		return fmt.Errorf("opening data of image %s: %w", c.img.ID, err)
+		return s.openFailed(c, err)
 	}
-	defer f.Close()
-	return s.sendFile(c, f, http.StatusOK, 0, size)
+	if d.Answer != nil {
+		return s.relay(c, d.Answer, true)
+	}
+	defer d.File.Close()
+	return s.sendFile(c, d.File, http.StatusOK, 0, size)
 }
 
 // headV1 is HEAD /v1/images/{id}: the metadata headers, any status.
@@ -142,18 +153,7 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 		if c.Request().Method == http.MethodHead {
 			return nil
 		}
-		rc := http.NewResponseController(resp)
-		for n < length && err == nil {
-			if d := s.cfg.WriteProgressTimeout; d > 0 {
-				if derr := rc.SetWriteDeadline(time.Now().Add(d)); derr != nil && !errors.Is(derr, http.ErrNotSupported) {
-					err = derr
-					break
-				}
-			}
-			var k int64
-			k, err = io.CopyN(resp.Writer, f, min(progressChunk, length-n))
-			n += k
-		}
+		n, err = s.copyProgress(c, f, length)
 	}
 	resp.Size += n
 	s.metrics.bytes.WithLabelValues(s.routeLabel(c)).Add(float64(n))
@@ -162,6 +162,39 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 		return fmt.Errorf("sending image %s (%d of %d bytes): %w", c.img.ID, n, length, err)
 	}
 	return nil
+}
+
+// copyProgress copies r to the response, length bytes (-1: up to r's
+// end), at most progressChunk under each write deadline so that the
+// deadline moves on only while the reader takes the data. A body shorter
+// than length is an error: the answer is broken, never short.
+func (s *Server) copyProgress(c *call, r io.Reader, length int64) (int64, error) {
+	resp := c.Response()
+	rc := http.NewResponseController(resp)
+	var n int64
+	for length < 0 || n < length {
+		if d := s.cfg.WriteProgressTimeout; d > 0 {
+			if err := rc.SetWriteDeadline(time.Now().Add(d)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return n, err
+			}
+		}
+		chunk := int64(progressChunk)
+		if length >= 0 {
+			chunk = min(chunk, length-n)
+		}
+		k, err := io.CopyN(resp.Writer, r, chunk)
+		n += k
+		if errors.Is(err, io.EOF) && length < 0 {
+			return n, nil
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // writerOnly hides the ResponseWriter's ReadFrom, so that io.CopyBuffer

@@ -27,6 +27,16 @@ func md5hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// blueprintWant is the blueprint's matrix with the built-in bundle: the
+// download status by caller (admin, member, reader, no role) and billing
+// marker (restricted code present, absent, another code).
+var blueprintWant = map[string]map[string]int{
+	"admin":  {"present": 200, "absent": 200, "other": 200},
+	"member": {"present": 403, "absent": 200, "other": 200},
+	"reader": {"present": 403, "absent": 403, "other": 403},
+	"none":   {"present": 403, "absent": 403, "other": 403},
+}
+
 // The blueprint's matrix over real HTTP, v2 and v1, with the built-in
 // bundle: Glance's registered download rule (a member of the project) minus
 // the restricted billing codes for everyone but admins. Reader and no-role
@@ -47,12 +57,7 @@ func TestBlueprintMatrix(t *testing.T) {
 		"reader": {"reader"},
 		"none":   nil,
 	}
-	want := map[string]map[string]int{
-		"admin":  {"present": 200, "absent": 200, "other": 200},
-		"member": {"present": 403, "absent": 200, "other": 200},
-		"reader": {"present": 403, "absent": 403, "other": 403},
-		"none":   {"present": 403, "absent": 403, "other": 403},
-	}
+	want := blueprintWant
 	for who, rs := range roles {
 		token := h.token(p1, rs...)
 		for img, status := range want[who] {

@@ -408,7 +408,7 @@ func (s *Server) listPage(c *call, lr listRequest) (_ []imagestore.Image, status
 		if utf8.RuneCountInString(lr.marker) > 36 {
 			return nil, http.StatusBadRequest, lr.markerTooLong, nil
 		}
-		_, st, _, err := s.findImage(ctx, lr.marker, c.id.ProjectID, c.isAdmin)
+		_, st, _, err := s.findImage(ctx, lr.marker, c.caller())
 		if err != nil {
 			return nil, 0, "", err
 		}
@@ -458,5 +458,14 @@ func (s *Server) readable(c *call, img imagestore.Image) map[string]string {
 	if err != nil {
 		s.cfg.Log.ErrorContext(c.Request().Context(), "property protections failed; hiding all properties", "error", err)
 	}
-	return props
+	if c.shown == nil {
+		return props
+	}
+	out := make(map[string]string, len(props))
+	for k, v := range props {
+		if _, ok := c.shown[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -132,7 +132,7 @@ func TestV1Listing(t *testing.T) {
 	} {
 		r := h.do("GET", "/v1/images/detail?"+c.query, m1)
 		var e errorJSON
-		if err := json.Unmarshal(r.Body, &e); err != nil || r.Status != 400 || e.Error.Message != c.msg {
+		if err := json.Unmarshal(r.Body, &e); err != nil || r.Status != 400 || e.Error.Message != "400 Bad Request: "+c.msg {
 			t.Errorf("%s: %d %s, want 400 %q", c.query, r.Status, r.Body, c.msg)
 		}
 	}

@@ -18,6 +18,9 @@ type metrics struct {
 	decideDur *prometheus.HistogramVec
 	bytes     *prometheus.CounterVec
 	rejected  prometheus.Counter
+	// sourceUnavailable counts 503s for an image source that could not
+	// answer (gateway mode: the upstream Glance down, slow or failing).
+	sourceUnavailable *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,8 +45,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "oslorego_http_requests_rejected_total", Help: "Requests answered 503 because --max-requests were in progress.",
 		}),
+		sourceUnavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_source_unavailable_total", Help: "Requests answered 503 or broken off because the image source (the upstream Glance in gateway mode) failed, by step: find, open, transfer.",
+		}, []string{"step"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected, m.sourceUnavailable} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}

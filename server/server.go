@@ -53,9 +53,15 @@ type PolicySource interface {
 	Policy() (engine *rego.Engine, revision string)
 }
 
-// Config is what New needs. Images, Auth and Policy are required.
+// Config is what New needs. Auth, Policy and one of Images and Source are
+// required.
 type Config struct {
+	// Images is the embedded store: every route is served from it.
 	Images Images
+	// Source, when Images is nil, is where images and data come from
+	// (gateway mode: NewUpstreamSource); the listing route, which needs a
+	// store, is not served.
+	Source Source
 	Auth   auth.Authenticator
 	Policy PolicySource
 	// AdminRule decides the credentials' is_admin (default
@@ -118,6 +124,7 @@ type Route struct {
 // Server is the HTTP front-end. It is an http.Handler.
 type Server struct {
 	cfg     Config
+	source  Source
 	echo    *echo.Echo
 	metrics *metrics
 
@@ -134,8 +141,11 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	if cfg.Images == nil || cfg.Auth == nil || cfg.Policy == nil {
-		return nil, errors.New("server: Images, Auth and Policy are required")
+	if (cfg.Images == nil && cfg.Source == nil) || cfg.Auth == nil || cfg.Policy == nil {
+		return nil, errors.New("server: Auth, Policy and Images or Source are required")
+	}
+	if cfg.Images != nil && cfg.Source != nil {
+		return nil, errors.New("server: Images and Source are exclusive")
 	}
 	if cfg.AdminRule == "" {
 		cfg.AdminRule = "context_is_admin"
@@ -156,7 +166,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteProgressTimeout == 0 {
 		cfg.WriteProgressTimeout = DefaultWriteProgressTimeout
 	}
-	s := &Server{cfg: cfg, routes: map[string]bool{}}
+	s := &Server{cfg: cfg, routes: map[string]bool{}, source: cfg.Source}
+	if cfg.Images != nil {
+		s.source = localSource{cfg.Images}
+	}
 	var err error
 	if s.schemas, err = loadSchemas(cfg.ImageSchema); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -191,6 +204,9 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	for _, rt := range Routes() {
+		if !rt.Image && cfg.Images == nil {
+			continue // the listing needs a store
+		}
 		e.Add(rt.Method, rt.Path, s.enforce(rt))
 	}
 	// Glance's version negotiation and schemas: what clients fetch
@@ -286,6 +302,7 @@ type call struct {
 	creds   map[string]any
 	isAdmin bool
 	img     imagestore.Image
+	shown   map[string]string // nil, or Found.Shown
 	policy  *policyState
 	rec     *decisionRecord
 }
@@ -348,15 +365,19 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 
 		var target map[string]any
 		if rt.Image {
-			img, status, msg, err := s.findImage(ctx, c.Param("id"), id.ProjectID, isAdmin)
+			found, status, msg, err := s.findImage(ctx, c.Param("id"), cl.caller())
 			if err != nil {
 				return err
 			}
 			if status != 0 {
-				rec.Result, rec.Reason = "not_found", msg
+				rec.Result, rec.Reason = findResults[status], msg
+				if status == http.StatusUnauthorized && s.cfg.WWWAuthenticate != "" {
+					c.Response().Header().Set("WWW-Authenticate", s.cfg.WWWAuthenticate)
+				}
 				return writeError(c, status, msg)
 			}
-			cl.img = img
+			img := found.Image
+			cl.img, cl.shown = img, found.Shown
 			// Glance refuses deactivated data to non-admins before policy.
 			if rt.Action == ActionDownload && img.Status == imagestore.StatusDeactivated && !isAdmin {
 				rec.Result, rec.Reason = "deactivated", "image is deactivated"
@@ -383,38 +404,70 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 	}
 }
 
+// findResults are the decision log's results of a lookup that ended the
+// request before any decision.
+var findResults = map[int]string{
+	http.StatusNotFound:           "not_found",
+	http.StatusServiceUnavailable: "source_unavailable",
+	http.StatusForbidden:          "source_refused",
+	http.StatusUnauthorized:       "source_unauthenticated",
+}
+
+// caller is the request's caller as a Source sees it.
+func (c *call) caller() Caller {
+	return Caller{Identity: c.id, IsAdmin: c.isAdmin, Token: c.Request().Header.Get("X-Auth-Token"), RequestID: requestID(c)}
+}
+
 // forbiddenBody is the one body of every policy refusal, whatever the
 // route, so that a refusal tells nothing about which rule refused. Its
 // message starts with the status line, as writeError's do.
 var forbiddenBody = []byte(`{"error": {"code": 403, "title": "Forbidden", "message": "403 Forbidden: Policy does not allow this request."}}` + "\n")
 
-// findImage looks an image up as Glance's database layer does: absent,
+// findImage looks an image up in the source for the caller: absent,
 // deleted, over-long ids and images the caller may not see are all the
-// same 404.
-func (s *Server) findImage(ctx context.Context, id, project string, isAdmin bool) (imagestore.Image, int, string, error) {
+// same 404; a source that cannot answer is 503, and one that refuses the
+// caller 401 or 403, all without a decision.
+func (s *Server) findImage(ctx context.Context, id string, caller Caller) (Found, int, string, error) {
 	if len(id) > 36 {
 		// Glance echoes the id; an id longer than any image's is not
 		// worth echoing (it may be a megabyte).
-		return imagestore.Image{}, http.StatusNotFound, "No image found with this ID", nil
+		return Found{}, http.StatusNotFound, "No image found with this ID", nil
 	}
-	notFound := "No image found with ID " + id
-	img, err := s.cfg.Images.Get(ctx, id)
-	if errors.Is(err, imagestore.ErrNotFound) {
-		return img, http.StatusNotFound, notFound, nil
+	img, err := s.source.Find(ctx, caller, id)
+	switch {
+	case err == nil:
+		return img, 0, "", nil
+	case errors.Is(err, imagestore.ErrNotFound):
+		return img, http.StatusNotFound, "No image found with ID " + id, nil
+	case errors.Is(err, ErrSourceUnavailable):
+		s.cfg.Log.ErrorContext(ctx, "image source unavailable", "image", clip(id), "error", err)
+		s.metrics.sourceUnavailable.WithLabelValues("find").Inc()
+		return img, http.StatusServiceUnavailable, "The image service is unavailable; try again later.", nil
+	case errors.Is(err, ErrSourceForbidden):
+		return img, http.StatusForbidden, "The image service refused this request.", nil
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return img, http.StatusUnauthorized, "The image service did not accept the token.", nil
 	}
+	return img, 0, "", fmt.Errorf("looking up image %s: %w", id, err)
+}
+
+// findInStore looks an image up in a store as Glance's database layer
+// does; an image the caller may not see is imagestore.ErrNotFound.
+func findInStore(ctx context.Context, images Images, id, project string, isAdmin bool) (imagestore.Image, error) {
+	img, err := images.Get(ctx, id)
 	if err != nil {
-		return img, 0, "", fmt.Errorf("looking up image %s: %w", id, err)
+		return imagestore.Image{}, err
 	}
 	member := false
 	if !isAdmin && img.Visibility == imagestore.Shared && project != "" && img.Owner != nil && *img.Owner != project {
-		if member, err = s.cfg.Images.IsMember(ctx, img.ID, project); err != nil {
-			return img, 0, "", fmt.Errorf("looking up members of image %s: %w", id, err)
+		if member, err = images.IsMember(ctx, img.ID, project); err != nil {
+			return imagestore.Image{}, fmt.Errorf("looking up members of image %s: %w", id, err)
 		}
 	}
 	if !visible(img, project, isAdmin, member) {
-		return img, http.StatusNotFound, notFound, nil
+		return imagestore.Image{}, fmt.Errorf("image %s: not visible to the caller: %w", id, imagestore.ErrNotFound)
 	}
-	return img, 0, "", nil
+	return img, nil
 }
 
 // errorBody is the JSON of every error answer.

@@ -44,6 +44,7 @@ type serveFlags struct {
 	decisionLog, logFormat, adminRule string
 	publicURL, imageSchema            string
 	policy                            policyFlags
+	gateway                           gatewayFlags
 }
 
 const serveHelp = `Usage: oslorego serve [flags]
@@ -88,6 +89,16 @@ Every minute the server removes what killed 'oslorego image import' runs
 left in the data directory (staging files, data files no image records)
 once they are five minutes old and no import holds them.
 
+Gateway mode (--upstream): in front of a real Glance instead of the data
+directory. Visibility and existence are the caller's own GET /v2/images/{id}
+upstream (404 stays 404); the policy target is the image as the gateway's own
+identity reads it (with --auth keystone the server's own Keystone identity,
+renewed; or --upstream-token-file; a role that reads every property),
+cached for --upstream-metadata-ttl, and a request fails 503 when that read
+fails; the data is streamed from Glance with the caller's token. Downloads,
+GET /v2/images/{id} and HEAD /v1/images/{id} are served; the listing is not.
+Needs --auth keystone or headers. See docs/deploy-gateway.md.
+
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
             add tokens with 'oslorego token add'. The file is re-read
@@ -127,6 +138,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, for the links of the versions document, e.g. https://images.example.org:9292 (default: the URL of each request, as Glance's public_endpoint)")
 	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
+	f.gateway.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -135,6 +147,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if fs.NArg() != 0 {
 		return usageErr("serve takes no arguments")
+	}
+	if err := f.gateway.check(f.authMode); err != nil {
+		return err
 	}
 	log, err := newLogger(f.logFormat, stderr)
 	if err != nil {
@@ -156,28 +171,34 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return fmt.Errorf("registering the authenticator's metrics: %w", err)
 		}
 	}
-	store, err := imagestore.Open(ctx, f.dataDir)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Killed imports' leftovers are removed while the server runs, not
-	// only by the next lone start; stopped before the store closes.
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		store.SweepEvery(ctx, sweepInterval, func(sw imagestore.Swept, err error) {
-			if err != nil {
-				log.Error("removing import leftovers failed", "error", err)
-			} else if sw.Files > 0 {
-				log.Info("removed import leftovers", "files", sw.Files, "bytes", sw.Bytes)
-			}
-		})
-	}()
-	defer func() { cancel(); <-swept }()
+	var store *imagestore.Store
+	var source server.Source
+	if f.gateway.upstream != "" {
+		if source, err = f.gateway.source(reg, authn); err != nil {
+			return err
+		}
+	} else {
+		if store, err = imagestore.Open(ctx, f.dataDir); err != nil {
+			return err
+		}
+		defer store.Close()
+		// Killed imports' leftovers are removed while the server runs, not
+		// only by the next lone start; stopped before the store closes.
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			store.SweepEvery(ctx, sweepInterval, func(sw imagestore.Swept, err error) {
+				if err != nil {
+					log.Error("removing import leftovers failed", "error", err)
+				} else if sw.Files > 0 {
+					log.Info("removed import leftovers", "files", sw.Files, "bytes", sw.Bytes)
+				}
+			})
+		}()
+		defer func() { cancel(); <-swept }()
+	}
 	policy, describe, err := f.policySource(ctx, log)
 	if err != nil {
 		return err
@@ -195,13 +216,17 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return fmt.Errorf("--image-schema: %w", err)
 		}
 	}
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
-		Images: store, Auth: authn, Policy: policy, AdminRule: f.adminRule,
+		Source: source, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
 		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
 		Registry: reg,
-	})
+	}
+	if store != nil {
+		cfg.Images = store // a nil *Store is no Images
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -223,7 +248,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		hs.WriteTimeout = f.writeProgress
 	}
 	f.greet(stderr, "http://"+ln.Addr().String(), describe)
-	log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "data_dir", f.dataDir)
+	if f.gateway.upstream != "" {
+		log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "upstream", f.gateway.upstream)
+	} else {
+		log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "data_dir", f.dataDir)
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -363,7 +392,11 @@ func routeActions() []string {
 
 // greet tells a newcomer what to do next.
 func (f *serveFlags) greet(w io.Writer, url, policy string) {
-	fmt.Fprintf(w, "oslorego: serving Glance downloads on %s\n  policy: %s\n  images: %s\n  auth:   %s\n", url, policy, f.dataDir, f.authMode)
+	images := f.dataDir
+	if f.gateway.upstream != "" {
+		images = "the Glance at " + f.gateway.upstream + " (gateway mode)"
+	}
+	fmt.Fprintf(w, "oslorego: serving Glance downloads on %s\n  policy: %s\n  images: %s\n  auth:   %s\n", url, policy, images, f.authMode)
 	dd := ""
 	if f.dataDir != defaultDataDir() {
 		dd = " --data-dir " + shellQuote(f.dataDir)

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/pflag"
+
+	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/server"
+	"github.com/oslorego/oslorego/upstream"
+)
+
+// gatewayFlags are serve's gateway mode flags.
+type gatewayFlags struct {
+	upstream, tokenFile string
+	metadataTTL         time.Duration
+	timeout             time.Duration
+}
+
+func (g *gatewayFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&g.upstream, "upstream", "", "gateway mode: the Glance to front, e.g. http://glance:9292 (default: serve the data directory's images)")
+	fs.StringVar(&g.tokenFile, "upstream-token-file", "", "file holding a token for the gateway's metadata reads, re-read when it changes and never renewed (default: with --auth keystone, the server's own Keystone identity, renewed)")
+	fs.DurationVar(&g.metadataTTL, "upstream-metadata-ttl", server.DefaultMetadataTTL, "how long the gateway's own read of an image serves as its policy target (negative: read on every request)")
+	fs.DurationVar(&g.timeout, "upstream-timeout", upstream.DefaultTimeout, "how long to wait for Glance's answer, and for each further part of a download, before answering 503 or breaking the download off")
+}
+
+// check refuses gateway flags that cannot work, before anything starts.
+func (g *gatewayFlags) check(authMode string) error {
+	if g.upstream == "" {
+		return nil
+	}
+	if authMode == "token" {
+		return usageErr("--upstream needs --auth keystone (or headers): Glance does not know the tokens file's tokens")
+	}
+	if g.tokenFile == "" && authMode != "keystone" {
+		return usageErr("--upstream with --auth %s needs --upstream-token-file: the gateway's own identity reads the policy target", authMode)
+	}
+	if _, err := g.client(upstream.NewTokenFile(g.tokenFile)); err != nil {
+		return usageErr("--upstream: %s", err)
+	}
+	return nil
+}
+
+func (g *gatewayFlags) client(identity upstream.TokenSource) (*upstream.Client, error) {
+	return upstream.New(upstream.Options{URL: g.upstream, Identity: identity, Timeout: g.timeout})
+}
+
+// source is the upstream Glance as the server's image source (the flags
+// passed check). The gateway's identity is --upstream-token-file, else
+// the Keystone authenticator's own (renewed) service token.
+func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator) (server.Source, error) {
+	var identity upstream.TokenSource
+	switch k, ok := authn.(*auth.Keystone); {
+	case g.tokenFile != "":
+		identity = upstream.NewTokenFile(g.tokenFile)
+	case ok:
+		identity = k.ServiceToken()
+	default:
+		return nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
+	}
+	c, err := g.client(identity)
+	if err != nil {
+		return nil, fmt.Errorf("--upstream: %w", err)
+	}
+	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	return src, nil
+}

@@ -1,0 +1,243 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/upstream"
+)
+
+// UpstreamSource is a real Glance as a Source (gateway mode). Visibility
+// and existence are the caller's own GET /v2/images/{id}; the policy
+// target is the image as the gateway's own identity reads it, unfiltered,
+// cached for a short time; data is streamed with the caller's token, so
+// the gateway's identity never fetches data for anyone.
+type UpstreamSource struct {
+	client *upstream.Client
+	ttl    time.Duration
+
+	group singleflight.Group
+	mu    sync.Mutex
+	cache map[string]cachedImage
+
+	lookups *prometheus.CounterVec
+}
+
+type cachedImage struct {
+	img     imagestore.Image
+	expires time.Time
+}
+
+// UpstreamOptions configure an UpstreamSource.
+type UpstreamOptions struct {
+	// MetadataTTL is how long the gateway's own read of an image serves
+	// as its policy target (0: DefaultMetadataTTL; negative: every
+	// request reads it again).
+	MetadataTTL time.Duration
+	// Registerer receives the source's metrics (nil: none).
+	Registerer prometheus.Registerer
+}
+
+// DefaultMetadataTTL is UpstreamOptions.MetadataTTL's default: a property
+// change upstream is in force within it.
+const DefaultMetadataTTL = 5 * time.Second
+
+// maxCachedImages bounds the metadata cache; it starts over when full.
+const maxCachedImages = 10000
+
+// NewUpstreamSource returns the source for the Glance client talks to.
+func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSource, error) {
+	if o.MetadataTTL == 0 {
+		o.MetadataTTL = DefaultMetadataTTL
+	}
+	u := &UpstreamSource{client: client, ttl: o.MetadataTTL, cache: map[string]cachedImage{},
+		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_upstream_metadata_lookups_total",
+			Help: "The gateway's own reads of image metadata (the policy target), by result: hit (cached), miss (read upstream), error.",
+		}, []string{"result"})}
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(u.lookups); err != nil {
+			return nil, fmt.Errorf("registering the upstream metrics: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// Find asks Glance as the caller first: an image the caller cannot see is
+// never decided, and the gateway's own read is not made for it. Then the
+// target is the gateway's own, unfiltered read; when that fails the
+// request fails (503), never falling back to the caller's filtered view.
+func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Found, error) {
+	if caller.Token == "" {
+		return Found{}, fmt.Errorf("%w: no X-Auth-Token to send upstream", auth.ErrUnauthenticated)
+	}
+	view, err := u.client.CallerImage(ctx, id, caller.Token, caller.RequestID)
+	if err != nil {
+		return Found{}, fromUpstream(err)
+	}
+	caller2, err := imagestore.FromV2(view.JSON)
+	if err != nil {
+		return Found{}, fmt.Errorf("%w: the caller's view of image %s: %w", ErrSourceUnavailable, id, err)
+	}
+	img, err := u.whole(ctx, id, caller.RequestID)
+	if err != nil {
+		return Found{}, err
+	}
+	return Found{Image: img, Shown: caller2.Properties}, nil
+}
+
+// whole is the gateway's own read of image id, from the cache while it is
+// fresh; one read per image at a time.
+func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) (imagestore.Image, error) {
+	now := time.Now()
+	u.mu.Lock()
+	e, ok := u.cache[id]
+	u.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		u.lookups.WithLabelValues("hit").Inc()
+		return e.img, nil
+	}
+	ch := u.group.DoChan(id, func() (any, error) {
+		// Not the caller's context: a caller that hangs up must not
+		// fail the others waiting on the same read.
+		v, err := u.client.ServiceImage(context.WithoutCancel(ctx), id, requestID)
+		if err != nil {
+			return nil, err
+		}
+		img, err := imagestore.FromV2(v.JSON)
+		if err != nil {
+			return nil, err
+		}
+		if u.ttl > 0 {
+			u.mu.Lock()
+			if len(u.cache) >= maxCachedImages {
+				u.cache = map[string]cachedImage{}
+			}
+			u.cache[id] = cachedImage{img: img, expires: time.Now().Add(u.ttl)}
+			u.mu.Unlock()
+		}
+		return img, nil
+	})
+	select {
+	case <-ctx.Done():
+		return imagestore.Image{}, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			u.lookups.WithLabelValues("error").Inc()
+			// Whatever Glance said to the gateway's own identity (even a
+			// 404 for an image the caller sees), the target is unknown.
+			return imagestore.Image{}, fmt.Errorf("%w: the gateway's own read of image %s: %w", ErrSourceUnavailable, id, r.Err)
+		}
+		u.lookups.WithLabelValues("miss").Inc()
+		return r.Val.(imagestore.Image), nil
+	}
+}
+
+// Open asks Glance for the data with the caller's token and the caller's
+// Range; the answer is Glance's, relayed.
+func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore.Image, want DataRequest) (Data, error) {
+	resp, err := u.client.Data(ctx, img.ID, caller.Token, caller.RequestID, want.Header)
+	if err != nil {
+		return Data{}, fromUpstream(err)
+	}
+	return Data{Answer: resp}, nil
+}
+
+// fromUpstream maps the client's errors to a Source's.
+func fromUpstream(err error) error {
+	switch {
+	case errors.Is(err, upstream.ErrNotFound):
+		return fmt.Errorf("%w: %w", imagestore.ErrNotFound, err)
+	case errors.Is(err, upstream.ErrUnauthorized):
+		return fmt.Errorf("%w: %w", auth.ErrUnauthenticated, err)
+	case errors.Is(err, upstream.ErrForbidden):
+		return fmt.Errorf("%w: %w", ErrSourceForbidden, err)
+	case errors.Is(err, upstream.ErrUnavailable):
+		return fmt.Errorf("%w: %w", ErrSourceUnavailable, err)
+	}
+	return err
+}
+
+// unavailableMsg is the body of every 503 for a failing image source.
+const unavailableMsg = "The image service is unavailable; try again later."
+
+// openFailed answers a download whose data could not be opened.
+func (s *Server) openFailed(c *call, err error) error {
+	if errors.Is(err, ErrSourceUnavailable) {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "image source unavailable", "image", c.img.ID, "error", err)
+		s.metrics.sourceUnavailable.WithLabelValues("open").Inc()
+		c.rec.Reason = "image source unavailable"
+		return writeError(c, http.StatusServiceUnavailable, unavailableMsg)
+	}
+	return fmt.Errorf("opening data of image %s: %w", c.img.ID, err)
+}
+
+// relayedHeaders are the headers of an upstream download answer that the
+// client gets (Content-Length aside, which is the body's real length).
+// v1 never sent Content-MD5 or Content-Range.
+var relayedHeaders = map[bool][]string{
+	false: {"Content-Type", "Content-MD5", "Content-Range"},
+	true:  {"Content-Type"},
+}
+
+// relay passes an upstream download answer on: its status and headers,
+// then its body, streamed; a body that breaks off breaks the client's
+// answer too, never a short one. A 5xx upstream is a 503 here.
+func (s *Server) relay(c *call, up *http.Response, v1 bool) error {
+	defer up.Body.Close()
+	if rid := up.Header.Get(headerRequestID); rid != "" {
+		c.rec.UpstreamRequestID = rid
+	}
+	if up.StatusCode >= 500 {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "upstream download failed", "image", c.img.ID, "status", up.StatusCode, "upstream_request_id", c.rec.UpstreamRequestID)
+		s.metrics.sourceUnavailable.WithLabelValues("open").Inc()
+		c.rec.Reason = "upstream answered " + up.Status
+		return writeError(c, http.StatusServiceUnavailable, unavailableMsg)
+	}
+	resp := c.Response()
+	h := resp.Header()
+	for _, k := range relayedHeaders[v1] {
+		if vs := up.Header.Values(k); len(vs) > 0 {
+			h[k] = vs
+		} else {
+			h.Del(k)
+		}
+	}
+	if up.StatusCode == http.StatusUnauthorized && s.cfg.WWWAuthenticate != "" {
+		h.Set("WWW-Authenticate", s.cfg.WWWAuthenticate)
+	}
+	if up.StatusCode != http.StatusOK && up.StatusCode != http.StatusPartialContent {
+		c.rec.Reason = "upstream answered " + up.Status
+	}
+	length := up.ContentLength
+	if up.StatusCode == http.StatusNoContent || up.StatusCode == http.StatusNotModified {
+		length = 0
+	} else if length >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(length, 10))
+	}
+	resp.WriteHeader(up.StatusCode)
+	if length == 0 {
+		return nil
+	}
+	n, err := s.copyProgress(c, up.Body, length)
+	resp.Size += n
+	s.metrics.bytes.WithLabelValues(s.routeLabel(c)).Add(float64(n))
+	if err != nil {
+		c.rec.Reason = "transfer interrupted"
+		if c.Request().Context().Err() == nil {
+			s.metrics.sourceUnavailable.WithLabelValues("transfer").Inc()
+		}
+		return fmt.Errorf("relaying image %s (%d of %d bytes): %w", c.img.ID, n, length, err)
+	}
+	return nil
+}

@@ -1,0 +1,375 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/internal/testenv"
+	"github.com/oslorego/oslorego/server"
+	"github.com/oslorego/oslorego/upstream"
+)
+
+// peers are a real Keystone (../shared/keystone-peer) and a real
+// glance-api with Keystone authentication (../shared/glance-peer,
+// FLAVOR=keystone), started by the shared scripts.
+type peers struct {
+	t        *testing.T
+	keystone string            // base URL
+	env      map[string]string // the keystone peer's env.sh
+	glance   string            // base URL
+	glanceP  *exec.Cmd
+}
+
+// freePort is a loopback port nothing listens on (a moment ago).
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startPeers starts a glance-api in front of the keystone peer
+// (testenv.Keystone) whose property protections make the billing marker
+// readable by admins only.
+func startPeers(t *testing.T) *peers {
+	t.Helper()
+	testenv.Long(t)
+	shared := testenv.SharedDir(t)
+	home, _ := os.UserHomeDir()
+	glanceHome := os.Getenv("GLANCE_PEER_HOME")
+	if glanceHome == "" {
+		glanceHome = filepath.Join(home, ".cache", "glance-peer")
+	}
+	if _, err := os.Stat(filepath.Join(glanceHome, "root", "usr", "lib", "python3", "dist-packages", "glance")); err != nil {
+		testenv.Missing(t, "the glance peer is not set up (%v): run ../shared/glance-peer/setup-root.sh", err)
+	}
+	p := &peers{t: t}
+	ks := testenv.Keystone(t)
+	p.env, p.keystone = ks.Env, ks.URL
+
+	dir := t.TempDir()
+	prot := filepath.Join(dir, "property-protections.conf")
+	if err := os.WriteFile(prot, []byte("[^x_billing_code_ntt$]\ncreate = admin\nread = admin\nupdate = admin\ndelete = admin\n\n"+
+		"[.*]\ncreate = @\nread = @\nupdate = @\ndelete = @\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	p.glance = fmt.Sprintf("http://127.0.0.1:%d", port)
+	cmd := exec.Command(filepath.Join(shared, "glance-peer", "start.sh"))
+	cmd.Env = append(os.Environ(), "FLAVOR=keystone", fmt.Sprintf("PORT=%d", port), "STATE="+filepath.Join(dir, "glance"),
+		"GLANCE_PEER_HOME="+glanceHome, "KEYSTONE_URL="+p.keystone,
+		"GLANCE_SERVICE_USER="+p.env["GLANCE_SERVICE_USER"], "GLANCE_SERVICE_PW="+p.env["GLANCE_SERVICE_PW"],
+		"EXTRA_DEFAULT=property_protection_file = "+prot+"\nproperty_protection_rule_format = roles")
+	logf, err := os.Create(filepath.Join(dir, "glance.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.glanceP = cmd
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		logf.Close()
+	})
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		if r, err := http.Get(p.glance + "/healthcheck"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("glance-api exited:\n%s", b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("glance-api did not answer within 2 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return p
+}
+
+// killGlance stops the upstream.
+func (p *peers) killGlance() {
+	_ = p.glanceP.Process.Kill()
+}
+
+// token is a project-scoped token for user in project.
+func (p *peers) token(user, project string) string {
+	p.t.Helper()
+	body := fmt.Sprintf(`{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": %q, "domain": {"id": "default"}, "password": %q}}},
+		"scope": {"project": {"name": %q, "domain": {"id": "default"}}}}}`, user, p.env["KEYSTONE_PW"], project)
+	resp, err := http.Post(p.keystone+"/v3/auth/tokens", "application/json", strings.NewReader(body))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 201 {
+		b, _ := io.ReadAll(resp.Body)
+		p.t.Fatalf("token for %s in %s: %s %s", user, project, resp.Status, b)
+	}
+	return resp.Header.Get("X-Subject-Token")
+}
+
+// call makes one JSON (or raw) request and returns the status and body.
+func call(t *testing.T, method, url, token, ctype string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// keystoneAdmin does one identity admin call; the answer's JSON.
+func (p *peers) keystoneAdmin(admin, method, path string, body any) map[string]any {
+	p.t.Helper()
+	b, _ := json.Marshal(body)
+	if body == nil {
+		b = nil
+	}
+	status, out := call(p.t, method, p.keystone+path, admin, "application/json", b)
+	if status >= 300 {
+		p.t.Fatalf("%s %s: %d %s", method, path, status, out)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return m
+}
+
+// noRoleUser provisions nora, whose only role on demo is one no rule
+// names (a project-scoped token needs some role), and returns her token.
+func (p *peers) noRoleUser(admin string) string {
+	p.t.Helper()
+	role := p.keystoneAdmin(admin, "POST", "/v3/roles", map[string]any{"role": map[string]any{"name": "observer-" + randomSuffix()}})
+	user := p.keystoneAdmin(admin, "POST", "/v3/users", map[string]any{"user": map[string]any{"name": "nora-" + randomSuffix(), "password": p.env["KEYSTONE_PW"], "domain_id": "default"}})
+	rid, uid := role["role"].(map[string]any)["id"].(string), user["user"].(map[string]any)
+	p.keystoneAdmin(admin, "PUT", "/v3/projects/"+p.env["PROJECT_DEMO"]+"/users/"+uid["id"].(string)+"/roles/"+rid, nil)
+	return p.token(uid["name"].(string), "demo")
+}
+
+func randomSuffix() string { return fmt.Sprintf("%d", time.Now().UnixNano()%1e9) }
+
+// image creates an image as admin (owner, visibility, properties) and
+// uploads data (nil: left queued); it returns the id.
+func (p *peers) image(admin, owner string, props map[string]string, data []byte) string {
+	p.t.Helper()
+	m := map[string]any{"name": "gw", "disk_format": "raw", "container_format": "bare", "visibility": "private", "owner": owner}
+	for k, v := range props {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	status, out := call(p.t, "POST", p.glance+"/v2/images", admin, "application/json", b)
+	if status != 201 {
+		p.t.Fatalf("create image: %d %s", status, out)
+	}
+	var img map[string]any
+	_ = json.Unmarshal(out, &img)
+	id := img["id"].(string)
+	if data != nil {
+		if status, out := call(p.t, "PUT", p.glance+"/v2/images/"+id+"/file", admin, "application/octet-stream", data); status != 204 {
+			p.t.Fatalf("upload: %d %s", status, out)
+		}
+	}
+	return id
+}
+
+// gatewayOver is oslorego in gateway mode in front of p: Keystone auth
+// with the oslorego service user, the gateway's identity the admin.
+func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Registry) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	k, err := auth.NewKeystone(auth.KeystoneOptions{URL: p.keystone, ServiceToken: p.token("oslorego", "service")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := filepath.Join(t.TempDir(), "gateway-token")
+	if err := os.WriteFile(tf, []byte(adminToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := upstream.New(upstream.Options{URL: p.glance, Identity: upstream.NewTokenFile(tf), Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decisions := &syncBuffer{}
+	srv, err := server.New(server.Config{Source: src, Auth: k, Policy: glancePolicy(t), Registry: reg,
+		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs, decisions
+}
+
+// TestGatewayAgainstGlance: oslorego --upstream in front of a real Glance
+// with Keystone: the blueprint matrix on v1 and v2, with the marker
+// unreadable to every caller but admins (Glance's property protections)
+// still restricting; other projects' private images 404 with and without
+// the marker; Range, 204, deactivated; the upstream down is 503.
+func TestGatewayAgainstGlance(t *testing.T) {
+	p := startPeers(t)
+	admin := p.token("admin", "admin") // the gateway's own identity too
+	data := bytes.Repeat(digits, 1000)
+	demo, other := p.env["PROJECT_DEMO"], p.env["PROJECT_OTHER"]
+	images := map[string]string{
+		"present": p.image(admin, demo, map[string]string{"x_billing_code_ntt": "ntt_3251"}, data),
+		"absent":  p.image(admin, demo, nil, data),
+		"other":   p.image(admin, demo, map[string]string{"x_billing_code_ntt": "ntt_0001"}, data),
+	}
+	otherMarked := p.image(admin, other, map[string]string{"x_billing_code_ntt": "ntt_3251"}, data)
+	otherPlain := p.image(admin, other, nil, data)
+	queued := p.image(admin, demo, nil, nil)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20) // 64 MiB
+	bigID := p.image(admin, demo, nil, big)
+	deactivated := p.image(admin, demo, nil, data)
+	if status, out := call(t, "POST", p.glance+"/v2/images/"+deactivated+"/actions/deactivate", admin, "", nil); status != 204 {
+		t.Fatalf("deactivate: %d %s", status, out)
+	}
+	tokens := map[string]string{
+		"admin":  p.token("demo-admin", "demo"),
+		"member": p.token("alice", "demo"),
+		"reader": p.token("rita", "demo"),
+		"none":   p.noRoleUser(admin),
+	}
+	olga := p.token("olga", "other")
+
+	// The marker really is unreadable to the member upstream.
+	status, out := call(t, "GET", p.glance+"/v2/images/"+images["present"], tokens["member"], "", nil)
+	if status != 200 || bytes.Contains(out, []byte("x_billing_code_ntt")) {
+		t.Fatalf("alice's own view upstream: %d %s (want 200 without the marker)", status, out)
+	}
+
+	reg := prometheus.NewRegistry()
+	gw, decisions := p.gatewayOver(t, admin, reg)
+	get := func(path, token string, hdr map[string]string) (int, http.Header, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", gw.URL+path, nil)
+		req.Header.Set("X-Auth-Token", token)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := gw.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return resp.StatusCode, resp.Header, b
+	}
+
+	for who, row := range blueprintWant {
+		for img, status := range row {
+			for _, path := range []string{"/v2/images/%s/file", "/v1/images/%s"} {
+				p := fmt.Sprintf(path, images[img])
+				got, _, body := get(p, tokens[who], nil)
+				if got != status {
+					t.Errorf("%s, marker %s, %s: %d, want %d (%.200s)", who, img, p, got, status, body)
+				}
+				if status == 200 && !bytes.Equal(body, data) {
+					t.Errorf("%s, marker %s, %s: %d bytes, not the image", who, img, path, len(body))
+				}
+			}
+		}
+	}
+	// Other projects' private images: 404 with and without the marker,
+	// both ways, never a 403 that would tell they exist.
+	for _, c := range []struct{ who, token, id string }{
+		{"member of demo", tokens["member"], otherMarked}, {"member of demo", tokens["member"], otherPlain},
+		{"olga", olga, images["present"]}, {"olga", olga, images["absent"]},
+	} {
+		for _, path := range []string{"/v2/images/%s/file", "/v1/images/%s"} {
+			if got, _, body := get(fmt.Sprintf(path, c.id), c.token, nil); got != 404 {
+				t.Errorf("%s, %s of another project: %d, want 404 (%.200s)", c.who, fmt.Sprintf(path, c.id), got, body)
+			}
+		}
+	}
+	// Range, relayed from Glance's own answer.
+	got, h, body := get("/v2/images/"+images["absent"]+"/file", tokens["member"], map[string]string{"Range": "bytes=2-4"})
+	if got != 206 || string(body) != "234" || h.Get("Content-Range") != "bytes 2-4/10000" || h.Get("Content-MD5") != md5hex(data) {
+		t.Errorf("Range: %d %q %v", got, body, h)
+	}
+	if got, _, _ := get("/v2/images/"+images["absent"]+"/file", tokens["member"], map[string]string{"Range": "bytes=20000-"}); got != 416 {
+		t.Errorf("unsatisfiable Range: %d, want 416", got)
+	}
+	if got, _, _ := get("/v2/images/"+queued+"/file", tokens["member"], nil); got != 204 {
+		t.Errorf("queued image: %d, want 204", got)
+	}
+	if got, _, _ := get("/v2/images/"+deactivated+"/file", tokens["member"], nil); got != 403 {
+		t.Errorf("deactivated image: %d, want 403", got)
+	}
+	if !strings.Contains(decisions.String(), `"upstream_request_id":"req-`) {
+		t.Errorf("no upstream request id in the decision log")
+	}
+	// Glance killed mid-download: the client's transfer breaks, never a
+	// short 200 that passes for the image.
+	req, _ := http.NewRequest("GET", gw.URL+"/v2/images/"+bigID+"/file", nil)
+	req.Header.Set("X-Auth-Token", tokens["member"])
+	resp, err := gw.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(big)) {
+		t.Fatalf("big image: %d, Content-Length %d", resp.StatusCode, resp.ContentLength)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	p.killGlance()
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Errorf("Glance killed mid-download: the client read %d more bytes and a clean end", n)
+	}
+	// Glance gone: 503, counted.
+	if got, _, body := get("/v2/images/"+images["absent"]+"/file", tokens["member"], nil); got != 503 || !strings.Contains(string(body), "unavailable") {
+		t.Errorf("upstream down: %d %s, want 503", got, body)
+	}
+	if n := metric(t, reg, "oslorego_source_unavailable_total", "find"); n != 1 {
+		t.Errorf("oslorego_source_unavailable_total{step=find} = %v, want 1", n)
+	}
+}

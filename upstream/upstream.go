@@ -1,0 +1,277 @@
+// Package upstream is a small client of a real Glance's v2 image API, for
+// the server's gateway mode: an image's metadata read as a caller or as the
+// gateway's own identity, and an image's data streamed with the caller's
+// token. It never decides policy; it only tells what Glance answered.
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Errors the client's answers wrap.
+var (
+	// ErrNotFound: Glance answered 404 (no such image, or one the token
+	// may not see).
+	ErrNotFound = errors.New("upstream: image not found")
+	// ErrUnauthorized: Glance refused the token (401).
+	ErrUnauthorized = errors.New("upstream: token refused")
+	// ErrForbidden: Glance's own policy refused the read (403).
+	ErrForbidden = errors.New("upstream: forbidden")
+	// ErrUnavailable: Glance could not be reached, timed out, or answered
+	// something other than the above (5xx, a body that is no image).
+	ErrUnavailable = errors.New("upstream: unavailable")
+)
+
+// TokenSource gives the gateway's own Keystone token, renewing it before
+// it expires. Invalidate tells it that Glance refused token, so the next
+// Token gets a new one.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+	Invalidate(token string)
+}
+
+// Options configure a Client.
+type Options struct {
+	// URL is Glance's endpoint, e.g. http://glance:9292.
+	URL string
+	// Identity is the gateway's own identity, used only for metadata
+	// reads (ServiceImage), never for image data.
+	Identity TokenSource
+	// Timeout bounds the wait for Glance's response headers, and each
+	// wait for more of a body (default DefaultTimeout).
+	Timeout time.Duration
+	// Transport is the HTTP transport (default: a clone of
+	// http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// DefaultTimeout is Options.Timeout's default.
+const DefaultTimeout = 30 * time.Second
+
+// maxMetadata bounds an image's JSON: Glance's own limit on all of an
+// image's properties is far below it.
+const maxMetadata = 4 << 20
+
+// Client talks to one Glance.
+type Client struct {
+	base     *url.URL
+	identity TokenSource
+	timeout  time.Duration
+	hc       *http.Client
+}
+
+// New checks the options and returns a Client.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("upstream url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return nil, fmt.Errorf("upstream url %q: want http(s)://host[:port][/path]", u.Redacted())
+	}
+	if o.Identity == nil {
+		return nil, errors.New("upstream: no identity for metadata reads")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	tr := o.Transport
+	if tr == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = o.Timeout
+		t.MaxIdleConnsPerHost = 64
+		tr = t
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	// No redirects: a redirect would carry a token somewhere else.
+	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Client{base: u, identity: o.Identity, timeout: o.Timeout, hc: hc}, nil
+}
+
+// URL is Glance's endpoint, for logs and status lines.
+func (c *Client) URL() string { return c.base.Redacted() }
+
+// Image is Glance's v2 JSON of one image, with its X-Openstack-Request-Id.
+type Image struct {
+	JSON      map[string]any
+	RequestID string
+}
+
+// CallerImage is GET /v2/images/{id} with the caller's token: what the
+// caller may see of the image, as Glance filters it.
+func (c *Client) CallerImage(ctx context.Context, id, token, requestID string) (Image, error) {
+	return c.image(ctx, id, token, requestID)
+}
+
+// ServiceImage is GET /v2/images/{id} with the gateway's own token: the
+// image whole, every property the identity may read. A token Glance
+// refuses is invalidated and a new one tried once.
+func (c *Client) ServiceImage(ctx context.Context, id, requestID string) (Image, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.identity.Token(ctx)
+		if err != nil {
+			return Image{}, fmt.Errorf("%w: the gateway's own token: %w", ErrUnavailable, err)
+		}
+		img, err := c.image(ctx, id, tok, requestID)
+		if errors.Is(err, ErrUnauthorized) {
+			c.identity.Invalidate(tok)
+			if attempt == 0 {
+				continue
+			}
+			// Refused twice: the gateway's identity is broken, which is
+			// the operator's problem, never the caller's 401.
+			return Image{}, fmt.Errorf("%w: Glance refused the gateway's own token: %w", ErrUnavailable, err)
+		}
+		return img, err
+	}
+}
+
+func (c *Client) image(ctx context.Context, id, token, requestID string) (Image, error) {
+	// The headers' wait is bounded by the transport; the whole read,
+	// body included, by this.
+	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, c.imagePath(id), token, requestID, nil)
+	if err != nil {
+		return Image{}, err
+	}
+	defer resp.Body.Close()
+	rid := resp.Header.Get("X-Openstack-Request-Id")
+	if err := statusError(resp); err != nil {
+		return Image{RequestID: rid}, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadata+1))
+	if err != nil {
+		return Image{RequestID: rid}, fmt.Errorf("%w: reading image %s: %w", ErrUnavailable, id, err)
+	}
+	if len(body) > maxMetadata {
+		return Image{RequestID: rid}, fmt.Errorf("%w: image %s: metadata over %d bytes", ErrUnavailable, id, maxMetadata)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return Image{RequestID: rid}, fmt.Errorf("%w: image %s: not an image's JSON: %v", ErrUnavailable, id, err)
+	}
+	if got, _ := m["id"].(string); got != id {
+		return Image{RequestID: rid}, fmt.Errorf("%w: asked for image %s, got %q", ErrUnavailable, id, got)
+	}
+	return Image{JSON: m, RequestID: rid}, nil
+}
+
+// Data is GET /v2/images/{id}/file with the caller's token, forwarding
+// the Range and Content-Range request headers given. The response is
+// Glance's, whatever its status; its body stops (with an error) when ctx
+// ends or when Glance sends nothing for the client's timeout. The caller
+// closes the body.
+func (c *Client) Data(ctx context.Context, id, token, requestID string, ranges http.Header) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	resp, err := c.do(ctx, http.MethodGet, c.imagePath(id)+"/file", token, requestID, ranges)
+	if err != nil {
+		cancel(err)
+		return nil, err
+	}
+	resp.Body = newIdleBody(resp.Body, c.timeout, cancel)
+	return resp, nil
+}
+
+func (c *Client) imagePath(id string) string {
+	return c.base.Path + "/v2/images/" + url.PathEscape(id)
+}
+
+// do sends one request. An error is always ErrUnavailable (or the
+// context's end).
+func (c *Client) do(ctx context.Context, method, path, token, requestID string, extra http.Header) (*http.Response, error) {
+	u := *c.base
+	u.Path, u.RawPath = path, ""
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	req.Header.Set("X-Auth-Token", token)
+	if requestID != "" {
+		// oslo.middleware takes a req-<uuid> as the global request id,
+		// so one id is in both logs.
+		req.Header.Set("X-Openstack-Request-Id", requestID)
+	}
+	for _, k := range []string{"Range", "Content-Range"} {
+		if vs, ok := extra[k]; ok {
+			req.Header[k] = vs
+		}
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !isTimeout(err) {
+			return nil, fmt.Errorf("upstream %s %s: %w", method, path, cerr)
+		}
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrUnavailable, method, path, err)
+	}
+	return resp, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// statusError maps a metadata read's status to the client's errors.
+func statusError(resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusNotFound:
+		return ErrNotFound
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusForbidden:
+		return ErrForbidden
+	}
+	return fmt.Errorf("%w: Glance answered %s", ErrUnavailable, resp.Status)
+}
+
+// errIdle ends a body that made no progress for the timeout.
+var errIdle = fmt.Errorf("%w: no data from Glance within the timeout", ErrUnavailable)
+
+// idleBody is a response body that cancels its request when a read waits
+// longer than the timeout: a stalled upstream cannot pin a download.
+type idleBody struct {
+	rc      io.ReadCloser
+	timer   *time.Timer
+	timeout time.Duration
+	cancel  context.CancelCauseFunc
+}
+
+func newIdleBody(rc io.ReadCloser, d time.Duration, cancel context.CancelCauseFunc) *idleBody {
+	b := &idleBody{rc: rc, timeout: d, cancel: cancel, timer: time.AfterFunc(d, func() { cancel(errIdle) })}
+	b.timer.Stop()
+	return b
+}
+
+// Read runs the timer only while it waits for Glance: the time the
+// gateway spends writing to a slow client is not Glance's.
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: reading image data: %w", ErrUnavailable, err)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel(context.Canceled)
+	return err
+}

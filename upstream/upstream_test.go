@@ -1,0 +1,112 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewRefusesBadURLs(t *testing.T) {
+	id := NewTokenFile("/nonexistent")
+	for _, u := range []string{"ftp://glance", "glance:9292", "http://", "http://u:p@glance", "http://glance?x=1"} {
+		if _, err := New(Options{URL: u, Identity: id}); err == nil {
+			t.Errorf("%q accepted", u)
+		}
+	}
+	if _, err := New(Options{URL: "http://glance:9292"}); err == nil {
+		t.Error("no identity accepted")
+	}
+	if _, err := New(Options{URL: "http://glance:9292/image/", Identity: id}); err != nil {
+		t.Errorf("a path prefix: %v", err)
+	}
+}
+
+// The token file is re-read when it changes; a refused token is not given
+// out again until the file holds another.
+func TestTokenFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "token")
+	f := NewTokenFile(p)
+	ctx := context.Background()
+	if _, err := f.Token(ctx); err == nil {
+		t.Error("missing file: no error")
+	}
+	write := func(s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one\n")
+	if tok, err := f.Token(ctx); tok != "one" || err != nil {
+		t.Errorf("Token = %q, %v", tok, err)
+	}
+	f.Invalidate("one")
+	if tok, err := f.Token(ctx); err == nil {
+		t.Errorf("refused token given out again: %q", tok)
+	}
+	write("second\n")
+	if tok, err := f.Token(ctx); tok != "second" || err != nil {
+		t.Errorf("after renewal: %q, %v", tok, err)
+	}
+	write("   \n")
+	if _, err := f.Token(ctx); err == nil {
+		t.Error("empty file: no error")
+	}
+	write("a\nb")
+	if _, err := f.Token(ctx); err == nil {
+		t.Error("two lines: no error")
+	}
+}
+
+// A Glance that stops sending mid-body ends the body with ErrUnavailable
+// after the timeout, and one that never answers is ErrUnavailable too.
+func TestClientTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/file"), r.URL.Path == "/v2/images/body-stalls":
+			w.Header().Set("Content-Length", "100")
+			_, _ = w.Write([]byte("{\"id\": "))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer g.Close()
+	tf := filepath.Join(t.TempDir(), "t")
+	if err := os.WriteFile(tf, []byte("svc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{URL: g.URL, Identity: NewTokenFile(tf), Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.ServiceImage(context.Background(), "i", ""); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("no answer: %v, want ErrUnavailable", err)
+	}
+	if _, err := c.CallerImage(context.Background(), "body-stalls", "caller", ""); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("metadata body stalls: %v, want ErrUnavailable", err)
+	}
+	resp, err := c.Data(context.Background(), "i", "caller", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if n != 7 || err == nil {
+		t.Errorf("stalled body: %d bytes, %v; want 7 and an error", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
