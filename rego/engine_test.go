@@ -30,8 +30,8 @@ func engine(t testing.TB, policy string, opts oslo.Options) *rego.Engine {
 	return e
 }
 
-// translated is policy (JSON) translated into package pkg ("" the default).
-func translated(t testing.TB, policy string, opts oslo.Options, pkg string) *translate.Translation {
+// built is policy (JSON) loaded as policy.json.
+func built(t testing.TB, policy string, opts oslo.Options) *oslo.Policy {
 	t.Helper()
 	l, err := oslo.ParseLayer("policy.json", []byte(policy))
 	if err != nil {
@@ -41,7 +41,13 @@ func translated(t testing.TB, policy string, opts oslo.Options, pkg string) *tra
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := translate.Translate(p, pkg)
+	return p
+}
+
+// translated is policy (JSON) translated into package pkg ("" the default).
+func translated(t testing.TB, policy string, opts oslo.Options, pkg string) *translate.Translation {
+	t.Helper()
+	tr, err := translate.Translate(built(t, policy, opts), pkg)
 	if err != nil {
 		t.Fatal(err)
 	}

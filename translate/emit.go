@@ -270,7 +270,21 @@ func (e *emitter) expr(c oslo.Check, stack []string) string {
 	case *oslo.OrCheck:
 		return e.list("lib.any_of", n.Rules, stack)
 	case *oslo.NotCheck:
-		return "lib.negate(" + e.expr(n.Rule, stack) + ")"
+		// negate maps an object (an error) to itself and anything else to
+		// a boolean, so k nots are one negation or two. Nesting one call
+		// per not made OPA's compile quadratic in a stack's depth.
+		k, inner := 1, n.Rule
+		for {
+			m, ok := inner.(*oslo.NotCheck)
+			if !ok {
+				break
+			}
+			k, inner = k+1, m.Rule
+		}
+		if k%2 == 1 {
+			return "lib.negate(" + e.expr(inner, stack) + ")"
+		}
+		return "lib.negate(lib.negate(" + e.expr(inner, stack) + "))"
 	case *oslo.RuleCheck:
 		return e.ruleRef(n.Name, stack)
 	case *oslo.RoleCheck:

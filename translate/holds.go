@@ -134,15 +134,20 @@ func (h *holdsEmitter) define(b *strings.Builder, head string, c oslo.Check) {
 		case t.kind == constFalse:
 			continue
 		}
-		if len(t.lits) == 1 {
-			fmt.Fprintf(b, "%s if %s\n", head, t.lits[0])
-		} else {
-			fmt.Fprintf(b, "%s if {\n\t%s\n}\n", head, strings.Join(t.lits, "\n\t"))
-		}
+		writeBody(b, head, t)
 		wrote = true
 	}
 	if !wrote {
 		fmt.Fprintf(b, "%s := false\n", head)
+	}
+}
+
+// writeBody writes one body of head: the conjuncts of t (not a constant).
+func writeBody(b *strings.Builder, head string, t tri) {
+	if len(t.lits) == 1 {
+		fmt.Fprintf(b, "%s if %s\n", head, t.lits[0])
+	} else {
+		fmt.Fprintf(b, "%s if {\n\t%s\n}\n", head, strings.Join(t.lits, "\n\t"))
 	}
 }
 
@@ -179,7 +184,10 @@ func (h *holdsEmitter) body(b *strings.Builder, c oslo.Check) tri {
 		if len(t.lits) == 1 && !strings.HasPrefix(t.lits[0], "not ") && !strings.Contains(t.lits[0], ":=") {
 			return tri{lits: []string{"not " + t.lits[0]}}
 		}
-		return tri{lits: []string{"not " + h.part(b, n.Rule)}}
+		// The operand's one body is t (an or folds to one reference):
+		// name it rather than fold the operand again, which doubled the
+		// work, and the Rego, with every not of a stack.
+		return tri{lits: []string{"not " + h.named(b, t)}}
 	case *oslo.RuleCheck:
 		t, ok := h.p.Resolve(n.Name)
 		if !ok {
@@ -219,12 +227,25 @@ func saneFormatExpr(f oslo.Format) string {
 // part defines a helper rule for a sub-expression that needs its own
 // bodies (an or, or the operand of a not) and returns a reference to it.
 func (h *holdsEmitter) part(b *strings.Builder, c oslo.Check) string {
-	h.parts++
-	head := "part[" + quote(fmt.Sprintf("%s/%d", h.rule, h.parts)) + "]"
+	head := h.partHead()
 	var sub strings.Builder
 	h.define(&sub, head, c)
 	b.WriteString(sub.String())
 	return head
+}
+
+// named defines a helper rule whose one body is t and returns a reference
+// to it.
+func (h *holdsEmitter) named(b *strings.Builder, t tri) string {
+	head := h.partHead()
+	writeBody(b, head, t)
+	return head
+}
+
+// partHead names a new helper rule of the current rule.
+func (h *holdsEmitter) partHead() string {
+	h.parts++
+	return "part[" + quote(fmt.Sprintf("%s/%d", h.rule, h.parts)) + "]"
 }
 
 // matchVar names a local variable for a formatted match.

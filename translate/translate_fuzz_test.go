@@ -31,18 +31,8 @@ func FuzzTranslate(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		l, err := oslo.ParseLayer("fuzz.json", doc)
-		if err != nil {
-			t.Fatalf("string rules must load: %v", err)
-		}
-		p, err := oslo.Build([]*oslo.Layer{l}, nil, oslo.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr, err := Translate(p, "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		tr := translateJSON(t, "fuzz.json", doc)
+		p := tr.Policy
 		modules := map[string]*ast.Module{}
 		for _, m := range append([]Module{LibModule()}, tr.Modules...) {
 			mod, err := ast.ParseModuleWithOpts(m.File, m.Text, ast.ParserOptions{RegoVersion: ast.RegoV1})

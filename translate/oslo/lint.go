@@ -50,6 +50,7 @@ func Lint(p *Policy) []Finding {
 	}
 	def := p.Options.DefaultRuleName()
 	_, cyclic := p.Components()
+	f := &folder{p: p, cyclic: cyclic, memo: map[string]constness{}, budget: maxCycleFolds}
 	for _, r := range p.Rules {
 		Walk(r.Check, func(c Check) {
 			switch n := c.(type) {
@@ -92,7 +93,7 @@ func Lint(p *Policy) []Finding {
 		if cyclic[r.Name] {
 			continue // whether it raises depends on the request
 		}
-		switch constant(p, r.Check, map[string]bool{r.Name: true}) {
+		switch f.rule(r.Name) {
 		case constTrue:
 			if r.Text != "" && r.Text != "@" && r.Text != "[]" {
 				add(Warning, r, "always true: everyone is allowed")
@@ -165,36 +166,74 @@ const (
 	constFalse
 )
 
-// constant folds a check to true or false when that does not depend on
-// the request (assuming a well-formed target and credentials).
-func constant(p *Policy, c Check, visiting map[string]bool) constness {
+// maxCycleFolds bounds how many times folding enters a rule of a rule:
+// cycle, where a rule's value depends on the path that reached it: each
+// path would otherwise be walked, exponentially many. Past it, rules are
+// not constant (Lint then claims nothing).
+const maxCycleFolds = 10000
+
+// folder folds checks to true or false when that does not depend on the
+// request (assuming a well-formed target and credentials).
+type folder struct {
+	p      *Policy
+	cyclic map[string]bool
+	// memo holds the rules outside cycles already folded: their value
+	// does not depend on the path that reached them, and a rule referred
+	// to from many places (each level of a diamond of rule: references
+	// twice) is folded once.
+	memo map[string]constness
+	// budget is how many more times a rule of a cycle may be entered;
+	// visiting are the rules of cycles on the current path (entering one
+	// again is oslo's recursion, not a constant).
+	budget   int
+	visiting map[string]bool
+}
+
+// rule folds the rule name.
+func (f *folder) rule(name string) constness {
+	if v, ok := f.memo[name]; ok {
+		return v
+	}
+	if f.cyclic[name] {
+		if f.visiting[name] || f.budget <= 0 {
+			return constUnknown
+		}
+		f.budget--
+		if f.visiting == nil {
+			f.visiting = map[string]bool{}
+		}
+		f.visiting[name] = true
+		defer delete(f.visiting, name)
+		return f.constant(f.p.Rule(name).Check)
+	}
+	v := f.constant(f.p.Rule(name).Check)
+	f.memo[name] = v
+	return v
+}
+
+func (f *folder) constant(c Check) constness {
 	switch n := c.(type) {
 	case *TrueCheck:
 		return constTrue
 	case *FalseCheck:
 		return constFalse
 	case *NotCheck:
-		switch constant(p, n.Rule, visiting) {
+		switch f.constant(n.Rule) {
 		case constTrue:
 			return constFalse
 		case constFalse:
 			return constTrue
 		}
 	case *AndCheck:
-		return fold(p, n.Rules, visiting, constFalse)
+		return f.fold(n.Rules, constFalse)
 	case *OrCheck:
-		return fold(p, n.Rules, visiting, constTrue)
+		return f.fold(n.Rules, constTrue)
 	case *RuleCheck:
-		t, ok := p.Resolve(n.Name)
+		t, ok := f.p.Resolve(n.Name)
 		if !ok {
 			return constFalse
 		}
-		if visiting[t] {
-			return constUnknown
-		}
-		visiting[t] = true
-		defer delete(visiting, t)
-		return constant(p, p.Rule(t).Check, visiting)
+		return f.rule(t)
 	case *GenericCheck:
 		lit := python.LiteralEval(n.Kind)
 		if s, ok := ParseFormat(n.Match).Const(); ok && lit.Class == python.Literal && lit.Err == "" {
@@ -209,10 +248,10 @@ func constant(p *Policy, c Check, visiting map[string]bool) constness {
 
 // fold is and (absorbing false) or or (absorbing true) over constant rules:
 // the absorbing value if any operand has it, the other constant if all do.
-func fold(p *Policy, rules []Check, visiting map[string]bool, absorbing constness) constness {
+func (f *folder) fold(rules []Check, absorbing constness) constness {
 	all := constTrue + constFalse - absorbing
 	for _, k := range rules {
-		switch constant(p, k, visiting) {
+		switch f.constant(k) {
 		case absorbing:
 			return absorbing
 		case constUnknown:
