@@ -221,45 +221,56 @@ func syncDir(dir string) error {
 
 // Tee returns body reading on to f what it reads: the download is never
 // held up by more than f's disk writes, and a failing fill never fails
-// it. Closing the result ends f: when the whole image was read, it is
-// verified and stored in the background (Wait waits for it); otherwise
-// (the client hung up, the upstream broke off) it is aborted.
+// it. Once the whole image was read, f is verified and stored in the
+// background (Wait waits for it), before the last bytes reach the client;
+// a body closed or broken before that (the client hung up, the upstream
+// broke off) aborts f.
 func (c *Cache) Tee(body io.ReadCloser, f *Fill) io.ReadCloser {
 	return &tee{body: body, f: f}
 }
 
 type tee struct {
-	body   io.ReadCloser
-	f      *Fill
-	broken bool
-	once   sync.Once
+	body io.ReadCloser
+	f    *Fill
+	once sync.Once
 }
 
 func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.body.Read(p)
-	if n > 0 && t.f.err == nil {
+	if n > 0 && t.f.err == nil && !t.f.ended {
 		_, _ = t.f.Write(p[:n]) // an error is kept in the fill
+		if t.f.err == nil && t.f.n == t.f.exp.Size {
+			t.end(true)
+		}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		t.broken = true
+		t.end(false)
 	}
 	return n, err
 }
 
 func (t *tee) Close() error {
 	err := t.body.Close()
+	t.end(false)
+	return err
+}
+
+// end ends the fill once: stored when whole, else dropped.
+func (t *tee) end(whole bool) {
 	t.once.Do(func() {
 		f := t.f
-		if t.broken || f.err != nil || f.n != f.exp.Size {
+		switch {
+		case whole:
+			c := f.c
+			c.commits.Add(1)
+			go func() {
+				defer c.commits.Done()
+				_ = f.Commit() // logged and counted there
+			}()
+		case f.err != nil:
+			_ = f.Commit() // counted as failed, removed
+		default:
 			f.Abort()
-			return
 		}
-		c := f.c
-		c.commits.Add(1)
-		go func() {
-			defer c.commits.Done()
-			_ = f.Commit() // logged and counted there
-		}()
 	})
-	return err
 }
