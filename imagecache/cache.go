@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,10 @@ type Options struct {
 	// Log gets evictions of corrupt entries and failed fills (nil:
 	// discarded).
 	Log *slog.Logger
+	// Beside says another process (the server) may be filling the
+	// directory: Open leaves tmp/ alone. Otherwise what is in tmp/ is
+	// what a crash left, and is removed.
+	Beside bool
 }
 
 // Cache is an image cache on disk. Its methods are safe for concurrent
@@ -144,8 +149,10 @@ func Open(o Options) (*Cache, error) {
 			return nil, fmt.Errorf("image cache: %w", err)
 		}
 	}
-	if err := c.removeTemporaries(); err != nil {
-		return nil, err
+	if !o.Beside {
+		if err := c.removeTemporaries(); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.scan(); err != nil {
 		return nil, err
@@ -443,4 +450,21 @@ func (c *Cache) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// ParseSize reads a size bound: bytes, or a number with the suffix K, M,
+// G or T (powers of 1024; an optional trailing "iB" or "B" is allowed).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B"), "I")
+	shift := 0
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			shift, t = 10*(i+1), t[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v <= 0 || v > math.MaxInt64>>shift {
+		return 0, fmt.Errorf("size %q: want a positive number of bytes, or one with K, M, G or T", s)
+	}
+	return v << shift, nil
 }

@@ -423,3 +423,31 @@ func TestKeys(t *testing.T) {
 		t.Error("Open without a bound")
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "10K": 10 << 10, "512M": 512 << 20, "10G": 10 << 30, "10GiB": 10 << 30, "2gb": 2 << 30, "1T": 1 << 40} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "G", "1.5G", "10X", "9999999999T"} {
+		if got, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+// Beside a running server, Open leaves its fills in progress alone.
+func TestOpenBesideKeepsFills(t *testing.T) {
+	dir := t.TempDir()
+	c := open(t, dir, 1<<20)
+	data := []byte("bytes")
+	f := c.StartFill(expect("img", data))
+	if _, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, Beside: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write(data)
+	if err := f.Commit(); err != nil {
+		t.Fatalf("a fill beside Open(Beside): %v", err)
+	}
+}

@@ -167,7 +167,7 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) (image
 // the caller's Range, and the answer is Glance's, relayed. A whole 200
 // download fills the cache as it streams.
 func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore.Image, want DataRequest) (Data, error) {
-	exp, cacheable := cacheEntry(img)
+	exp, cacheable := CacheEntry(img)
 	cacheable = cacheable && u.images != nil
 	if cacheable {
 		if f, ok := u.images.Get(exp.Key, exp.Size); ok {
@@ -188,9 +188,10 @@ func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore
 	return Data{Answer: resp}, nil
 }
 
-// cacheEntry is the cache entry img's data would be: only an active image
-// with data and a hash (anything else, Glance answers itself).
-func cacheEntry(img imagestore.Image) (imagecache.Expect, bool) {
+// CacheEntry is the image cache entry img's data would be: only an active
+// image with data and a hash is cached (anything else, Glance answers
+// itself).
+func CacheEntry(img imagestore.Image) (imagecache.Expect, bool) {
 	if img.Status != imagestore.StatusActive || img.Size == nil || *img.Size <= 0 || img.OSHashAlgo == nil || img.OSHashValue == nil {
 		return imagecache.Expect{}, false
 	}
