@@ -230,14 +230,15 @@ func (c *Cache) Tee(body io.ReadCloser, f *Fill) io.ReadCloser {
 }
 
 type tee struct {
-	body io.ReadCloser
-	f    *Fill
-	once sync.Once
+	body  io.ReadCloser
+	f     *Fill
+	ended bool // the fill was handed on: the tee no longer touches it
+	once  sync.Once
 }
 
 func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.body.Read(p)
-	if n > 0 && t.f.err == nil && !t.f.ended {
+	if n > 0 && !t.ended && t.f.err == nil {
 		_, _ = t.f.Write(p[:n]) // an error is kept in the fill
 		if t.f.err == nil && t.f.n == t.f.exp.Size {
 			t.end(true)
@@ -258,6 +259,7 @@ func (t *tee) Close() error {
 // end ends the fill once: stored when whole, else dropped.
 func (t *tee) end(whole bool) {
 	t.once.Do(func() {
+		t.ended = true
 		f := t.f
 		switch {
 		case whole:
