@@ -35,6 +35,7 @@ var layers = []struct {
 	{"auth", 5},            // tokens and headers to credentials
 	{"imagestore", 5},      // image metadata and data
 	{"upstream", 5},        // a real Glance's image API, for gateway mode
+	{"imagecache", 5},      // image bytes on disk for the gateway, verified against their hash
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
 	{"cmd/...", 7},         // the command

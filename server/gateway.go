@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/imagecache"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/upstream"
 )
@@ -31,6 +32,8 @@ type UpstreamSource struct {
 	cache map[string]cachedImage
 
 	lookups *prometheus.CounterVec
+
+	images *imagecache.Cache // nil: no cache
 }
 
 type cachedImage struct {
@@ -46,6 +49,10 @@ type UpstreamOptions struct {
 	MetadataTTL time.Duration
 	// Registerer receives the source's metrics (nil: none).
 	Registerer prometheus.Registerer
+	// Cache, when not nil, keeps downloaded images' bytes: a download
+	// that policy allowed and the caller may see is served from it when
+	// the image's current hash is there, and a whole download fills it.
+	Cache *imagecache.Cache
 }
 
 // DefaultMetadataTTL is UpstreamOptions.MetadataTTL's default: a property
@@ -60,7 +67,7 @@ func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSou
 	if o.MetadataTTL == 0 {
 		o.MetadataTTL = DefaultMetadataTTL
 	}
-	u := &UpstreamSource{client: client, ttl: o.MetadataTTL, cache: map[string]cachedImage{},
+	u := &UpstreamSource{client: client, ttl: o.MetadataTTL, cache: map[string]cachedImage{}, images: o.Cache,
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_upstream_metadata_lookups_total",
 			Help: "The gateway's own reads of image metadata (the policy target), by result: hit (cached), miss (read upstream), error.",
@@ -92,6 +99,17 @@ func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Fo
 	img, err := u.whole(ctx, id, caller.RequestID)
 	if err != nil {
 		return Found{}, err
+	}
+	if !sameString(img.OSHashValue, caller2.OSHashValue) || img.Status != caller2.Status {
+		// The caller's view, read just now, says the image changed since
+		// the cached read: decide on (and serve the cache entry of) the
+		// image as it is, not as it was.
+		u.mu.Lock()
+		delete(u.cache, id)
+		u.mu.Unlock()
+		if img, err = u.whole(ctx, id, caller.RequestID); err != nil {
+			return Found{}, err
+		}
 	}
 	return Found{Image: img, Shown: caller2.Properties}, nil
 }
@@ -143,14 +161,49 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) (image
 	}
 }
 
-// Open asks Glance for the data with the caller's token and the caller's
-// Range; the answer is Glance's, relayed.
+// Open serves the data from the cache when it holds the image's current
+// hash (the server then ranges it itself, also for stores that cannot
+// range upstream); otherwise it asks Glance with the caller's token and
+// the caller's Range, and the answer is Glance's, relayed. A whole 200
+// download fills the cache as it streams.
 func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore.Image, want DataRequest) (Data, error) {
+	exp, cacheable := CacheEntry(img)
+	cacheable = cacheable && u.images != nil
+	if cacheable {
+		if f, ok := u.images.Get(exp.Key, exp.Size); ok {
+			return Data{File: f}, nil
+		}
+	}
 	resp, err := u.client.Data(ctx, img.ID, caller.Token, caller.RequestID, want.Header)
 	if err != nil {
 		return Data{}, fromUpstream(err)
 	}
+	_, ranged := want.Header["Range"]
+	_, ranged2 := want.Header["Content-Range"]
+	if cacheable && !ranged && !ranged2 && resp.StatusCode == http.StatusOK && resp.ContentLength == exp.Size {
+		if fill := u.images.StartFill(exp); fill != nil {
+			resp.Body = u.images.Tee(resp.Body, fill)
+		}
+	}
 	return Data{Answer: resp}, nil
+}
+
+// CacheEntry is the image cache entry img's data would be: only an active
+// image with data and a hash is cached (anything else, Glance answers
+// itself).
+func CacheEntry(img imagestore.Image) (imagecache.Expect, bool) {
+	if img.Status != imagestore.StatusActive || img.Size == nil || *img.Size <= 0 || img.OSHashAlgo == nil || img.OSHashValue == nil {
+		return imagecache.Expect{}, false
+	}
+	exp := imagecache.Expect{Key: imagecache.Key{ID: img.ID, Algo: *img.OSHashAlgo, Hash: *img.OSHashValue}, Size: *img.Size}
+	if img.Checksum != nil {
+		exp.MD5 = *img.Checksum
+	}
+	return exp, true
+}
+
+func sameString(a, b *string) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // fromUpstream maps the client's errors to a Source's.

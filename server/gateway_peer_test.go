@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/imagecache"
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/upstream"
@@ -216,6 +218,13 @@ func (p *peers) image(admin, owner string, props map[string]string, data []byte)
 // with the oslorego service user, the gateway's identity the admin.
 func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Registry) (*httptest.Server, *syncBuffer) {
 	t.Helper()
+	return p.gatewayOverWith(t, adminToken, reg, glancePolicy(t), nil)
+}
+
+// gatewayOverWith is gatewayOver with policy and an image cache (nil:
+// none).
+func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus.Registry, policy server.PolicySource, cache *imagecache.Cache) (*httptest.Server, *syncBuffer) {
+	t.Helper()
 	k, err := auth.NewKeystone(auth.KeystoneOptions{URL: p.keystone, ServiceToken: p.token("oslorego", "service")})
 	if err != nil {
 		t.Fatal(err)
@@ -228,12 +237,12 @@ func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Reg
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{Registerer: reg})
+	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{Registerer: reg, Cache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
 	decisions := &syncBuffer{}
-	srv, err := server.New(server.Config{Source: src, Auth: k, Policy: glancePolicy(t), Registry: reg,
+	srv, err := server.New(server.Config{Source: src, Auth: k, Policy: policy, Registry: reg,
 		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +354,13 @@ func TestGatewayAgainstGlance(t *testing.T) {
 	if !strings.Contains(decisions.String(), `"upstream_request_id":"req-`) {
 		t.Errorf("no upstream request id in the decision log")
 	}
+	t.Run("cache", func(t *testing.T) {
+		var paths []string
+		for _, id := range []string{images["present"], images["absent"], images["other"], otherMarked, queued, deactivated} {
+			paths = append(paths, "/v2/images/"+id+"/file", "/v1/images/"+id)
+		}
+		cachedHitAndMiss(t, p, admin, tokens, paths, images["absent"], data)
+	})
 	// Glance killed mid-download: the client's transfer breaks, never a
 	// short 200 that passes for the image.
 	req, _ := http.NewRequest("GET", gw.URL+"/v2/images/"+bigID+"/file", nil)
@@ -371,5 +387,102 @@ func TestGatewayAgainstGlance(t *testing.T) {
 	}
 	if n := metric(t, reg, "oslorego_source_unavailable_total", "find"); n != 1 {
 		t.Errorf("oslorego_source_unavailable_total{step=find} = %v, want 1", n)
+	}
+}
+
+// cachedHitAndMiss: a gateway with an image cache in front of the real
+// Glance answers the same on a miss (Glance's answer, relayed, filling
+// the cache) and on a hit (the entry): the blueprint matrix on v1 and
+// v2, ranges, other projects' images, queued, deactivated; a policy that
+// now refuses refuses a cached image at once; a corrupted entry is never
+// served.
+func cachedHitAndMiss(t *testing.T, p *peers, admin string, tokens map[string]string, paths []string, absent string, data []byte) {
+	reg := prometheus.NewRegistry()
+	dir := t.TempDir()
+	cache, err := imagecache.Open(imagecache.Options{Dir: dir, MaxBytes: 1 << 30, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := &switchPolicy{}
+	pol.set(glancePolicy(t))
+	gw, _ := p.gatewayOverWith(t, admin, reg, pol, cache)
+	get := func(path, token string, hdr map[string]string) response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", gw.URL+path, nil)
+		req.Header.Set("X-Auth-Token", token)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := gw.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := cache.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return response{resp.StatusCode, resp.Header, b}
+	}
+	type req struct {
+		who, path string
+		hdr       map[string]string
+	}
+	var reqs []req
+	for _, who := range []string{"admin", "member", "reader", "none"} {
+		for _, path := range paths {
+			reqs = append(reqs, req{who, path, nil})
+		}
+		for _, rng := range []string{"bytes=2-4", "bytes=-3", "bytes=9990-", "bytes=20000-"} {
+			reqs = append(reqs, req{who, "/v2/images/" + absent + "/file", map[string]string{"Range": rng}})
+		}
+	}
+	run := func() []string {
+		var out []string
+		for _, r := range reqs {
+			out = append(out, answer(get(r.path, tokens[r.who], r.hdr)))
+		}
+		return out
+	}
+	miss := run()
+	hits := metric(t, reg, "oslorego_image_cache_lookups_total", "hit")
+	hit := run()
+	for i, r := range reqs {
+		if miss[i] != hit[i] {
+			t.Errorf("%s %s %v:\nmiss: %.300s\nhit:  %.300s", r.who, r.path, r.hdr, miss[i], hit[i])
+		}
+	}
+	if n := metric(t, reg, "oslorego_image_cache_lookups_total", "hit") - hits; n < 10 {
+		t.Errorf("%v hits on the second run, want the allowed downloads'", n)
+	}
+	if n := metric(t, reg, "oslorego_image_cache_fills_total", "stored"); n != 4 {
+		t.Errorf("fills stored = %v, want 4 (present, absent, other, and the other project's, which the admin sees)", n)
+	}
+	path := "/v2/images/" + absent + "/file"
+	// A corrupted entry is never served.
+	time.Sleep(20 * time.Millisecond) // past a coarse timestamp's tick
+	for _, e := range cache.List() {
+		if e.ID == absent {
+			name := filepath.Join(dir, "data", e.ID+"."+e.Algo+"."+e.Hash)
+			if err := os.WriteFile(name, bytes.Repeat([]byte("X"), int(e.Size)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if r := get(path, tokens["member"], nil); r.Status != 200 || !bytes.Equal(r.Body, data) {
+		t.Errorf("after corrupting the entry: %d %.40q", r.Status, r.Body)
+	}
+	if n := metric(t, reg, "oslorego_image_cache_evictions_total", "corrupt"); n != 1 {
+		t.Errorf("corrupt evictions = %v, want 1", n)
+	}
+	// A policy that now refuses: refused at once, cached or not.
+	pol.set(dirPolicy(t, map[string]string{"policy.yaml": `"download_image": "!"` + "\n"}))
+	for _, pth := range []string{path, "/v1/images/" + absent} {
+		if r := get(pth, tokens["admin"], nil); r.Status != 403 {
+			t.Errorf("%s after the policy refused: %d, want 403", pth, r.Status)
+		}
 	}
 }

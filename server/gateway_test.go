@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,7 @@ type fakeGlance struct {
 	dataReqs     []http.Header
 	kill         bool          // data: half the body, then the connection dies
 	stall        chan struct{} // data: some bytes, then wait for the request to end, then close stall
+	noRange      bool          // data: 400 to a Range, as Glance on Swift, RBD or S3
 }
 
 func newFakeGlance(t *testing.T) *fakeGlance {
@@ -58,10 +60,10 @@ func newFakeGlance(t *testing.T) *fakeGlance {
 
 // add adds an image owned by p1 with data and custom properties.
 func (f *fakeGlance) add(id string, data []byte, props map[string]string) {
-	sum := md5.Sum(data)
+	sum, sha := md5.Sum(data), sha512.Sum512(data)
 	m := map[string]any{
 		"id": id, "name": id, "status": "active", "visibility": "private", "owner": p1,
-		"size": len(data), "virtual_size": nil, "checksum": hex.EncodeToString(sum[:]), "os_hash_algo": "sha512", "os_hash_value": "h",
+		"size": len(data), "virtual_size": nil, "checksum": hex.EncodeToString(sum[:]), "os_hash_algo": "sha512", "os_hash_value": hex.EncodeToString(sha[:]),
 		"disk_format": "raw", "container_format": "bare", "min_disk": 0, "min_ram": 0, "protected": false, "os_hidden": false,
 		"tags": []string{}, "created_at": "2024-01-02T03:04:05Z", "updated_at": "2024-01-02T03:04:05Z",
 		"self": "/v2/images/" + id, "file": "/v2/images/" + id + "/file", "schema": "/v2/schemas/image",
@@ -121,7 +123,7 @@ func (f *fakeGlance) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.dataReqs = append(f.dataReqs, r.Header.Clone())
-	data, kill, stall := f.data[id], f.kill, f.stall
+	data, kill, stall, noRange := f.data[id], f.kill, f.stall, f.noRange
 	f.mu.Unlock()
 	if tok == f.service {
 		f.t.Errorf("the gateway's own token fetched data of %s", id)
@@ -132,6 +134,9 @@ func (f *fakeGlance) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-MD5", img["checksum"].(string))
 	switch {
+	case noRange && r.Header.Get("Range") != "":
+		http.Error(w, "Range not supported by the store", http.StatusBadRequest)
+		return
 	case kill:
 		w.Header().Set("Content-Length", itoa(len(data)))
 		w.WriteHeader(http.StatusOK)
@@ -156,6 +161,13 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // gateway is a harness whose server fronts f with the built-in policy.
 func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Registry) *harness {
 	t.Helper()
+	return f.gatewayWith(t, glancePolicy(t), server.UpstreamOptions{MetadataTTL: ttl, Registerer: reg})
+}
+
+// gatewayWith is gateway with policy and o (a nil o.Registerer: a new
+// registry).
+func (f *fakeGlance) gatewayWith(t *testing.T, policy server.PolicySource, o server.UpstreamOptions) *harness {
+	t.Helper()
 	tf := filepath.Join(t.TempDir(), "gateway-token")
 	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -164,14 +176,16 @@ func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Re
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg, _ := o.Registerer.(*prometheus.Registry)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
+		o.Registerer = reg
 	}
-	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: ttl, Registerer: reg})
+	src, err := server.NewUpstreamSource(c, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newHarness(t, glancePolicy(t), nil, func(cfg *server.Config) {
+	return newHarness(t, policy, nil, func(cfg *server.Config) {
 		cfg.Images, cfg.Source, cfg.Registry = nil, src, reg
 	})
 }

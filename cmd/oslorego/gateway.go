@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/imagecache"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/upstream"
 )
@@ -17,6 +19,7 @@ type gatewayFlags struct {
 	upstream, tokenFile string
 	metadataTTL         time.Duration
 	timeout             time.Duration
+	cacheDir, cacheSize string
 }
 
 func (g *gatewayFlags) register(fs *pflag.FlagSet) {
@@ -24,12 +27,23 @@ func (g *gatewayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.tokenFile, "upstream-token-file", "", "file holding a token for the gateway's metadata reads, re-read when it changes and never renewed (default: with --auth keystone, the server's own Keystone identity, renewed)")
 	fs.DurationVar(&g.metadataTTL, "upstream-metadata-ttl", server.DefaultMetadataTTL, "how long the gateway's own read of an image serves as its policy target (negative: read on every request)")
 	fs.DurationVar(&g.timeout, "upstream-timeout", upstream.DefaultTimeout, "how long to wait for Glance's answer, and for each further part of a download, before answering 503 or breaking the download off")
+	fs.StringVar(&g.cacheDir, "cache-dir", "", "gateway mode: keep downloaded images' bytes here, verified against their hash, and serve allowed downloads from it (default: no cache)")
+	fs.StringVar(&g.cacheSize, "cache-size", defaultCacheSize, "the --cache-dir bound: bytes, or with K, M, G, T; least recently used images go first")
 }
+
+// defaultCacheSize is --cache-size's default.
+const defaultCacheSize = "10G"
 
 // check refuses gateway flags that cannot work, before anything starts.
 func (g *gatewayFlags) check(authMode string) error {
 	if g.upstream == "" {
+		if g.cacheDir != "" {
+			return usageErr("--cache-dir needs --upstream: the image cache is the gateway's")
+		}
 		return nil
+	}
+	if _, err := imagecache.ParseSize(g.cacheSize); err != nil {
+		return usageErr("--cache-size: %s", err)
 	}
 	if authMode == "token" {
 		return usageErr("--upstream needs --auth keystone (or headers): Glance does not know the tokens file's tokens")
@@ -50,7 +64,7 @@ func (g *gatewayFlags) client(identity upstream.TokenSource) (*upstream.Client, 
 // source is the upstream Glance as the server's image source (the flags
 // passed check). The gateway's identity is --upstream-token-file, else
 // the Keystone authenticator's own (renewed) service token.
-func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator) (server.Source, error) {
+func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator, log *slog.Logger) (server.Source, error) {
 	var identity upstream.TokenSource
 	switch k, ok := authn.(*auth.Keystone); {
 	case g.tokenFile != "":
@@ -64,7 +78,17 @@ func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticato
 	if err != nil {
 		return nil, fmt.Errorf("--upstream: %w", err)
 	}
-	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg})
+	o := server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg}
+	if g.cacheDir != "" {
+		size, err := imagecache.ParseSize(g.cacheSize)
+		if err != nil {
+			return nil, fmt.Errorf("--cache-size: %w", err)
+		}
+		if o.Cache, err = imagecache.Open(imagecache.Options{Dir: g.cacheDir, MaxBytes: size, Registerer: reg, Log: log}); err != nil {
+			return nil, fmt.Errorf("--cache-dir: %w", err)
+		}
+	}
+	src, err := server.NewUpstreamSource(c, o)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}

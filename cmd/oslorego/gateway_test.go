@@ -93,7 +93,7 @@ func TestServeUpstream(t *testing.T) {
 	}
 	url, _ := serveUntilCleanup(t, "--listen", "127.0.0.1:0", "--decision-log", "off", "--data-dir", filepath.Join(dir, "data"),
 		"--auth", "keystone", "--keystone-url", ks.URL, "--keystone-service-token-file", write("svc", "service-secret"),
-		"--upstream", glance.URL, "--upstream-token-file", write("gw", "gateway-token"))
+		"--upstream", glance.URL, "--upstream-token-file", write("gw", "gateway-token"), "--cache-dir", filepath.Join(dir, "cache"), "--cache-size", "1M")
 	if code, body := httpGet(t, url+"/v2/images/plain/file", "member-token"); code != 200 || body != "0123456789" {
 		t.Errorf("plain image: %d %q", code, body)
 	}
@@ -107,5 +107,8 @@ func TestServeUpstream(t *testing.T) {
 	mu.Unlock()
 	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
 		t.Error("gateway mode created the data directory")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cache", "data")); err != nil {
+		t.Errorf("--cache-dir not opened: %v", err)
 	}
 }

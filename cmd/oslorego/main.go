@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"routes":    {"print the server's route → policy action table", runRoutes},
 		"image":     {"manage the embedded image store (import, list, show, delete, ...)", runImage},
 		"token":     {"manage the tokens of --auth token (add, list, revoke)", runToken},
+		"cache":     {"manage the gateway's image cache (list, prefetch, evict)", runCache},
 	}
 }
 

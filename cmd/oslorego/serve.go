@@ -98,6 +98,10 @@ cached for --upstream-metadata-ttl, and a request fails 503 when that read
 fails; the data is streamed from Glance with the caller's token. Downloads,
 GET /v2/images/{id} and HEAD /v1/images/{id} are served; the listing is not.
 Needs --auth keystone or headers. See docs/deploy-gateway.md.
+With --cache-dir, downloads that policy allowed (decided on every request,
+after the caller's own GET upstream) are served from a local cache of
+image bytes keyed by id and os_hash_value, filled by whole downloads and
+verified against the hash before use; see 'oslorego cache --help'.
 
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
@@ -176,7 +180,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var store *imagestore.Store
 	var source server.Source
 	if f.gateway.upstream != "" {
-		if source, err = f.gateway.source(reg, authn); err != nil {
+		if source, err = f.gateway.source(reg, authn, log); err != nil {
 			return err
 		}
 	} else {
