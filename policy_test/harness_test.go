@@ -95,6 +95,10 @@ func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 		return outcome{}, err
 	}
 	got := outcome{Allowed: d.Allowed, Error: d.Error}
+	// Deciding on the rule's input footprint alone changes nothing.
+	if err := sameOnFootprint(ctx, eng.eng, rule, target, creds, d); err != nil {
+		return got, fmt.Errorf("%s: %w", c.ID, err)
+	}
 	if exact := (outcome{Allowed: x.Allowed, Error: x.Error}); exact.kind() != got.kind() {
 		return got, fmt.Errorf("%s: the holds shortcut says %s, the exact rules %s %q", c.ID, got.kind(), exact.kind(), exact.Error)
 	}
@@ -249,4 +253,30 @@ func bareCheck(c oracle.Case) (string, bool) {
 		return b.Text, true
 	}
 	return "", false
+}
+
+// sameOnFootprint decides again with only the input the engine's
+// Footprint names converted (as Engine.Decide does) and requires the
+// decision made on the whole input, want.
+func sameOnFootprint(ctx context.Context, eng *rego.Engine, rule string, target, creds []byte, want rego.Decision) error {
+	t, err := rego.DecodeOrdered(target)
+	if err != nil {
+		return err
+	}
+	c, err := rego.DecodeOrdered(creds)
+	if err != nil {
+		return err
+	}
+	in, err := eng.Input(rego.Request{Rule: rule, Target: t, Credentials: c})
+	if err != nil {
+		return err
+	}
+	got, err := eng.DecideInput(ctx, rule, in)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("on the footprint %s the decision is %+v, on the whole input %+v", eng.Footprint(rule), got, want)
+	}
+	return nil
 }

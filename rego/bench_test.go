@@ -2,6 +2,7 @@ package rego_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/oslorego/oslorego/rego"
@@ -48,5 +49,48 @@ func BenchmarkDecideJSON(b *testing.B) {
 				decide()
 			}
 		})
+	}
+}
+
+// BenchmarkDecideProperties is a Glance download_image decision as the
+// server makes it (Decide on a Go map target) with 0, 100 and 1000 custom
+// properties the rule does not read, beside the one it does.
+// "footprint" converts only what the rule reads; "whole" converts the
+// whole target (rego.Input), as Decide did before footprints.
+func BenchmarkDecideProperties(b *testing.B) {
+	e := engine(b, glancePolicy, oslo.Options{})
+	ctx := context.Background()
+	creds := map[string]any{"roles": []any{"member", "reader"}, "project_id": "p1", "user_id": "u2", "is_admin": false}
+	for _, n := range []int{0, 100, 1000} {
+		req := rego.Request{Rule: "download_image", Target: withProperties(n), Credentials: creds}
+		for _, way := range []string{"footprint", "whole"} {
+			b.Run(fmt.Sprintf("%s/props=%d", way, n), func(b *testing.B) {
+				decide := func() rego.Decision {
+					if way == "footprint" {
+						d, err := e.Decide(ctx, req)
+						if err != nil {
+							b.Fatal(err)
+						}
+						return d
+					}
+					in, err := rego.Input(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					d, err := e.DecideInput(ctx, req.Rule, in)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return d
+				}
+				if d := decide(); d.Allowed || d.Error != "" {
+					b.Fatalf("decision %+v, want a deny", d)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					decide()
+				}
+			})
+		}
 	}
 }

@@ -67,6 +67,8 @@ type Engine struct {
 	query    oparego.PreparedEvalQuery
 	// exact decides with the exact rules only; an exact engine's is itself.
 	exact *Engine
+	// fp are the input footprints of query's entry point, by rule.
+	fp *footprints
 }
 
 // Option configures New.
@@ -181,12 +183,23 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if cfg.data != nil {
 		e.store = inmem.NewFromObjectWithOpts(cfg.data, inmem.OptRoundTripOnWrite(true))
 	}
-	if e.query, err = e.prepare(ctx, "data."+pkg+".result"); err != nil {
+	entry, exact := "data."+pkg+".result", "data."+pkg+".exact_result"
+	if e.query, err = e.prepare(ctx, entry); err != nil {
 		return nil, fmt.Errorf("preparing decision query: %w", err)
 	}
 	x := *e
-	if x.query, err = e.prepare(ctx, "data."+pkg+".exact_result"); err != nil {
+	if x.query, err = e.prepare(ctx, exact); err != nil {
 		return nil, fmt.Errorf("preparing exact decision query: %w", err)
+	}
+	for _, q := range []struct {
+		fp    **footprints
+		query string
+	}{{&e.fp, entry}, {&x.fp, exact}} {
+		ref, err := ast.ParseRef(q.query)
+		if err != nil {
+			return nil, fmt.Errorf("entry point %s: %w", q.query, err)
+		}
+		*q.fp = newFootprints(compiler, ref)
 	}
 	x.exact = &x
 	e.exact = &x
@@ -290,12 +303,27 @@ func (e *Engine) Translation() *translate.Translation { return e.tr }
 // engine itself (a cancelled context); a policy that raises in oslo, or an
 // evaluation error (a failing builtin: queries are prepared with strict
 // builtin errors), gives a denied Decision with Error set.
+//
+// Only the part of the target the rule can read (its Footprint) is
+// converted to OPA's value form: a target value the rule never reads is
+// neither converted nor checked.
 func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
-	in, err := Input(req)
+	in, err := e.Input(req)
 	if err != nil {
 		return Decision{Rule: req.Rule, Error: err.Error()}, nil
 	}
 	return e.DecideInput(ctx, req.Rule, in)
+}
+
+// Input is the input document for req with only the target keys that
+// e.Footprint(req.Rule) names (all of them when it is Whole, or when the
+// target is not an object): a decision on it is the decision on Input(req).
+func (e *Engine) Input(req Request) (ast.Value, error) {
+	fp := e.Footprint(req.Rule)
+	if fp.Whole {
+		return Input(req)
+	}
+	return inputValue(req.Rule, orEmpty(req.Target), orEmpty(req.Credentials), fp.Target)
 }
 
 // DecideInput is Decide for an input already converted with Input; batch

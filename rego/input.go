@@ -18,14 +18,15 @@ import (
 // credentials is an Ordered value whose objects' keys are not all sorted
 // (see Ordered). A missing target or credentials is {}.
 func Input(req Request) (ast.Value, error) {
-	target, creds := req.Target, req.Credentials
-	if target == nil {
-		target = map[string]any{}
+	return inputValue(req.Rule, orEmpty(req.Target), orEmpty(req.Credentials), nil)
+}
+
+// orEmpty is v, or {} for a missing value.
+func orEmpty(v any) any {
+	if v == nil {
+		return map[string]any{}
 	}
-	if creds == nil {
-		creds = map[string]any{}
-	}
-	return InputValue(req.Rule, target, creds)
+	return v
 }
 
 // InputJSON builds the input from raw JSON target and credentials, decoded
@@ -56,12 +57,24 @@ func decodeJSON(raw json.RawMessage) (Ordered, error) {
 // has (so nil, a number or a bool falls back to the default rule), and the
 // entry point does the same.
 func InputValue(rule, target, creds any) (ast.Value, error) {
+	return inputValue(rule, target, creds, nil)
+}
+
+// inputValue is InputValue; when keep is not nil and the target is an
+// object, only the target's members named in keep are converted. The key
+// order tree is the whole target's either way: it is already a value.
+func inputValue(rule, target, creds any, keep []string) (ast.Value, error) {
 	rv, err := ast.InterfaceToValue(rule)
 	if err != nil {
 		return nil, fmt.Errorf("rule: %w", err)
 	}
 	t, c := plain(target), plain(creds)
-	tv, err := ast.InterfaceToValue(t.Value)
+	var tv ast.Value
+	if m, ok := t.Value.(map[string]any); ok && keep != nil {
+		tv, err = members(m, keep)
+	} else {
+		tv, err = ast.InterfaceToValue(t.Value)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
@@ -85,6 +98,23 @@ func InputValue(rule, target, creds any) (ast.Value, error) {
 		items = append(items, ast.Item(ast.StringTerm("key_order"), ast.NewTerm(order)))
 	}
 	return ast.NewObject(items...), nil
+}
+
+// members is the object of m's members named in keep, converted.
+func members(m map[string]any, keep []string) (ast.Value, error) {
+	obj := ast.NewObjectWithCapacity(len(keep))
+	for _, k := range keep {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		x, err := ast.InterfaceToValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		obj.Insert(ast.StringTerm(k), ast.NewTerm(x))
+	}
+	return obj, nil
 }
 
 // plain is v as an Ordered value: a Go value has no key order.
