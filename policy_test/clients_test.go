@@ -158,34 +158,69 @@ type serverSpec struct {
 	// peer or an Extra); empty is --auth token.
 	keystoneURL string
 	peer        *testenv.KeystonePeer
+	// upstream selects gateway mode in front of this Glance; the server's
+	// own identity is then the peer's admin, who reads every property.
+	upstream string
+	// listen is the address to listen on (default 127.0.0.1:0).
+	listen string
+	// args are more flags.
+	args []string
+}
+
+// served is one running `oslorego serve`.
+type served struct {
+	url       string
+	decisions string // the decision log's path
+	cmd       *exec.Cmd
 }
 
 var servingRx = regexp.MustCompile(`serving Glance downloads on (http://\S+)`)
 
-// startServer starts `oslorego serve` for spec, waits until /readyz
-// answers 200, and stops it (SIGTERM) at the end of the test. With
-// --auth keystone the server's own identity is the peer's `oslorego`
-// service user (role service) by password, its token renewed by the
-// server: the one place that says how the server authenticates to Keystone.
+// startServer starts `oslorego serve` for spec; its URL (startServe).
 func startServer(t *testing.T, bin string, spec serverSpec) (url string) {
 	t.Helper()
+	return startServe(t, bin, spec).url
+}
+
+// startServe starts `oslorego serve` for spec, waits until /readyz
+// answers 200, and stops it (SIGTERM) at the end of the test. With
+// --auth keystone the server's own identity is the peer's `oslorego`
+// service user (role service) by password, or admin in gateway mode, its
+// token renewed by the server: the one place that says how the server
+// authenticates to Keystone.
+func startServe(t *testing.T, bin string, spec serverSpec) *served {
+	t.Helper()
 	dir := t.TempDir()
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data-dir", spec.dataDir, "--decision-log", filepath.Join(dir, "decisions.log")}
+	if spec.listen == "" {
+		spec.listen = "127.0.0.1:0"
+	}
+	if spec.dataDir == "" {
+		spec.dataDir = filepath.Join(dir, "data")
+	}
+	s := &served{decisions: filepath.Join(dir, "decisions.log")}
+	args := []string{"serve", "--listen", spec.listen, "--data-dir", spec.dataDir, "--decision-log", s.decisions}
 	if spec.keystoneURL != "" {
 		pwFile := filepath.Join(dir, "service-password")
 		if err := os.WriteFile(pwFile, []byte(spec.peer.Env["KEYSTONE_PW"]+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		user, project := "oslorego", "service"
+		if spec.upstream != "" {
+			user, project = "admin", "admin"
+			args = append(args, "--upstream", spec.upstream)
+		}
 		args = append(args, "--auth", "keystone", "--keystone-url", spec.keystoneURL,
-			"--keystone-username", "oslorego", "--keystone-user-domain-name", "Default", "--keystone-password-file", pwFile,
-			"--keystone-project-name", "service", "--keystone-project-domain-name", "Default")
+			"--keystone-username", user, "--keystone-user-domain-name", "Default", "--keystone-password-file", pwFile,
+			"--keystone-project-name", project, "--keystone-project-domain-name", "Default")
 	}
+	args = append(args, spec.args...)
 	var stderr testenv.SyncBuffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.cmd = cmd
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
@@ -207,21 +242,21 @@ func startServer(t *testing.T, bin string, spec serverSpec) (url string) {
 			t.Fatalf("oslorego serve exited: %v\n%s", err, stderr.String())
 		default:
 		}
-		if url == "" {
+		if s.url == "" {
 			if m := servingRx.FindStringSubmatch(stderr.String()); m != nil {
-				url = m[1]
+				s.url = m[1]
 			}
 			continue
 		}
-		if resp, err := http.Get(url + "/readyz"); err == nil {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return url
+				return s
 			}
 		}
 	}
 	t.Fatalf("oslorego serve did not become ready:\n%s", stderr.String())
-	return ""
+	return nil
 }
 
 // clientEnv is the environment of a client process: the test's without
@@ -543,22 +578,10 @@ func TestClientsKeystone(t *testing.T) {
 	img := importImages(t, bin, data, peer.Env["PROJECT_DEMO"])
 	url := startServer(t, bin, serverSpec{dataDir: data, keystoneURL: peer.URL, peer: peer})
 	peer.SetImageURL(t, url)
-	pw := peer.Env["KEYSTONE_PW"]
 
 	t.Run("catalog", func(t *testing.T) {
 		t.Parallel()
-		runAll(t, python, access{
-			glance:    []string{"glance"},
-			openstack: []string{"openstack", "--os-cloud", "alice"},
-			env: []string{
-				"OS_CLIENT_CONFIG_FILE=" + peer.CloudsYAML,
-				// glanceclient 4.1 reads no clouds.yaml
-				"OS_AUTH_URL=" + peer.URL + "/v3", "OS_USERNAME=alice", "OS_PASSWORD=" + pw, "OS_PROJECT_NAME=demo",
-				"OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default",
-			},
-			conn: map[string]string{"cloud": "alice"},
-			nova: map[string]string{"cloud": "alice"},
-		}, img)
+		runAll(t, python, catalogAccess(peer), img)
 	})
 
 	// A token that worked, and so is cached, is refused once it expires.
@@ -595,6 +618,23 @@ func TestClientsKeystone(t *testing.T) {
 			[]string{"HttpException: 503", "503 Service Unavailable: The identity service is unavailable."},
 			"HttpException", "glanceclient.exc.HTTPServiceUnavailable")
 	})
+}
+
+// catalogAccess is alice (member of demo) through the peer's catalog,
+// with no version flag.
+func catalogAccess(peer *testenv.KeystonePeer) access {
+	return access{
+		glance:    []string{"glance"},
+		openstack: []string{"openstack", "--os-cloud", "alice"},
+		env: []string{
+			"OS_CLIENT_CONFIG_FILE=" + peer.CloudsYAML,
+			// glanceclient 4.1 reads no clouds.yaml
+			"OS_AUTH_URL=" + peer.URL + "/v3", "OS_USERNAME=alice", "OS_PASSWORD=" + peer.Env["KEYSTONE_PW"], "OS_PROJECT_NAME=demo",
+			"OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default",
+		},
+		conn: map[string]string{"cloud": "alice"},
+		nova: map[string]string{"cloud": "alice"},
+	}
 }
 
 func mustParseURL(t *testing.T, s string) *neturl.URL {

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,101 +24,28 @@ import (
 	"github.com/oslorego/oslorego/upstream"
 )
 
-// peers are a real Keystone (../shared/keystone-peer) and a real
-// glance-api with Keystone authentication (../shared/glance-peer,
-// FLAVOR=keystone), started by the shared scripts.
+// peers are a real Keystone (testenv.Keystone) and a real glance-api
+// with Keystone authentication in front of it (testenv.Glance).
 type peers struct {
 	t        *testing.T
 	keystone string            // base URL
 	env      map[string]string // the keystone peer's env.sh
 	glance   string            // base URL
-	glanceP  *exec.Cmd
+	glanceP  *testenv.GlancePeer
 }
 
-// freePort is a loopback port nothing listens on (a moment ago).
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startPeers starts a glance-api in front of the keystone peer
-// (testenv.Keystone) whose property protections make the billing marker
-// readable by admins only.
+// startPeers starts a glance-api in front of the keystone peer whose
+// property protections make the billing marker readable by admins only.
 func startPeers(t *testing.T) *peers {
 	t.Helper()
 	testenv.Long(t)
-	shared := testenv.SharedDir(t)
-	home, _ := os.UserHomeDir()
-	glanceHome := os.Getenv("GLANCE_PEER_HOME")
-	if glanceHome == "" {
-		glanceHome = filepath.Join(home, ".cache", "glance-peer")
-	}
-	if _, err := os.Stat(filepath.Join(glanceHome, "root", "usr", "lib", "python3", "dist-packages", "glance")); err != nil {
-		testenv.Missing(t, "the glance peer is not set up (%v): run ../shared/glance-peer/setup-root.sh", err)
-	}
-	p := &peers{t: t}
 	ks := testenv.Keystone(t)
-	p.env, p.keystone = ks.Env, ks.URL
-
-	dir := t.TempDir()
-	prot := filepath.Join(dir, "property-protections.conf")
-	if err := os.WriteFile(prot, []byte("[^x_billing_code_ntt$]\ncreate = admin\nread = admin\nupdate = admin\ndelete = admin\n\n"+
-		"[.*]\ncreate = @\nread = @\nupdate = @\ndelete = @\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	p.glance = fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(filepath.Join(shared, "glance-peer", "start.sh"))
-	cmd.Env = append(os.Environ(), "FLAVOR=keystone", fmt.Sprintf("PORT=%d", port), "STATE="+filepath.Join(dir, "glance"),
-		"GLANCE_PEER_HOME="+glanceHome, "KEYSTONE_URL="+p.keystone,
-		"GLANCE_SERVICE_USER="+p.env["GLANCE_SERVICE_USER"], "GLANCE_SERVICE_PW="+p.env["GLANCE_SERVICE_PW"],
-		"EXTRA_DEFAULT=property_protection_file = "+prot+"\nproperty_protection_rule_format = roles")
-	logf, err := os.Create(filepath.Join(dir, "glance.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.glanceP = cmd
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		logf.Close()
-	})
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if r, err := http.Get(p.glance + "/healthcheck"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				break
-			}
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logf.Name())
-			t.Fatalf("glance-api exited:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("glance-api did not answer within 2 minutes")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return p
+	g := testenv.Glance(t, ks)
+	return &peers{t: t, keystone: ks.URL, env: ks.Env, glance: g.URL, glanceP: g}
 }
 
 // killGlance stops the upstream.
-func (p *peers) killGlance() {
-	_ = p.glanceP.Process.Kill()
-}
+func (p *peers) killGlance() { p.glanceP.Kill() }
 
 // token is a project-scoped token for user in project.
 func (p *peers) token(user, project string) string {
@@ -194,24 +119,7 @@ func randomSuffix() string { return fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
 // uploads data (nil: left queued); it returns the id.
 func (p *peers) image(admin, owner string, props map[string]string, data []byte) string {
 	p.t.Helper()
-	m := map[string]any{"name": "gw", "disk_format": "raw", "container_format": "bare", "visibility": "private", "owner": owner}
-	for k, v := range props {
-		m[k] = v
-	}
-	b, _ := json.Marshal(m)
-	status, out := call(p.t, "POST", p.glance+"/v2/images", admin, "application/json", b)
-	if status != 201 {
-		p.t.Fatalf("create image: %d %s", status, out)
-	}
-	var img map[string]any
-	_ = json.Unmarshal(out, &img)
-	id := img["id"].(string)
-	if data != nil {
-		if status, out := call(p.t, "PUT", p.glance+"/v2/images/"+id+"/file", admin, "application/octet-stream", data); status != 204 {
-			p.t.Fatalf("upload: %d %s", status, out)
-		}
-	}
-	return id
+	return p.glanceP.Image(admin, owner, props, data)
 }
 
 // gatewayOver is oslorego in gateway mode in front of p: Keystone auth

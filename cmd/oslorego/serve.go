@@ -43,6 +43,7 @@ type serveFlags struct {
 	trusted                           []string
 	decisionLog, logFormat, adminRule string
 	publicURL, imageSchema            string
+	replica                           string
 	policy                            policyFlags
 	gateway                           gatewayFlags
 }
@@ -140,6 +141,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.logFormat, "log-format", "text", "operational log format on stderr: text or json")
 	fs.StringVar(&f.adminRule, "admin-rule", "context_is_admin", "rule that decides the credentials' is_admin")
 	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, for the links of the versions document, e.g. https://images.example.org:9292 (default: the URL of each request, as Glance's public_endpoint)")
+	fs.StringVar(&f.replica, "replica", "", "this server's name in every decision log line, to tell replicas behind a load balancer apart (default: host name/listen address)")
 	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
 	f.gateway.register(fs)
@@ -220,6 +222,21 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return fmt.Errorf("--image-schema: %w", err)
 		}
 	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", f.listen, err)
+	}
+	if f.maxConns > 0 {
+		ln = netutil.LimitListener(ln, f.maxConns)
+	}
+	defer ln.Close() // when New fails; Serve closes it otherwise
+	replica, err := f.replicaName(ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	// Every decision names the replica that took it (bundle_revision
+	// names the policy): many gateways, one log pipeline.
+	dlog = dlog.With(slog.String("replica", replica))
 	cfg := server.Config{
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
 		Source: source, Auth: authn, Policy: policy, AdminRule: f.adminRule,
@@ -233,13 +250,6 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", f.listen, err)
-	}
-	if f.maxConns > 0 {
-		ln = netutil.LimitListener(ln, f.maxConns)
 	}
 	// Requests live on a context that a signal does not cancel: a signal
 	// stops the server (Shutdown) and lets requests in flight finish.
@@ -275,6 +285,18 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// replicaName is --replica, or else host name/addr.
+func (f *serveFlags) replicaName(addr string) (string, error) {
+	if f.replica != "" {
+		return f.replica, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("naming the replica (give --replica): %w", err)
+	}
+	return host + "/" + addr, nil
 }
 
 // defaultMaxConns is --max-connections' default: well under the usual

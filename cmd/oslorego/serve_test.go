@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -238,5 +239,60 @@ func TestServeReloadsBundle(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited %d", code)
+	}
+}
+
+// Every decision log line names the replica that decided (--replica, by
+// default the host name and the address listened on) and the bundle
+// revision in force: with several gateways behind a load balancer, one
+// line says which machine answered under which policy.
+func TestServeDecisionLogReplica(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want func(url string) string
+	}{
+		{"flag", []string{"--replica", "gw-a"}, func(string) string { return "gw-a" }},
+		{"default", nil, func(url string) string { return host + "/" + strings.TrimPrefix(url, "http://") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("OSLOREGO_DATA_DIR", dir)
+			dlog := filepath.Join(dir, "decisions.log")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			url, done, errb := startServe(t, ctx, append([]string{"--decision-log", dlog}, c.args...)...)
+			_, tokOut, _ := runCLI(t, "", "token", "add", "--user", "u", "--project", "demo", "--roles", "member")
+			req, _ := http.NewRequest("GET", url+"/v2/images/0c7b4c0e-0000-4000-8000-00000000000a/file", nil)
+			req.Header.Set("X-Auth-Token", strings.TrimSpace(tokOut))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("serve exited %d: %s", code, errb.String())
+			}
+			b, err := os.ReadFile(dlog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec struct {
+				Replica  string `json:"replica"`
+				Revision string `json:"bundle_revision"`
+				Result   string `json:"result"`
+			}
+			if err := json.Unmarshal(bytes.TrimSpace(b), &rec); err != nil {
+				t.Fatalf("%v: %s", err, b)
+			}
+			if rec.Replica != c.want(url) || rec.Revision == "" || rec.Result != "not_found" {
+				t.Errorf("decision log line %s: replica %q, want %q; revision %q, result %q", b, rec.Replica, c.want(url), rec.Revision, rec.Result)
+			}
+		})
 	}
 }
