@@ -498,3 +498,15 @@ func tail(out []byte, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Main runs a test binary's tests, then stops the keystone peer if one of
+// them started it (Keystone reuses a running one, as .ci/run starts), and
+// exits: a package's TestMain is `testenv.Main(m)`.
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := StopKeystone(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the keystone peer:", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
+}
