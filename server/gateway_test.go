@@ -156,14 +156,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // gateway is a harness whose server fronts f with the built-in policy.
 func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Registry) *harness {
 	t.Helper()
-	tf := filepath.Join(t.TempDir(), "gateway-token")
-	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Options{URL: f.srv.URL, Identity: upstream.NewTokenFile(tf), Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -174,6 +167,20 @@ func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Re
 	return newHarness(t, glancePolicy(t), nil, func(cfg *server.Config) {
 		cfg.Images, cfg.Source, cfg.Registry = nil, src, reg
 	})
+}
+
+// client is a client of f whose own identity is f's service token.
+func (f *fakeGlance) client(t *testing.T) *upstream.Client {
+	t.Helper()
+	tf := filepath.Join(t.TempDir(), "gateway-token")
+	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := upstream.New(upstream.Options{URL: f.srv.URL, Identity: upstream.NewTokenFile(tf), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 const (
