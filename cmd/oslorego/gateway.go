@@ -15,6 +15,7 @@ import (
 // gatewayFlags are serve's gateway mode flags.
 type gatewayFlags struct {
 	upstream, tokenFile string
+	routes              string
 	metadataTTL         time.Duration
 	timeout             time.Duration
 }
@@ -23,11 +24,15 @@ func (g *gatewayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.upstream, "upstream", "", "gateway mode: the Glance to front, e.g. http://glance:9292 (default: serve the data directory's images)")
 	fs.StringVar(&g.tokenFile, "upstream-token-file", "", "file holding a token for the gateway's metadata reads, re-read when it changes and never renewed (default: with --auth keystone, the server's own Keystone identity, renewed)")
 	fs.DurationVar(&g.metadataTTL, "upstream-metadata-ttl", server.DefaultMetadataTTL, "how long the gateway's own read of an image serves as its policy target (negative: read on every request)")
+	fs.StringVar(&g.routes, "routes", "all", "gateway mode: all (every Glance v2 route, each decided, the others proxied to --upstream) or downloads (downloads and image reads only; every other route 404)")
 	fs.DurationVar(&g.timeout, "upstream-timeout", upstream.DefaultTimeout, "how long to wait for Glance's answer, and for each further part of a download, before answering 503 or breaking the download off")
 }
 
 // check refuses gateway flags that cannot work, before anything starts.
 func (g *gatewayFlags) check(authMode string) error {
+	if g.routes != "all" && g.routes != "downloads" {
+		return usageErr("--routes %q: want all or downloads", g.routes)
+	}
 	if g.upstream == "" {
 		return nil
 	}
@@ -48,9 +53,10 @@ func (g *gatewayFlags) client(identity upstream.TokenSource) (*upstream.Client, 
 }
 
 // source is the upstream Glance as the server's image source (the flags
-// passed check). The gateway's identity is --upstream-token-file, else
+// passed check), and the client the other routes are proxied through
+// (nil with --routes downloads). The gateway's identity is --upstream-token-file, else
 // the Keystone authenticator's own (renewed) service token.
-func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator) (server.Source, error) {
+func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator) (server.Source, *upstream.Client, error) {
 	var identity upstream.TokenSource
 	switch k, ok := authn.(*auth.Keystone); {
 	case g.tokenFile != "":
@@ -58,15 +64,18 @@ func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticato
 	case ok:
 		identity = k.ServiceToken()
 	default:
-		return nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
+		return nil, nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
 	}
 	c, err := g.client(identity)
 	if err != nil {
-		return nil, fmt.Errorf("--upstream: %w", err)
+		return nil, nil, fmt.Errorf("--upstream: %w", err)
 	}
 	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg})
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, nil, fmt.Errorf("gateway: %w", err)
 	}
-	return src, nil
+	if g.routes == "downloads" {
+		c = nil
+	}
+	return src, c, nil
 }
