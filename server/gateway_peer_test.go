@@ -216,6 +216,13 @@ func (p *peers) image(admin, owner string, props map[string]string, data []byte)
 // with the oslorego service user, the gateway's identity the admin.
 func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Registry) (*httptest.Server, *syncBuffer) {
 	t.Helper()
+	return p.gatewayWith(t, adminToken, reg, false)
+}
+
+// gatewayWith is gatewayOver, serving every route when all is set
+// (--routes all).
+func (p *peers) gatewayWith(t *testing.T, adminToken string, reg *prometheus.Registry, all bool) (*httptest.Server, *syncBuffer) {
+	t.Helper()
 	k, err := auth.NewKeystone(auth.KeystoneOptions{URL: p.keystone, ServiceToken: p.token("oslorego", "service")})
 	if err != nil {
 		t.Fatal(err)
@@ -233,8 +240,12 @@ func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Reg
 		t.Fatal(err)
 	}
 	decisions := &syncBuffer{}
-	srv, err := server.New(server.Config{Source: src, Auth: k, Policy: glancePolicy(t), Registry: reg,
-		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))})
+	cfg := server.Config{Source: src, Auth: k, Policy: glancePolicy(t), Registry: reg,
+		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))}
+	if all {
+		cfg.Upstream = c
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

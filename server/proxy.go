@@ -57,7 +57,21 @@ func (s *Server) proxy(c *call) error {
 		}
 		return fmt.Errorf("proxying %s %s: %w", req.Method, clip(req.URL.Path), err)
 	}
+	if id := c.Param("id"); id != "" && up.StatusCode < 400 && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		// A change made through this gateway is in force here at once
+		// (other replicas: within the metadata TTL).
+		if u, ok := s.source.(*UpstreamSource); ok {
+			u.forget(id)
+		}
+	}
 	return s.relayProxied(c.Context, up, strings.HasPrefix(c.Path(), "/v2/images"), c.rec)
+}
+
+// forget drops the gateway's cached read of image id.
+func (u *UpstreamSource) forget(id string) {
+	u.mu.Lock()
+	delete(u.cache, id)
+	u.mu.Unlock()
 }
 
 // upstreamFailed answers 503 for an upstream that could not answer.

@@ -83,13 +83,13 @@ func (p *proxyGlance) received() []proxied {
 }
 
 // gatewayAll is a gateway over p serving every route (--routes all).
-func (p *proxyGlance) gatewayAll(t *testing.T, reg *prometheus.Registry, configure ...func(*server.Config)) *harness {
+func (p *proxyGlance) gatewayAll(t *testing.T, reg *prometheus.Registry, ttl time.Duration, configure ...func(*server.Config)) *harness {
 	t.Helper()
 	c := p.client(t)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: -1, Registerer: reg})
+	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: ttl, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestProxyDecidesThenForwards(t *testing.T) {
 	p := newProxyGlance(t)
 	p.add(gwPresent, digits, map[string]string{"x_billing_code_ntt": "restricted"})
 	p.add(gwAbsent, digits, nil)
-	h := p.gatewayAll(t, nil)
+	h := p.gatewayAll(t, nil, -1)
 	member, reader, other := h.token(p1, "member", "reader"), h.token(p1, "reader"), h.token(p2, "member", "reader")
 	admin := h.token(p1, "admin", "member", "reader")
 	p.invisible[other] = map[string]bool{gwAbsent: true, gwPresent: true}
@@ -196,7 +196,7 @@ func TestProxyHidesLocations(t *testing.T) {
 		}
 		return true
 	}
-	h := p.gatewayAll(t, nil)
+	h := p.gatewayAll(t, nil, -1)
 	member := h.token(p1, "member", "reader")
 	status, _, b := h.send("GET", "/v2/images", member, nil)
 	if status != 200 || bytes.Contains(b, []byte("locations")) || bytes.Contains(b, []byte("direct_url")) ||
@@ -250,7 +250,7 @@ func TestProxyStreamsUploads(t *testing.T) {
 		}
 		return true
 	}
-	h := p.gatewayAll(t, nil)
+	h := p.gatewayAll(t, nil, -1)
 	member := h.token(p1, "member", "reader")
 	for _, hangUp := range []bool{false, true} {
 		firstSeen, done = make(chan struct{}), make(chan error, 1)
@@ -321,7 +321,7 @@ func TestProxyFailsClosed(t *testing.T) {
 		return false
 	}
 	reg := prometheus.NewRegistry()
-	h := p.gatewayAll(t, reg)
+	h := p.gatewayAll(t, reg, -1)
 	admin := h.token(p1, "admin", "member", "reader")
 	if status, _, b := h.send("GET", "/v2/tasks", admin, nil); status != 503 || !bytes.Contains(b, []byte("The image service is unavailable")) {
 		t.Errorf("Glance 500: %d %s", status, b)
@@ -351,7 +351,7 @@ func TestProxyVersions(t *testing.T) {
 		_, _ = io.WriteString(w, `{"versions": [{"id": "v2.99", "status": "CURRENT", "links": [{"rel": "self", "href": "http://glance.internal:9292/v2/"}]}]}`)
 		return true
 	}
-	h := p.gatewayAll(t, nil, func(cfg *server.Config) { cfg.PublicURL = "https://images.example.com" })
+	h := p.gatewayAll(t, nil, -1, func(cfg *server.Config) { cfg.PublicURL = "https://images.example.com" })
 	for path, want := range map[string]int{"/": 300, "/versions": 200} {
 		status, _, b := h.send("GET", path, "", nil)
 		var doc struct {
@@ -383,5 +383,34 @@ func TestProxyDownloadsOnly(t *testing.T) {
 	}
 	if status, _, _ := h.send("GET", "/v2/images/"+gwAbsent+"/file", member, nil); status != 200 {
 		t.Errorf("download: %d", status)
+	}
+}
+
+// A change made through the gateway is in force at once: the gateway's
+// cached read of the image is dropped.
+func TestProxyWriteForgetsCachedRead(t *testing.T) {
+	p := newProxyGlance(t)
+	p.add(gwAbsent, digits, nil)
+	p.answer = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPatch {
+			return false
+		}
+		p.fakeGlance.mu.Lock()
+		p.images[gwAbsent]["name"] = "renamed"
+		p.fakeGlance.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id": "`+gwAbsent+`", "name": "renamed"}`)
+		return true
+	}
+	h := p.gatewayAll(t, nil, time.Hour)
+	member := h.token(p1, "member", "reader")
+	if _, _, b := h.send("GET", "/v2/images/"+gwAbsent, member, nil); !bytes.Contains(b, []byte(`"name": "`+gwAbsent)) && !bytes.Contains(b, []byte(`"name":"`+gwAbsent)) {
+		t.Fatalf("show: %s", b)
+	}
+	if status, _, b := h.send("PATCH", "/v2/images/"+gwAbsent, member, strings.NewReader(`[]`)); status != 200 {
+		t.Fatalf("patch: %d %s", status, b)
+	}
+	if _, _, b := h.send("GET", "/v2/images/"+gwAbsent, member, nil); !bytes.Contains(b, []byte("renamed")) {
+		t.Errorf("show after a change through the gateway: %s", b)
 	}
 }
