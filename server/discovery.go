@@ -216,20 +216,7 @@ func (o *orderedObject) MarshalJSON() ([]byte, error) {
 // public URL when one is configured, else at the URL the request came to
 // (Glance's public_endpoint option and req.application_url).
 func (s *Server) versionsBody(r *http.Request) ([]byte, error) {
-	base := s.cfg.PublicURL
-	if base == "" {
-		host := r.Host
-		if host == "" {
-			if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-				host = a.String()
-			}
-		}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + host
-	}
+	base := s.publicBase(r)
 	u, err := url.Parse(strings.TrimRight(base, "/") + "/")
 	if err != nil {
 		return nil, fmt.Errorf("public URL %q: %w", base, err)
@@ -253,8 +240,30 @@ func (s *Server) versionsBody(r *http.Request) ([]byte, error) {
 
 // versions answers GET / (300 Multiple Choices) and GET /versions (200),
 // before any authentication, as Glance's version negotiation does.
+// publicBase is the URL this server's links are rooted at: the public
+// URL when one is configured, else the URL the request came to.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
+	host := r.Host
+	if host == "" {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + host
+}
+
 func (s *Server) versions(status int) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if s.mode == ModeAll {
+			return s.proxyVersions(c, status)
+		}
 		body, err := s.versionsBody(c.Request())
 		if err != nil {
 			return err

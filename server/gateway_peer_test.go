@@ -126,12 +126,19 @@ func (p *peers) image(admin, owner string, props map[string]string, data []byte)
 // with the oslorego service user, the gateway's identity the admin.
 func (p *peers) gatewayOver(t *testing.T, adminToken string, reg *prometheus.Registry) (*httptest.Server, *syncBuffer) {
 	t.Helper()
-	return p.gatewayOverWith(t, adminToken, reg, glancePolicy(t), nil)
+	return p.gatewayOverWith(t, adminToken, reg, glancePolicy(t), nil, false)
 }
 
-// gatewayOverWith is gatewayOver with policy and an image cache (nil:
-// none).
-func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus.Registry, policy server.PolicySource, cache *imagecache.Cache) (*httptest.Server, *syncBuffer) {
+// gatewayWith is gatewayOver, serving every route when all is set
+// (--routes all).
+func (p *peers) gatewayWith(t *testing.T, adminToken string, reg *prometheus.Registry, all bool) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	return p.gatewayOverWith(t, adminToken, reg, glancePolicy(t), nil, all)
+}
+
+// gatewayOverWith is gatewayOver with policy, an image cache (nil:
+// none) and every route when all is set.
+func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus.Registry, policy server.PolicySource, cache *imagecache.Cache, all bool) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	k, err := auth.NewKeystone(auth.KeystoneOptions{URL: p.keystone, ServiceToken: p.token("oslorego", "service")})
 	if err != nil {
@@ -150,8 +157,12 @@ func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus
 		t.Fatal(err)
 	}
 	decisions := &syncBuffer{}
-	srv, err := server.New(server.Config{Source: src, Auth: k, Policy: policy, Registry: reg,
-		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))})
+	cfg := server.Config{Source: src, Auth: k, Policy: policy, Registry: reg,
+		DecisionLog: slog.New(slog.NewJSONHandler(decisions, nil))}
+	if all {
+		cfg.Upstream = c
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +324,7 @@ func cachedHitAndMiss(t *testing.T, p *peers, admin string, tokens map[string]st
 	}
 	pol := &switchPolicy{}
 	pol.set(glancePolicy(t))
-	gw, _ := p.gatewayOverWith(t, admin, reg, pol, cache)
+	gw, _ := p.gatewayOverWith(t, admin, reg, pol, cache, false)
 	get := func(path, token string, hdr map[string]string) response {
 		t.Helper()
 		req, _ := http.NewRequest("GET", gw.URL+path, nil)

@@ -168,14 +168,7 @@ func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Re
 // registry).
 func (f *fakeGlance) gatewayWith(t *testing.T, policy server.PolicySource, o server.UpstreamOptions) *harness {
 	t.Helper()
-	tf := filepath.Join(t.TempDir(), "gateway-token")
-	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := upstream.New(upstream.Options{URL: f.srv.URL, Identity: upstream.NewTokenFile(tf), Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	reg, _ := o.Registerer.(*prometheus.Registry)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -188,6 +181,20 @@ func (f *fakeGlance) gatewayWith(t *testing.T, policy server.PolicySource, o ser
 	return newHarness(t, policy, nil, func(cfg *server.Config) {
 		cfg.Images, cfg.Source, cfg.Registry = nil, src, reg
 	})
+}
+
+// client is a client of f whose own identity is f's service token.
+func (f *fakeGlance) client(t *testing.T) *upstream.Client {
+	t.Helper()
+	tf := filepath.Join(t.TempDir(), "gateway-token")
+	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := upstream.New(upstream.Options{URL: f.srv.URL, Identity: upstream.NewTokenFile(tf), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 const (

@@ -27,6 +27,7 @@ import (
 	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/upstream"
 )
 
 // Policy actions the routes enforce.
@@ -62,8 +63,13 @@ type Config struct {
 	// (gateway mode: NewUpstreamSource); the listing route, which needs a
 	// store, is not served.
 	Source Source
-	Auth   auth.Authenticator
-	Policy PolicySource
+	// Upstream, with Source, serves every other Glance v2 route too
+	// (ModeAll, --routes all): each is decided here, on Glance's target
+	// for it, then proxied to this Glance with the caller's token. Nil:
+	// only downloads and image reads (ModeDownloads).
+	Upstream *upstream.Client
+	Auth     auth.Authenticator
+	Policy   PolicySource
 	// AdminRule decides the credentials' is_admin (default
 	// "context_is_admin", as Glance).
 	AdminRule string
@@ -117,8 +123,17 @@ type Route struct {
 	Method, Path, Action string
 	// Image is true when the route names an image: the server looks it up
 	// (404 when the caller may not see it) and the target is its mashup.
-	Image   bool
-	handler func(*Server, *call) error
+	Image bool
+	// Target describes the policy target (one of the Target constants).
+	Target string
+	// Proxied routes are, in gateway mode with every route (Config.Upstream),
+	// decided and then proxied to Glance unchanged.
+	Proxied bool
+	// Anonymous routes need no token and decide nothing.
+	Anonymous bool
+	local     bool // answered by a handler of its own outside the table
+	handler   func(*Server, *call) error
+	target    targetFunc // the target when it is no image's; nil: TargetProject
 }
 
 // Server is the HTTP front-end. It is an http.Handler.
@@ -137,6 +152,7 @@ type Server struct {
 
 	slots  chan struct{}   // one per request in progress; nil: no bound
 	routes map[string]bool // the route patterns, the only route labels
+	mode   Mode
 }
 
 // New builds the server and its routes.
@@ -166,9 +182,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteProgressTimeout == 0 {
 		cfg.WriteProgressTimeout = DefaultWriteProgressTimeout
 	}
-	s := &Server{cfg: cfg, routes: map[string]bool{}, source: cfg.Source}
-	if cfg.Images != nil {
-		s.source = localSource{cfg.Images}
+	s := &Server{cfg: cfg, routes: map[string]bool{}, source: cfg.Source, mode: ModeDownloads}
+	switch {
+	case cfg.Images != nil:
+		s.source, s.mode = localSource{cfg.Images}, ModeStore
+	case cfg.Upstream != nil:
+		s.mode = ModeAll
+	}
+	if cfg.Upstream != nil && cfg.Images != nil {
+		return nil, errors.New("server: Upstream needs Source, not Images")
 	}
 	var err error
 	if s.schemas, err = loadSchemas(cfg.ImageSchema); err != nil {
@@ -204,8 +226,11 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	for _, rt := range Routes() {
-		if !rt.Image && cfg.Images == nil {
-			continue // the listing needs a store
+		switch in := rt.In(s.mode); {
+		case in == NotServed, in == Served && rt.local, rt.Anonymous:
+			continue // served below, or not at all
+		case in == Proxied:
+			rt.handler = (*Server).proxy
 		}
 		e.Add(rt.Method, rt.Path, s.enforce(rt))
 	}
@@ -213,8 +238,10 @@ func New(cfg Config) (*Server, error) {
 	// before they touch an image. No policy guards them in Glance.
 	e.Any("/", s.versions(http.StatusMultipleChoices))
 	e.Any("/versions", s.versions(http.StatusOK))
-	for _, n := range schemaNames {
-		e.GET("/v2/schemas/"+n, s.schema(n))
+	if s.mode != ModeAll {
+		for _, n := range schemaNames {
+			e.GET("/v2/schemas/"+n, s.schema(n))
+		}
 	}
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
@@ -223,18 +250,30 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Routes is the route → action table (what `oslorego routes` prints).
+// Routes is the route → action table (what `oslorego routes` prints):
+// the routes answered here, then Glance Zed's other v2 routes, which
+// gateway mode proxies with --routes all. Route.In tells which are
+// served in a mode.
 func Routes() []Route {
-	return []Route{
-		{http.MethodGet, "/v2/images/:id/file", ActionDownload, true, (*Server).downloadV2},
-		{http.MethodGet, "/v2/images/:id", ActionGetImage, true, (*Server).showV2},
-		{http.MethodGet, "/v2/images", ActionGetImages, false, (*Server).listV2},
-		{http.MethodGet, "/v1/images", ActionGetImages, false, (*Server).listV1},
-		{http.MethodGet, "/v1/images/detail", ActionGetImages, false, (*Server).detailV1},
-		{http.MethodHead, "/v1/images/detail", ActionGetImages, false, (*Server).headDetailV1},
-		{http.MethodGet, "/v1/images/:id", ActionDownload, true, (*Server).downloadV1},
-		{http.MethodHead, "/v1/images/:id", ActionGetImage, true, (*Server).headV1},
+	own := func(method, path, action string, image bool, h func(*Server, *call) error) Route {
+		t := TargetProject
+		if image {
+			t = TargetImage
+		}
+		return Route{Method: method, Path: path, Action: action, Image: image, Target: t, handler: h}
 	}
+	list := own(http.MethodGet, "/v2/images", ActionGetImages, false, (*Server).listV2)
+	list.Proxied = true
+	return append([]Route{
+		own(http.MethodGet, "/v2/images/:id/file", ActionDownload, true, (*Server).downloadV2),
+		own(http.MethodGet, "/v2/images/:id", ActionGetImage, true, (*Server).showV2),
+		list,
+		own(http.MethodGet, "/v1/images", ActionGetImages, false, (*Server).listV1),
+		own(http.MethodGet, "/v1/images/detail", ActionGetImages, false, (*Server).detailV1),
+		own(http.MethodHead, "/v1/images/detail", ActionGetImages, false, (*Server).headDetailV1),
+		own(http.MethodGet, "/v1/images/:id", ActionDownload, true, (*Server).downloadV1),
+		own(http.MethodHead, "/v1/images/:id", ActionGetImage, true, (*Server).headV1),
+	}, gatewayRoutes()...)
 }
 
 // ServeHTTP serves one request. A request is answered with the status a
@@ -384,9 +423,24 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 				return writeError(c, http.StatusForbidden, "The requested image has been deactivated. Image data download is forbidden.")
 			}
 			target = img.Target(id.ProjectID)
+		} else if rt.target != nil {
+			t, status, msg, err := rt.target(s, cl)
+			if err != nil {
+				return err
+			}
+			if status != 0 {
+				rec.Result, rec.Reason = findResults[status], msg
+				return writeError(c, status, msg)
+			}
+			target = t
 		} else {
 			// Glance's target for actions on no image.
 			target = map[string]any{"project_id": orNil(id.ProjectID)}
+		}
+		if rt.Action == "" {
+			// Glance enforces no policy here: a valid token is all.
+			rec.Result = "unguarded"
+			return rt.handler(s, cl)
 		}
 		dstart := time.Now()
 		d, err := pol.engine.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})

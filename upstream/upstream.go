@@ -137,36 +137,46 @@ func (c *Client) ServiceImage(ctx context.Context, id, requestID string) (Image,
 }
 
 func (c *Client) image(ctx context.Context, id, token, requestID string) (Image, error) {
-	// The headers' wait is bounded by the transport; the whole read,
-	// body included, by this.
-	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
-	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, c.imagePath(id), token, requestID, nil)
+	m, rid, err := c.getJSON(ctx, c.imagePath(id), token, requestID)
 	if err != nil {
-		return Image{}, err
-	}
-	defer resp.Body.Close()
-	rid := resp.Header.Get("X-Openstack-Request-Id")
-	if err := statusError(resp); err != nil {
-		return Image{RequestID: rid}, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadata+1))
-	if err != nil {
-		return Image{RequestID: rid}, fmt.Errorf("%w: reading image %s: %w", ErrUnavailable, id, err)
-	}
-	if len(body) > maxMetadata {
-		return Image{RequestID: rid}, fmt.Errorf("%w: image %s: metadata over %d bytes", ErrUnavailable, id, maxMetadata)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return Image{RequestID: rid}, fmt.Errorf("%w: image %s: not an image's JSON: %v", ErrUnavailable, id, err)
+		return Image{RequestID: rid}, fmt.Errorf("image %s: %w", id, err)
 	}
 	if got, _ := m["id"].(string); got != id {
 		return Image{RequestID: rid}, fmt.Errorf("%w: asked for image %s, got %q", ErrUnavailable, id, got)
 	}
 	return Image{JSON: m, RequestID: rid}, nil
+}
+
+// getJSON reads one JSON object, its size bounded by maxMetadata, and
+// returns it with Glance's X-Openstack-Request-Id.
+func (c *Client) getJSON(ctx context.Context, path, token, requestID string) (map[string]any, string, error) {
+	// The headers' wait is bounded by the transport; the whole read,
+	// body included, by this.
+	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, path, token, requestID, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	rid := resp.Header.Get("X-Openstack-Request-Id")
+	if err := statusError(resp); err != nil {
+		return nil, rid, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadata+1))
+	if err != nil {
+		return nil, rid, fmt.Errorf("%w: reading: %w", ErrUnavailable, err)
+	}
+	if len(body) > maxMetadata {
+		return nil, rid, fmt.Errorf("%w: over %d bytes", ErrUnavailable, maxMetadata)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, rid, fmt.Errorf("%w: not a JSON object: %v", ErrUnavailable, err)
+	}
+	return m, rid, nil
 }
 
 // Data is GET /v2/images/{id}/file with the caller's token, forwarding

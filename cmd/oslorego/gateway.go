@@ -17,6 +17,7 @@ import (
 // gatewayFlags are serve's gateway mode flags.
 type gatewayFlags struct {
 	upstream, tokenFile string
+	routes              string
 	metadataTTL         time.Duration
 	timeout             time.Duration
 	cacheDir, cacheSize string
@@ -26,6 +27,7 @@ func (g *gatewayFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.upstream, "upstream", "", "gateway mode: the Glance to front, e.g. http://glance:9292 (default: serve the data directory's images)")
 	fs.StringVar(&g.tokenFile, "upstream-token-file", "", "file holding a token for the gateway's metadata reads, re-read when it changes and never renewed (default: with --auth keystone, the server's own Keystone identity, renewed)")
 	fs.DurationVar(&g.metadataTTL, "upstream-metadata-ttl", server.DefaultMetadataTTL, "how long the gateway's own read of an image serves as its policy target (negative: read on every request)")
+	fs.StringVar(&g.routes, "routes", "all", "gateway mode: all (every Glance v2 route, each decided, the others proxied to --upstream) or downloads (downloads and image reads only; every other route 404)")
 	fs.DurationVar(&g.timeout, "upstream-timeout", upstream.DefaultTimeout, "how long to wait for Glance's answer, and for each further part of a download, before answering 503 or breaking the download off")
 	fs.StringVar(&g.cacheDir, "cache-dir", "", "gateway mode: keep downloaded images' bytes here, verified against their hash, and serve allowed downloads from it (default: no cache)")
 	fs.StringVar(&g.cacheSize, "cache-size", defaultCacheSize, "the --cache-dir bound: bytes, or with K, M, G, T; least recently used images go first")
@@ -36,6 +38,9 @@ const defaultCacheSize = "10G"
 
 // check refuses gateway flags that cannot work, before anything starts.
 func (g *gatewayFlags) check(authMode string) error {
+	if g.routes != "all" && g.routes != "downloads" {
+		return usageErr("--routes %q: want all or downloads", g.routes)
+	}
 	if g.upstream == "" {
 		if g.cacheDir != "" {
 			return usageErr("--cache-dir needs --upstream: the image cache is the gateway's")
@@ -62,9 +67,10 @@ func (g *gatewayFlags) client(identity upstream.TokenSource) (*upstream.Client, 
 }
 
 // source is the upstream Glance as the server's image source (the flags
-// passed check). The gateway's identity is --upstream-token-file, else
+// passed check), and the client the other routes are proxied through
+// (nil with --routes downloads). The gateway's identity is --upstream-token-file, else
 // the Keystone authenticator's own (renewed) service token.
-func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator, log *slog.Logger) (server.Source, error) {
+func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticator, log *slog.Logger) (server.Source, *upstream.Client, error) {
 	var identity upstream.TokenSource
 	switch k, ok := authn.(*auth.Keystone); {
 	case g.tokenFile != "":
@@ -72,25 +78,28 @@ func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticato
 	case ok:
 		identity = k.ServiceToken()
 	default:
-		return nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
+		return nil, nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
 	}
 	c, err := g.client(identity)
 	if err != nil {
-		return nil, fmt.Errorf("--upstream: %w", err)
+		return nil, nil, fmt.Errorf("--upstream: %w", err)
 	}
 	o := server.UpstreamOptions{MetadataTTL: g.metadataTTL, Registerer: reg}
 	if g.cacheDir != "" {
 		size, err := imagecache.ParseSize(g.cacheSize)
 		if err != nil {
-			return nil, fmt.Errorf("--cache-size: %w", err)
+			return nil, nil, fmt.Errorf("--cache-size: %w", err)
 		}
 		if o.Cache, err = imagecache.Open(imagecache.Options{Dir: g.cacheDir, MaxBytes: size, Registerer: reg, Log: log}); err != nil {
-			return nil, fmt.Errorf("--cache-dir: %w", err)
+			return nil, nil, fmt.Errorf("--cache-dir: %w", err)
 		}
 	}
 	src, err := server.NewUpstreamSource(c, o)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, nil, fmt.Errorf("gateway: %w", err)
 	}
-	return src, nil
+	if g.routes == "downloads" {
+		c = nil
+	}
+	return src, c, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/server"
+	"github.com/oslorego/oslorego/upstream"
 )
 
 // sweepInterval is how often serve removes killed imports' leftovers.
@@ -97,8 +98,13 @@ identity reads it (with --auth keystone the server's own Keystone identity,
 renewed; or --upstream-token-file; a role that reads every property),
 cached for --upstream-metadata-ttl, and a request fails 503 when that read
 fails; the data is streamed from Glance with the caller's token. Downloads,
-GET /v2/images/{id} and HEAD /v1/images/{id} are served; the listing is not.
-Needs --auth keystone or headers. See docs/deploy-gateway.md.
+GET /v2/images/{id} and HEAD /v1/images/{id} are served here. With
+--routes all (the default) every other Glance v2 route is decided here too
+(its own action, on Glance's target: 'oslorego routes') and then proxied to
+Glance with the caller's token, bodies streamed; locations and direct_url
+are removed from image JSON and a PATCH touching locations is refused.
+With --routes downloads every other route is 404. Needs --auth keystone or
+headers. See docs/deploy-gateway.md.
 With --cache-dir, downloads that policy allowed (decided on every request,
 after the caller's own GET upstream) are served from a local cache of
 image bytes keyed by id and os_hash_value, filled by whole downloads and
@@ -181,8 +187,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	defer cancel()
 	var store *imagestore.Store
 	var source server.Source
+	var proxyTo *upstream.Client
 	if f.gateway.upstream != "" {
-		if source, err = f.gateway.source(reg, authn, log); err != nil {
+		if source, proxyTo, err = f.gateway.source(reg, authn, log); err != nil {
 			return err
 		}
 	} else {
@@ -239,7 +246,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	dlog = dlog.With(slog.String("replica", replica))
 	cfg := server.Config{
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
-		Source: source, Auth: authn, Policy: policy, AdminRule: f.adminRule,
+		Source: source, Upstream: proxyTo, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
 		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
 		Registry: reg,
@@ -409,7 +416,7 @@ func revisionOf(w *bundles.Watcher) string {
 func routeActions() []string {
 	var out []string
 	for _, r := range server.Routes() {
-		if !slices.Contains(out, r.Action) {
+		if r.Action != "" && !slices.Contains(out, r.Action) {
 			out = append(out, r.Action)
 		}
 	}
@@ -484,7 +491,15 @@ func runRoutes(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs := pflag.NewFlagSet("routes", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: oslorego routes\n\nPrint the route → policy action table of 'oslorego serve'. Each route is\nauthorised by exactly this one action, decided once at the REST layer.\n")
+		fmt.Fprint(stderr, `Usage: oslorego routes
+
+Print the route → policy action table of 'oslorego serve'. Each route is
+authorised by exactly this one action, decided once at the REST layer, on
+the target shown (Glance Zed's for that route). The last three columns tell
+how each route is served: with the embedded store, in gateway mode with
+--routes downloads, and with --routes all ("proxied": decided here, then
+sent to the upstream Glance); "-" is a 404.
+`)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -493,13 +508,20 @@ func runRoutes(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		return usageErr("%s", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "METHOD\tPATH\tACTION\tTARGET")
-	for _, r := range server.Routes() {
-		target := "{\"project_id\": caller's project}"
-		if r.Image {
-			target = "image mashup"
+	fmt.Fprintln(tw, "METHOD\tPATH\tACTION\tTARGET\tSTORE\tDOWNLOADS\tALL")
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, strings.ReplaceAll(r.Path, ":id", "{id}"), r.Action, target)
+		return s
+	}
+	for _, r := range server.Routes() {
+		path := r.Path
+		for _, p := range []string{"id", "ns", "store", "tag", "member", "task", "rt", "prop", "obj"} {
+			path = strings.ReplaceAll(path, ":"+p, "{"+p+"}")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Method, path, dash(r.Action), r.Target,
+			dash(r.In(server.ModeStore)), dash(r.In(server.ModeDownloads)), dash(r.In(server.ModeAll)))
 	}
 	return tw.Flush()
 }
