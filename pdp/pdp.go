@@ -1,0 +1,482 @@
+// Package pdp is oslorego's policy decision point for other OpenStack
+// services, on a listener of its own (`oslorego serve --pdp-listen`). It
+// speaks two protocols that services already have:
+//
+//   - POST /v1/oslo/check: what oslo.policy's own `http:`/`https:` check
+//     (HttpCheck, oslo_policy/_external.py) sends, {"rule", "target",
+//     "credentials"} as JSON or as a form of JSON-encoded fields; the
+//     answer's body is True or False, which is all HttpCheck reads.
+//   - POST /v1/data/{path}/allow: OPA's data API as gtema/oslo.policy.opa
+//     queries it ({"input": {"target", "credentials"}} → {"result": bool}),
+//     the path being the rule name with ':' → '/' and '-' → '_'.
+//
+// Each request decides one rule, as oslo.policy's Enforcer.enforce(rule,
+// target, credentials) would, on the bundle in force: the default rule for
+// unknown names, the credentials as sent (is_admin included), scope as the
+// bundle's options say. Every decision goes through Server.decide and is
+// written to the decision log with the calling service and the bundle
+// revision. Anything that is not a decision is a refusal: a malformed body
+// is a 400 with the reason, a missing policy a 503, an engine failure a
+// 500, and no such answer is ever True.
+package pdp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/oslorego/oslorego/rego"
+)
+
+// PolicySource gives the policy in force (bundles.Watcher is one).
+type PolicySource interface {
+	// Policy returns the engine in force and its revision; a nil engine
+	// before a policy is loaded.
+	Policy() (engine *rego.Engine, revision string)
+}
+
+// Config is what New needs; Policy is required.
+type Config struct {
+	Policy PolicySource
+	// Log is the operational log; DecisionLog gets one record per
+	// request. Both default to discarding.
+	Log         *slog.Logger
+	DecisionLog *slog.Logger
+	// Registry receives the PDP's metrics (default: a registry of its own).
+	Registry prometheus.Registerer
+	// MaxBody bounds a request body (default DefaultMaxBody); a larger one
+	// is refused with 413.
+	MaxBody int64
+}
+
+// DefaultMaxBody is Config.MaxBody's default: far above any target and
+// credentials a service sends.
+const DefaultMaxBody = 1 << 20
+
+// Paths served.
+const (
+	CheckPath  = "/v1/oslo/check"
+	dataPrefix = "/v1/data/"
+	allowLeaf  = "/allow"
+)
+
+// Server is the PDP's HTTP handler.
+type Server struct {
+	cfg     Config
+	echo    *echo.Echo
+	metrics *metrics
+
+	mu    sync.Mutex
+	state atomic.Pointer[state]
+}
+
+// state is what the PDP derives from one engine, once.
+type state struct {
+	engine   *rego.Engine
+	revision string
+	index    *pathIndex
+	known    map[string]bool // the bundle's rule names: the only rule labels
+}
+
+// New builds the PDP's routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Policy == nil {
+		return nil, errors.New("pdp: Policy is required")
+	}
+	discard := slog.New(slog.DiscardHandler)
+	if cfg.Log == nil {
+		cfg.Log = discard
+	}
+	if cfg.DecisionLog == nil {
+		cfg.DecisionLog = discard
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, metrics: m}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.ready)
+	e.POST(CheckPath, s.check)
+	e.POST(dataPrefix+"*", s.opaData)
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// current is the state for the policy in force, derived once per engine.
+func (s *Server) current() (*state, error) {
+	eng, revision := s.cfg.Policy.Policy()
+	if eng == nil {
+		return nil, errors.New("no policy bundle is loaded")
+	}
+	if st := s.state.Load(); st != nil && st.engine == eng {
+		return st, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.state.Load(); st != nil && st.engine == eng {
+		return st, nil
+	}
+	st := &state{engine: eng, revision: revision, known: map[string]bool{}}
+	var names []string
+	if tr := eng.Translation(); tr != nil && tr.Policy != nil {
+		for _, r := range tr.Policy.Rules {
+			names = append(names, r.Name)
+			st.known[r.Name] = true
+		}
+	}
+	st.index = newPathIndex(names)
+	s.state.Store(st)
+	return st, nil
+}
+
+// ready is 200 once a policy is in force.
+func (s *Server) ready(c echo.Context) error {
+	st, err := s.current()
+	if err != nil {
+		return c.String(http.StatusServiceUnavailable, "policy: not ready; "+err.Error()+"\n")
+	}
+	return c.String(http.StatusOK, "policy: ready; revision "+st.revision+"\n")
+}
+
+// record is one line of the decision log. It holds what identifies the
+// caller, never a credential secret.
+type record struct {
+	id, protocol, rule, path string
+	result, reason           string
+	evaluated, policyError   string
+	revision, caller         string
+	creds                    rego.Ordered
+	hasCreds                 bool
+}
+
+// Results of the decision log and the metrics.
+const (
+	resultAllow       = "allow"
+	resultDeny        = "deny"
+	resultBadRequest  = "bad_request"
+	resultUnavailable = "unavailable"
+	resultError       = "error"
+)
+
+// decide is the PDP's one decision path: both protocols decide here, on
+// the bundle in force. (A candidate bundle decided beside it, --shadow-bundle,
+// belongs here too.)
+func (s *Server) decide(ctx context.Context, st *state, rule string, target, creds rego.Ordered) (rego.Decision, error) {
+	start := time.Now()
+	d, err := st.engine.Decide(ctx, rego.Request{Rule: rule, Target: target, Credentials: creds})
+	if err != nil {
+		return d, fmt.Errorf("deciding %q: %w", rule, err)
+	}
+	label := rule
+	if !st.known[rule] {
+		label = "(unknown)"
+	}
+	s.metrics.observe(label, d.Allowed, time.Since(start))
+	return d, nil
+}
+
+// check serves HttpCheck: True or False.
+func (s *Server) check(c echo.Context) error {
+	rec := s.newRecord(c, "oslo")
+	start := time.Now()
+	defer func() { s.logDecision(c.Request().Context(), rec, start) }()
+	answer := func(status int, body string) error {
+		s.metrics.request(rec.protocol, status)
+		return c.String(status, body)
+	}
+	body, status, err := s.readBody(c)
+	if err != nil {
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return answer(status, "False: "+err.Error()+"\n")
+	}
+	var req checkRequest
+	switch ct := mediaType(c.Request()); ct {
+	case "application/json", "":
+		req, err = parseCheckJSON(body)
+	case "application/x-www-form-urlencoded":
+		req, err = parseCheckForm(body)
+	default:
+		err = fmt.Errorf("content type %q: want application/json or application/x-www-form-urlencoded (oslo's remote_content_type)", ct)
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return answer(http.StatusUnsupportedMediaType, "False: "+err.Error()+"\n")
+	}
+	if err != nil {
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return answer(http.StatusBadRequest, "False: "+err.Error()+"\n")
+	}
+	rec.rule, rec.creds, rec.hasCreds = req.rule, req.credentials, true
+	allowed, status, err := s.decideFor(c.Request().Context(), rec, req.rule, req.target, req.credentials)
+	if err != nil {
+		return answer(status, "False: "+err.Error()+"\n")
+	}
+	if allowed {
+		return answer(http.StatusOK, "True")
+	}
+	return answer(http.StatusOK, "False")
+}
+
+// opaData serves oslo.policy.opa's query: {"result": bool}.
+func (s *Server) opaData(c echo.Context) error {
+	rec := s.newRecord(c, "opa")
+	start := time.Now()
+	defer func() { s.logDecision(c.Request().Context(), rec, start) }()
+	answer := func(status int, v any) error {
+		s.metrics.request(rec.protocol, status)
+		return c.JSON(status, v)
+	}
+	refuse := func(status int, code string, err error) error {
+		return answer(status, map[string]string{"code": code, "message": err.Error()})
+	}
+	path := strings.TrimPrefix(c.Request().URL.Path, dataPrefix)
+	if !strings.HasSuffix(path, allowLeaf) || path == allowLeaf[1:] {
+		err := fmt.Errorf("%w: oslo.policy.opa asks /v1/data/RULE/allow; %q is not such a path", errBadRequest, c.Request().URL.Path)
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return refuse(http.StatusNotFound, "resource_not_found", err)
+	}
+	rec.path = strings.TrimSuffix(path, allowLeaf)
+	body, status, err := s.readBody(c)
+	if err != nil {
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return refuse(status, "invalid_parameter", err)
+	}
+	target, creds, err := parseOPAInput(body)
+	if err != nil {
+		rec.result, rec.reason = resultBadRequest, err.Error()
+		return refuse(http.StatusBadRequest, "invalid_parameter", err)
+	}
+	rec.creds, rec.hasCreds = creds, true
+	st, err := s.current()
+	if err != nil {
+		rec.result, rec.reason = resultUnavailable, err.Error()
+		return refuse(http.StatusServiceUnavailable, "internal_error", err)
+	}
+	rule, err := st.index.rule(rec.path)
+	if err != nil {
+		rec.result, rec.reason, rec.revision = resultBadRequest, err.Error(), st.revision
+		return refuse(http.StatusBadRequest, "invalid_parameter", err)
+	}
+	rec.rule = rule
+	allowed, status, err := s.decideFor(c.Request().Context(), rec, rule, target, creds)
+	if err != nil {
+		return refuse(status, "internal_error", err)
+	}
+	return answer(http.StatusOK, map[string]any{"decision_id": rec.id, "result": allowed})
+}
+
+// decideFor decides rule for a request on the policy in force and fills
+// rec; an error comes with the status that answers it.
+func (s *Server) decideFor(ctx context.Context, rec *record, rule string, target, creds rego.Ordered) (bool, int, error) {
+	st, err := s.current()
+	if err != nil {
+		rec.result, rec.reason = resultUnavailable, err.Error()
+		return false, http.StatusServiceUnavailable, err
+	}
+	rec.revision = st.revision
+	d, err := s.decide(ctx, st, rule, target, creds)
+	if err != nil {
+		rec.result, rec.reason = resultError, err.Error()
+		s.cfg.Log.ErrorContext(ctx, "PDP decision failed", "rule", rule, "error", err)
+		return false, http.StatusInternalServerError, errors.New("the decision failed")
+	}
+	rec.evaluated, rec.policyError = d.Evaluated, d.Error
+	rec.result = resultDeny
+	if d.Allowed {
+		rec.result = resultAllow
+	}
+	return d.Allowed, 0, nil
+}
+
+// readBody reads the request body up to MaxBody; an error comes with its
+// status.
+func (s *Server) readBody(c echo.Context) ([]byte, int, error) {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, s.cfg.MaxBody+1))
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("%w: reading the body: %v", errBadRequest, err)
+	}
+	if int64(len(body)) > s.cfg.MaxBody {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the body is larger than %d bytes", errBadRequest, s.cfg.MaxBody)
+	}
+	return body, 0, nil
+}
+
+// mediaType is the request's content type without parameters.
+func mediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mt
+}
+
+func (s *Server) newRecord(c echo.Context, protocol string) *record {
+	return &record{id: uuid.NewString(), protocol: protocol, result: resultError, caller: Caller(c.Request())}
+}
+
+// Caller names the calling service: the subject of its verified client
+// certificate, or else its address.
+func Caller(r *http.Request) string {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		return r.TLS.VerifiedChains[0][0].Subject.String()
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// loggedCreds are the credentials' fields the decision log keeps: who
+// asked, never a token.
+var loggedCreds = []string{"user_id", "project_id", "domain_id", "system_scope", "roles", "is_admin"}
+
+func (s *Server) logDecision(ctx context.Context, r *record, start time.Time) {
+	attrs := []slog.Attr{
+		slog.String("decision_id", r.id),
+		slog.String("pdp", r.protocol),
+		slog.String("rule", r.rule),
+		slog.String("result", r.result),
+		slog.String("bundle_revision", r.revision),
+		slog.String("caller", r.caller),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if r.path != "" {
+		attrs = append(attrs, slog.String("path", r.path))
+	}
+	if r.reason != "" {
+		attrs = append(attrs, slog.String("reason", r.reason))
+	}
+	if r.evaluated != "" {
+		attrs = append(attrs, slog.String("evaluated_rule", r.evaluated))
+	}
+	if r.policyError != "" {
+		attrs = append(attrs, slog.String("policy_error", r.policyError))
+	}
+	if r.hasCreds {
+		var who []any
+		for _, k := range loggedCreds {
+			if v, ok := r.creds.Get(k); ok {
+				who = append(who, slog.Any(k, v.Value))
+			}
+		}
+		if len(who) > 0 {
+			attrs = append(attrs, slog.Group("credentials", who...))
+		}
+	}
+	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+}
+
+// handleError answers what no handler did (unknown paths, wrong methods)
+// and failures, never with a True.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	msg := "the PDP failed to answer"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		msg = http.StatusText(status)
+	} else {
+		s.cfg.Log.ErrorContext(c.Request().Context(), "PDP request failed", "error", err)
+	}
+	_ = c.String(status, strconv.Itoa(status)+" "+msg+"\n")
+}
+
+// TLSConfig is the PDP listener's TLS: the server certificate and key,
+// and with a client CA file, client certificates required and verified
+// against it (refused at the handshake otherwise).
+func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("PDP TLS certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAFile != "" {
+		pem, err := os.ReadFile(clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("PDP client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("PDP client CA %s: no PEM certificate in it", clientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// metrics are the PDP's collectors. Rule labels come from the bundle's
+// rule names alone, so a caller cannot grow the series.
+type metrics struct {
+	decisions *prometheus.CounterVec
+	duration  prometheus.Histogram
+	requests  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_pdp_decisions_total", Help: "PDP decisions by rule (\"(unknown)\" for a name the bundle does not define) and result.",
+		}, []string{"rule", "result"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "oslorego_pdp_decision_duration_seconds", Help: "Time to decide one PDP request's rule.",
+			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 14),
+		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oslorego_pdp_requests_total", Help: "PDP requests by protocol (oslo, opa) and status code.",
+		}, []string{"protocol", "code"}),
+	}
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering the PDP metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(rule string, allowed bool, d time.Duration) {
+	result := resultDeny
+	if allowed {
+		result = resultAllow
+	}
+	m.decisions.WithLabelValues(rule, result).Inc()
+	m.duration.Observe(d.Seconds())
+}
+
+func (m *metrics) request(protocol string, status int) {
+	m.requests.WithLabelValues(protocol, strconv.Itoa(status)).Inc()
+}
