@@ -47,6 +47,7 @@ type serveFlags struct {
 	replica                           string
 	policy                            policyFlags
 	gateway                           gatewayFlags
+	pdp                               pdpFlags
 }
 
 const serveHelp = `Usage: oslorego serve [flags]
@@ -110,6 +111,23 @@ after the caller's own GET upstream) are served from a local cache of
 image bytes keyed by id and os_hash_value, filled by whole downloads and
 verified against the hash before use; see 'oslorego cache --help'.
 
+Policy decision point (--pdp-listen, off by default): other OpenStack
+services ask for decisions on a listener of its own, never the public one:
+  POST /v1/oslo/check          oslo.policy's own http:/https: check (a policy
+                               rule "https://pdp:9443/v1/oslo/check"; JSON or
+                               form, [oslo_policy] remote_content_type); the
+                               body of the answer is True or False
+  POST /v1/data/RULE/allow     gtema/oslo.policy.opa's OPA query, RULE with
+                               ':' -> '/' and '-' -> '_'; {"result": bool}
+Each decides the rule on the bundle in force as oslo.policy's enforce()
+would (default rule, the credentials as sent, scope per the policy flags).
+A malformed request is a 400 with the reason, no policy a 503; never True.
+--pdp-tls-cert/--pdp-tls-key serve HTTPS; --pdp-client-ca requires client
+certificates it verifies. Every decision is in the decision log with the
+caller (certificate subject or address) and the bundle revision; metrics
+oslorego_pdp_decisions_total{rule,result}. 'oslorego delegate' writes the
+services' policy files; see docs/deploy-pdp.md.
+
 Authentication (--auth):
   token     X-Auth-Token checked against the tokens file (hashes only);
             add tokens with 'oslorego token add'. The file is re-read
@@ -151,6 +169,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
 	f.gateway.register(fs)
+	f.pdp.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -161,6 +180,10 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return usageErr("serve takes no arguments")
 	}
 	if err := f.gateway.check(f.authMode); err != nil {
+		return err
+	}
+	pdpTLS, err := f.pdp.check(f.listen)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(f.logFormat, stderr)
@@ -268,7 +291,18 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		// deadline on while a response makes progress.
 		hs.WriteTimeout = f.writeProgress
 	}
+	var pdpSrv *pdpServer
+	if f.pdp.listen != "" {
+		if pdpSrv, err = f.pdp.start(reqCtx, ln.Addr(), pdpTLS, policy, reg, log, dlog); err != nil {
+			return err
+		}
+		defer pdpSrv.hs.Close() // when serve returns early; harmless after Shutdown
+	}
 	f.greet(stderr, "http://"+ln.Addr().String(), describe)
+	if pdpSrv != nil {
+		fmt.Fprintf(stderr, "oslorego: policy decision point on %s (POST /v1/oslo/check, POST /v1/data/RULE/allow)\n", pdpSrv.url)
+		log.Info("serving the policy decision point", "address", pdpSrv.addr, "tls", pdpTLS != nil, "client_certificates", f.pdp.clientCA != "")
+	}
 	if f.gateway.upstream != "" {
 		log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "upstream", f.gateway.upstream)
 	} else {
@@ -277,18 +311,35 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
+	var pdpDone <-chan error
+	if pdpSrv != nil {
+		pdpDone = pdpSrv.serve()
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("serving: %w", err)
+	case err := <-pdpDone:
+		return fmt.Errorf("serving the policy decision point: %w", err)
 	case <-ctx.Done(): // SIGINT or SIGTERM (main's signalContext)
 	}
 	log.Info("shutting down; waiting for requests in flight", "timeout", f.shutdown)
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), f.shutdown)
 	defer scancel()
+	var pdpStopped chan error
+	if pdpSrv != nil {
+		// The PDP drains beside the downloads.
+		pdpStopped = make(chan error, 1)
+		go func() { pdpStopped <- pdpSrv.shutdown(sctx) }()
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		// Past --shutdown-timeout: close what is left rather than wait.
 		hs.Close()
 		return fmt.Errorf("shutting down: %w", err)
+	}
+	if pdpStopped != nil {
+		if err := <-pdpStopped; err != nil {
+			return fmt.Errorf("shutting down the policy decision point: %w", err)
+		}
 	}
 	log.Info("stopped")
 	return nil
