@@ -33,6 +33,7 @@ func commands() map[string]command {
 		"image":     {"manage the embedded image store (import, list, show, delete, ...)", runImage},
 		"token":     {"manage the tokens of --auth token (add, list, revoke)", runToken},
 		"cache":     {"manage the gateway's image cache (list, prefetch, evict)", runCache},
+		"delegate":  {"write the policy file that makes a service ask the PDP (serve --pdp-listen) for every rule", runDelegate},
 	}
 }
 
