@@ -172,6 +172,7 @@ type served struct {
 	url       string
 	decisions string // the decision log's path
 	cmd       *exec.Cmd
+	stderr    *testenv.SyncBuffer
 }
 
 var servingRx = regexp.MustCompile(`serving Glance downloads on (http://\S+)`)
@@ -215,6 +216,7 @@ func startServe(t *testing.T, bin string, spec serverSpec) *served {
 	}
 	args = append(args, spec.args...)
 	var stderr testenv.SyncBuffer
+	s.stderr = &stderr
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -353,3 +353,8 @@ func randomBase(r *rand.Rand) oracle.Case {
 	}
 	return c
 }
+
+// RandomValue is a random JSON value of the kinds the random cases put in
+// targets and credentials (strings, some non-ASCII, exact numbers, booleans,
+// null, short lists and objects).
+func RandomValue(r *rand.Rand) any { return rValue(r, 0) }

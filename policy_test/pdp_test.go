@@ -1,0 +1,296 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oslorego/oslorego/internal/testenv"
+	"github.com/oslorego/oslorego/policy_test/casegen"
+	"github.com/oslorego/oslorego/policy_test/oracle"
+)
+
+// pdpService is one service of TestPDPDelegated: its registered defaults
+// (shared/policies/NAME.meta.json), the operator's policy file on top
+// (empty: the defaults alone), the [oslo_policy] options of the service
+// and of the PDP, and how the service reaches the PDP.
+type pdpService struct {
+	name, original string
+	conf           map[string]bool
+	https          bool
+	contentType    string
+}
+
+// pdpServices cover both content types, http and https with a client
+// certificate, the four option sets, and defaults with and without an
+// operator file.
+var pdpServices = []pdpService{
+	{"nova", "nova-legacy.json", nil, true, "application/json"},
+	{"keystone", "", map[string]bool{"enforce_scope": true, "enforce_new_defaults": true}, false, "application/x-www-form-urlencoded"},
+	{"cinder", "cinder-legacy.json", map[string]bool{"enforce_scope": true}, true, "application/x-www-form-urlencoded"},
+	{"neutron", "", map[string]bool{"enforce_new_defaults": true}, false, "application/json"},
+	{"glance", "glance-legacy.json", nil, true, "application/x-www-form-urlencoded"},
+}
+
+// pdpCasesPerService bounds the requests per service (CI budget: the
+// whole test in under a minute); a quarter of them are varied.
+const pdpCasesPerService = 160
+
+var pdpRx = regexp.MustCompile(`policy decision point on (https?://\S+)`)
+
+// TestPDPDelegated is the proof of `serve --pdp-listen` and `delegate`
+// with the real library: for each service, python3-oslo.policy's Enforcer
+// with the registered defaults and the policy file `oslorego delegate`
+// wrote (its [oslo_policy] lines loaded by oslo.config) asks a running
+// `oslorego serve --pdp-listen` whose bundle holds the real policy, through
+// oslo's own HttpCheck; the same Enforcer on the original policy decides
+// locally. Requests are the real-policy conformance cases (personas and
+// targets per rule) and variants of them with non-ASCII values, nested
+// targets, lists, random JSON values in formatted keys and bare object()
+// values. The delegated decision equals the local one, case by case; where
+// oslo raises locally, the delegated decision is a refusal.
+func TestPDPDelegated(t *testing.T) {
+	testenv.Long(t)
+	python := testenv.Python(t, "oslo_policy", "oslo_config", "requests")
+	policies := testenv.Shared(t, "policies")
+	bin := osloregoBinary.get(t)
+	areas, err := casegen.RealPolicies(policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byArea := map[string][]oracle.Case{}
+	for _, a := range areas {
+		byArea[a.Name] = a.Cases
+	}
+	pki := testenv.NewPKI(t)
+	driver, err := filepath.Abs(filepath.Join("testdata", "pdp", "delegated.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	total := 0
+	for _, svc := range pdpServices {
+		t.Run(svc.name, func(t *testing.T) {
+			cases := pdpCases(byArea["real-"+svc.name+"-meta"], svc.name)
+			if len(cases) == 0 {
+				t.Fatalf("no real-policy cases for %s", svc.name)
+			}
+			total += len(cases)
+			runDelegated(t, bin, python, driver, policies, pki, svc, cases)
+		})
+	}
+	t.Logf("%d requests over %d services in %v", total, len(pdpServices), time.Since(start).Round(time.Millisecond))
+}
+
+// pdpCase is one request of the driver.
+type pdpCase struct {
+	Rule    string   `json:"rule"`
+	Target  any      `json:"target"`
+	Creds   any      `json:"creds"`
+	Objects []string `json:"objects,omitempty"`
+	note    string
+}
+
+// pdpCases takes pdpCasesPerService of the real-policy cases, spread over
+// the rules, and varies every fourth.
+func pdpCases(real []oracle.Case, seed string) []pdpCase {
+	r := rand.New(rand.NewPCG(uint64(len(seed)), 15))
+	step := max(1, len(real)/pdpCasesPerService)
+	var out []pdpCase
+	for i := 0; i < len(real) && len(out) < pdpCasesPerService; i += step {
+		c := real[i]
+		pc := pdpCase{Rule: c.Rule, Target: c.Target, Creds: c.Creds, note: c.ID + " " + c.Note}
+		if len(out)%4 == 3 {
+			pc = vary(r, pc)
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// vary renames the case's ids consistently to non-ASCII ones (decisions
+// keep their shape), adds nested and list values and a bare object(), and
+// sometimes replaces one target value with a random JSON value.
+func vary(r *rand.Rand, c pdpCase) pdpCase {
+	rename := map[string]string{"p1": "p1-ü", "p2": "p2-Σ", "u1": "u1-ß", "d1": "d1-✓", "p-admin": "p-admïn"}
+	c.Target = renamed(c.Target, rename)
+	c.Creds = renamed(c.Creds, rename)
+	t, _ := c.Target.(map[string]any)
+	if t == nil {
+		return c
+	}
+	t["név"] = "érték ✓"
+	t["nested"] = map[string]any{"a": map[string]any{"b": []any{"x", json.Number("1"), nil, "Ω"}}}
+	t["tags"] = []any{"ß", "Σ", map[string]any{"k": "v"}}
+	if r.IntN(2) == 0 {
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		k := keys[r.IntN(len(keys))]
+		t[k] = casegen.RandomValue(r)
+		c.note += fmt.Sprintf(" (target %s random)", k)
+	}
+	c.Objects = []string{"bare_object"}
+	c.note += " (varied)"
+	return c
+}
+
+func renamed(v any, names map[string]string) any {
+	switch x := v.(type) {
+	case string:
+		if n, ok := names[x]; ok {
+			return n
+		}
+		return x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = renamed(e, names)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = renamed(e, names)
+		}
+		return out
+	}
+	return v
+}
+
+// runDelegated builds the service's bundle, serves it with --pdp-listen,
+// writes the delegated policy with `oslorego delegate`, and compares the
+// driver's local and delegated decisions.
+func runDelegated(t *testing.T, bin, python, driver, policies string, pki testenv.PKI, svc pdpService, cases []pdpCase) {
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "bundle")
+	if err := os.Mkdir(bundle, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(filepath.Join(policies, svc.name+".meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	original := []byte("{}")
+	if svc.original != "" {
+		if original, err = os.ReadFile(filepath.Join(policies, svc.original)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range map[string][]byte{"defaults.json": meta, "policy.json": original} {
+		if err := os.WriteFile(filepath.Join(bundle, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"--bundle", bundle, "--pdp-listen", "127.0.0.1:0"}
+	if svc.https {
+		args = append(args, "--pdp-tls-cert", pki.ServerCert, "--pdp-tls-key", pki.ServerKey, "--pdp-client-ca", pki.CA)
+	}
+	for _, opt := range []string{"enforce_scope", "enforce_new_defaults"} {
+		if svc.conf[opt] {
+			args = append(args, "--"+strings.ReplaceAll(opt, "_", "-"))
+		}
+	}
+	srv := startServe(t, bin, serverSpec{args: args})
+	m := pdpRx.FindStringSubmatch(srv.stderr.String())
+	if m == nil {
+		t.Fatalf("serve did not say where the PDP is:\n%s", srv.stderr.String())
+	}
+	delegated, confFile := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "oslo_policy.conf")
+	dargs := []string{"delegate", bundle, "--url", m[1] + "/v1/oslo/check", "-o", delegated, "--conf-output", confFile, "--content-type", svc.contentType}
+	if svc.https {
+		dargs = append(dargs, "--ca-file", pki.CA, "--client-cert", pki.ClientCert, "--client-key", pki.ClientKey)
+	}
+	if out, err := exec.Command(bin, dargs...).CombinedOutput(); err != nil {
+		t.Fatalf("oslorego %s: %v\n%s", strings.Join(dargs, " "), err, out)
+	}
+	spec, err := json.Marshal(map[string]any{
+		"defaults": filepath.Join(bundle, "defaults.json"), "original": filepath.Join(bundle, "policy.json"),
+		"delegated": delegated, "conf_file": confFile, "conf": svc.conf, "cases": cases,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(python, driver)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(spec), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("delegated.py: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != len(cases)+1 {
+		t.Fatalf("delegated.py: %d lines for %d cases\n%s", len(lines), len(cases), stderr.String())
+	}
+	type result struct {
+		Allowed *bool  `json:"allowed"`
+		Error   string `json:"error"`
+	}
+	var allowed, denied, raised int
+	for i, c := range cases {
+		var got struct{ Local, Delegated result }
+		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
+			t.Fatalf("line %d %q: %v", i, lines[i], err)
+		}
+		l, d := got.Local, got.Delegated
+		switch {
+		case d.Error != "":
+			t.Errorf("%s: %s: the delegated enforce raised %s (local: %+v)", c.note, c.Rule, d.Error, l)
+		case l.Error != "":
+			raised++
+			if *d.Allowed {
+				t.Errorf("%s: %s: oslo raises locally (%s) but the PDP allowed", c.note, c.Rule, l.Error)
+			}
+		case *l.Allowed != *d.Allowed:
+			t.Errorf("%s: %s: local %v, delegated %v", c.note, c.Rule, *l.Allowed, *d.Allowed)
+		case *l.Allowed:
+			allowed++
+		default:
+			denied++
+		}
+	}
+	var spent struct {
+		Seconds struct{ Local, Delegated float64 }
+	}
+	if err := json.Unmarshal([]byte(lines[len(cases)]), &spent); err != nil {
+		t.Fatal(err)
+	}
+	if allowed == 0 || denied == 0 {
+		t.Errorf("%d allowed, %d denied: the cases do not exercise both decisions", allowed, denied)
+	}
+	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; %.0f µs per local enforce, %.0f µs per delegated",
+		svc.name, svc.contentType, svc.https, svc.conf, len(cases), allowed, denied, raised,
+		spent.Seconds.Local/float64(len(cases))*1e6, spent.Seconds.Delegated/float64(len(cases))*1e6)
+	log, err := os.ReadFile(srv.decisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCaller := "127.0.0.1"
+	if svc.https {
+		wantCaller = testenv.ClientSubject
+	}
+	pdpLines := 0
+	for _, line := range strings.Split(string(log), "\n") {
+		var d map[string]any
+		if json.Unmarshal([]byte(line), &d) != nil || d["pdp"] != "oslo" {
+			continue
+		}
+		pdpLines++
+		if d["caller"] != wantCaller || d["bundle_revision"] == "" {
+			t.Fatalf("decision log: caller %v, revision %v; want %s and the bundle's", d["caller"], d["bundle_revision"], wantCaller)
+		}
+	}
+	// One HttpCheck per enforce(), unless the service's own scope check
+	// (enforce_scope, scope_types in its code) refused first.
+	if pdpLines > len(cases) || pdpLines == 0 || (!svc.conf["enforce_scope"] && pdpLines != len(cases)) {
+		t.Errorf("%d PDP decisions in the log for %d delegated requests (enforce_scope %v)", pdpLines, len(cases), svc.conf["enforce_scope"])
+	}
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/python3
+"""Decide the same requests with the real oslo.policy twice: locally, on the
+original policy, and through a delegated policy file (written by `oslorego
+delegate`) whose every rule is the PDP's http(s) check, so that oslo's own
+HttpCheck asks `oslorego serve --pdp-listen`.
+
+stdin: one JSON object
+  {"defaults": PATH,            registered defaults (the oslorego format)
+   "original": PATH,            the original policy file
+   "delegated": PATH,           the delegated policy file
+   "conf": {OPT: VALUE},        [oslo_policy] options of both enforcers
+   "conf_file": PATH,           the delegated enforcer's config file (the
+                                [oslo_policy] lines delegate wrote)
+   "cases": [{"rule", "target", "creds", "objects": [KEY, ...]}]}
+A target key listed in "objects" gets a bare object() as its value (oslo's
+HttpCheck sends {} for it).
+
+stdout: one JSON line per case, {"local": R, "delegated": R}, where R is
+{"allowed": bool} or {"error": "ExcType: message"}; then a last line
+{"seconds": {"local": S, "delegated": S}}.
+"""
+
+import copy
+import json
+import sys
+import time
+import warnings
+
+from oslo_config import cfg
+from oslo_policy import policy
+
+warnings.simplefilter('ignore')
+
+
+def rule_default(name, d):
+    dep = None
+    if d.get('deprecated_rule'):
+        dr = d['deprecated_rule']
+        dep = policy.DeprecatedRule(
+            dr['name'], dr.get('check_str', ''),
+            deprecated_reason=dr.get('deprecated_reason', 'reason'),
+            deprecated_since=dr.get('deprecated_since', 'X'))
+    kw = {}
+    if d.get('deprecated_for_removal'):
+        kw['deprecated_for_removal'] = True
+        kw['deprecated_reason'] = d.get('deprecated_reason', 'reason')
+        kw['deprecated_since'] = d.get('deprecated_since', 'X')
+    return policy.RuleDefault(name, d.get('check_str', ''),
+                              deprecated_rule=dep,
+                              scope_types=d.get('scope_types'), **kw)
+
+
+def enforcer(policy_file, defaults, opts, conf_file=None):
+    conf = cfg.ConfigOpts()
+    conf([], default_config_files=[conf_file] if conf_file else [],
+         default_config_dirs=[])
+    enf = policy.Enforcer(conf, policy_file=policy_file)
+    conf.set_override('policy_dirs', [], group='oslo_policy')
+    for k, v in opts.items():
+        conf.set_override(k, v, group='oslo_policy')
+    for name, d in defaults.items():
+        enf.register_default(rule_default(name, d))
+    enf.load_rules()
+    return enf
+
+
+def enforce(enf, case):
+    target = copy.deepcopy(case['target'])
+    for k in case.get('objects') or []:
+        target[k] = object()
+    creds = copy.deepcopy(case['creds'])
+    try:
+        return {'allowed': bool(enf.enforce(case['rule'], target, creds))}
+    except Exception as e:  # what the service would see raised
+        return {'error': '%s: %s' % (type(e).__name__, e)}
+
+
+def main():
+    spec = json.load(sys.stdin)
+    with open(spec['defaults']) as f:
+        defaults = json.load(f)['rules']
+    conf = spec.get('conf') or {}
+    local = enforcer(spec['original'], defaults, conf)
+    delegated = enforcer(spec['delegated'], defaults, conf,
+                         spec['conf_file'])
+    spent = {'local': 0.0, 'delegated': 0.0}
+    for case in spec['cases']:
+        out = {}
+        for name, enf in (('local', local), ('delegated', delegated)):
+            start = time.perf_counter()
+            out[name] = enforce(enf, case)
+            spent[name] += time.perf_counter() - start
+        sys.stdout.write(json.dumps(out) + '\n')
+    sys.stdout.write(json.dumps({'seconds': spent}) + '\n')
+
+
+if __name__ == '__main__':
+    main()
