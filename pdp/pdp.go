@@ -133,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
 // current is the state for the policy in force, derived once per engine.
-func (s *Server) current() (*state, error) {
+func (s *Server) current(ctx context.Context) (*state, error) {
 	eng, revision := s.cfg.Policy.Policy()
 	if eng == nil {
 		return nil, errors.New("no policy bundle is loaded")
@@ -146,22 +146,21 @@ func (s *Server) current() (*state, error) {
 	if st := s.state.Load(); st != nil && st.engine == eng {
 		return st, nil
 	}
-	st := &state{engine: eng, revision: revision, known: map[string]bool{}}
-	var names []string
-	if tr := eng.Translation(); tr != nil && tr.Policy != nil {
-		for _, r := range tr.Policy.Rules {
-			names = append(names, r.Name)
-			st.known[r.Name] = true
-		}
+	names, err := eng.RuleNames(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the rule names of bundle %s: %w", revision, err)
 	}
-	st.index = newPathIndex(names)
+	st := &state{engine: eng, revision: revision, known: map[string]bool{}, index: newPathIndex(names)}
+	for _, n := range names {
+		st.known[n] = true
+	}
 	s.state.Store(st)
 	return st, nil
 }
 
 // ready is 200 once a policy is in force.
 func (s *Server) ready(c echo.Context) error {
-	st, err := s.current()
+	st, err := s.current(c.Request().Context())
 	if err != nil {
 		return c.String(http.StatusServiceUnavailable, "policy: not ready; "+err.Error()+"\n")
 	}
@@ -275,7 +274,7 @@ func (s *Server) opaData(c echo.Context) error {
 		return refuse(http.StatusBadRequest, "invalid_parameter", err)
 	}
 	rec.creds, rec.hasCreds = creds, true
-	st, err := s.current()
+	st, err := s.current(c.Request().Context())
 	if err != nil {
 		rec.result, rec.reason = resultUnavailable, err.Error()
 		return refuse(http.StatusServiceUnavailable, "internal_error", err)
@@ -296,7 +295,7 @@ func (s *Server) opaData(c echo.Context) error {
 // decideFor decides rule for a request on the policy in force and fills
 // rec; an error comes with the status that answers it.
 func (s *Server) decideFor(ctx context.Context, rec *record, rule string, target, creds rego.Ordered) (bool, int, error) {
-	st, err := s.current()
+	st, err := s.current(ctx)
 	if err != nil {
 		rec.result, rec.reason = resultUnavailable, err.Error()
 		return false, http.StatusServiceUnavailable, err

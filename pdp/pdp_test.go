@@ -20,6 +20,7 @@ import (
 
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/translate"
 	"github.com/oslorego/oslorego/translate/oslo"
 )
 
@@ -50,6 +51,15 @@ func (f fixed) Policy() (*rego.Engine, string) { return f.eng, f.rev }
 
 func engine(t testing.TB, text string) *rego.Engine {
 	t.Helper()
+	eng, err := rego.New(context.Background(), rego.Translation(translation(t, text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+func translation(t testing.TB, text string) *translate.Translation {
+	t.Helper()
 	l, err := oslo.ParseLayer("policy.json", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +68,23 @@ func engine(t testing.TB, text string) *rego.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := rego.New(context.Background(), rego.Policy(p))
+	tr, err := translate.Translate(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// bundleEngine compiles the translated modules alone, as a built bundle's
+// engine is: no translation to read the rule names from.
+func bundleEngine(t testing.TB, text string) *rego.Engine {
+	t.Helper()
+	lib := translate.LibModule()
+	opts := []rego.Option{rego.Module(lib.File, lib.Text)}
+	for _, m := range translation(t, text).Modules {
+		opts = append(opts, rego.Module(m.File, m.Text))
+	}
+	eng, err := rego.New(context.Background(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +297,12 @@ func opaBody(target, creds any) string {
 }
 
 func TestOPAData(t *testing.T) {
-	p := newTestPDP(t, fixed{engine(t, testPolicy), "rev-2"})
+	t.Run("translation", func(t *testing.T) { testOPAData(t, engine(t, testPolicy)) })
+	t.Run("bundle", func(t *testing.T) { testOPAData(t, bundleEngine(t, testPolicy)) })
+}
+
+func testOPAData(t *testing.T, eng *rego.Engine) {
+	p := newTestPDP(t, fixed{eng, "rev-2"})
 	cases := []struct {
 		name, path string
 		target     map[string]any

@@ -56,7 +56,9 @@ var pdpRx = regexp.MustCompile(`policy decision point on (https?://\S+)`)
 // targets per rule) and variants of them with non-ASCII values, nested
 // targets, lists, random JSON values in formatted keys and bare object()
 // values. The delegated decision equals the local one, case by case; where
-// oslo raises locally, the delegated decision is a refusal.
+// oslo raises locally, the delegated decision is a refusal. The same holds
+// for a client of oslo.policy.opa's protocol (an opa:RULE check querying
+// /v1/data/PATH/allow, testdata/pdp/delegated.py) against the same PDP.
 func TestPDPDelegated(t *testing.T) {
 	testenv.Long(t)
 	python := testenv.Python(t, "oslo_policy", "oslo_config", "requests")
@@ -213,9 +215,13 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	if out, err := exec.Command(bin, dargs...).CombinedOutput(); err != nil {
 		t.Fatalf("oslorego %s: %v\n%s", strings.Join(dargs, " "), err, out)
 	}
+	opa := map[string]any{"url": m[1]}
+	if svc.https {
+		opa["verify"], opa["cert"] = pki.CA, []string{pki.ClientCert, pki.ClientKey}
+	}
 	spec, err := json.Marshal(map[string]any{
 		"defaults": filepath.Join(bundle, "defaults.json"), "original": filepath.Join(bundle, "policy.json"),
-		"delegated": delegated, "conf_file": confFile, "conf": svc.conf, "cases": cases,
+		"delegated": delegated, "conf_file": confFile, "conf": svc.conf, "cases": cases, "opa": opa,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +242,14 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	}
 	var allowed, denied, raised int
 	for i, c := range cases {
-		var got struct{ Local, Delegated result }
+		var got struct{ Local, Delegated, OPA result }
 		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
 			t.Fatalf("line %d %q: %v", i, lines[i], err)
 		}
 		l, d := got.Local, got.Delegated
+		if o := got.OPA; o.Error != "" || (l.Error == "" && *o.Allowed != *l.Allowed) || (l.Error != "" && *o.Allowed) {
+			t.Errorf("%s: %s: oslo.policy.opa's protocol differs from local oslo: %s", c.note, c.Rule, lines[i])
+		}
 		switch {
 		case d.Error != "":
 			t.Errorf("%s: %s: the delegated enforce raised %s (local: %+v)", c.note, c.Rule, d.Error, l)
@@ -258,7 +267,7 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 		}
 	}
 	var spent struct {
-		Seconds struct{ Local, Delegated float64 }
+		Seconds struct{ Local, Delegated, OPA float64 }
 	}
 	if err := json.Unmarshal([]byte(lines[len(cases)]), &spent); err != nil {
 		t.Fatal(err)
@@ -266,9 +275,10 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	if allowed == 0 || denied == 0 {
 		t.Errorf("%d allowed, %d denied: the cases do not exercise both decisions", allowed, denied)
 	}
-	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; %.0f µs per local enforce, %.0f µs per delegated",
+	per := func(s float64) float64 { return s / float64(len(cases)) * 1e6 }
+	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; µs per enforce: %.0f local, %.0f delegated, %.0f oslo.policy.opa protocol",
 		svc.name, svc.contentType, svc.https, svc.conf, len(cases), allowed, denied, raised,
-		spent.Seconds.Local/float64(len(cases))*1e6, spent.Seconds.Delegated/float64(len(cases))*1e6)
+		per(spent.Seconds.Local), per(spent.Seconds.Delegated), per(spent.Seconds.OPA))
 	log, err := os.ReadFile(srv.decisions)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +290,7 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	pdpLines := 0
 	for _, line := range strings.Split(string(log), "\n") {
 		var d map[string]any
-		if json.Unmarshal([]byte(line), &d) != nil || d["pdp"] != "oslo" {
+		if json.Unmarshal([]byte(line), &d) != nil || d["pdp"] == nil {
 			continue
 		}
 		pdpLines++
@@ -288,9 +298,9 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 			t.Fatalf("decision log: caller %v, revision %v; want %s and the bundle's", d["caller"], d["bundle_revision"], wantCaller)
 		}
 	}
-	// One HttpCheck per enforce(), unless the service's own scope check
-	// (enforce_scope, scope_types in its code) refused first.
-	if pdpLines > len(cases) || pdpLines == 0 || (!svc.conf["enforce_scope"] && pdpLines != len(cases)) {
+	// One query per enforce() and protocol, unless the service's own scope
+	// check (enforce_scope, scope_types in its code) refused first.
+	if pdpLines > 2*len(cases) || pdpLines == 0 || (!svc.conf["enforce_scope"] && pdpLines != 2*len(cases)) {
 		t.Errorf("%d PDP decisions in the log for %d delegated requests (enforce_scope %v)", pdpLines, len(cases), svc.conf["enforce_scope"])
 	}
 }

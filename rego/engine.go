@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -406,4 +407,44 @@ func (e *Engine) Defines(ref string) bool {
 		return false
 	}
 	return len(e.compiler.GetRulesExact(r)) > 0
+}
+
+// RuleNames are the names of the rules the engine's oslo policy defines,
+// sorted: from its translation, or for an engine compiled from a built
+// bundle's modules, from the rule_names the translation wrote into them.
+// None for an engine of raw Rego alone.
+func (e *Engine) RuleNames(ctx context.Context) ([]string, error) {
+	var names []string
+	if e.tr != nil && e.tr.Policy != nil {
+		for _, r := range e.tr.Policy.Rules {
+			names = append(names, r.Name)
+		}
+		sort.Strings(names)
+		return names, nil
+	}
+	ref := "data." + e.pkg + ".rule_names"
+	if !e.Defines(ref) {
+		return nil, nil
+	}
+	q, err := e.PrepareQuery(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := q.Eval(ctx, ast.NewObject())
+	if err != nil || !ok {
+		return nil, err
+	}
+	list, isList := v.([]any)
+	if !isList {
+		return nil, fmt.Errorf("%s is %T, not a set of names", ref, v)
+	}
+	for _, n := range list {
+		s, isString := n.(string)
+		if !isString {
+			return nil, fmt.Errorf("%s holds %T, not a name", ref, n)
+		}
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	return names, nil
 }

@@ -11,22 +11,28 @@ stdin: one JSON object
    "conf": {OPT: VALUE},        [oslo_policy] options of both enforcers
    "conf_file": PATH,           the delegated enforcer's config file (the
                                 [oslo_policy] lines delegate wrote)
-   "cases": [{"rule", "target", "creds", "objects": [KEY, ...]}]}
+   "cases": [{"rule", "target", "creds", "objects": [KEY, ...]}],
+   "opa": {"url": BASE, "verify": CA|null, "cert": [CRT, KEY]|null}}
+                                optional: also decide through oslo.policy.opa's
+                                protocol (see OPAProtocolCheck)
 A target key listed in "objects" gets a bare object() as its value (oslo's
 HttpCheck sends {} for it).
 
-stdout: one JSON line per case, {"local": R, "delegated": R}, where R is
+stdout: one JSON line per case, {"local": R, "delegated": R[, "opa": R]}, where R is
 {"allowed": bool} or {"error": "ExcType: message"}; then a last line
 {"seconds": {"local": S, "delegated": S}}.
 """
 
 import copy
 import json
+import os
 import sys
 import time
 import warnings
 
+import requests
 from oslo_config import cfg
+from oslo_policy import _checks
 from oslo_policy import policy
 
 warnings.simplefilter('ignore')
@@ -75,6 +81,42 @@ def enforce(enf, case):
         return {'error': '%s: %s' % (type(e).__name__, e)}
 
 
+class OPAProtocolCheck(_checks.Check):
+    """An ``opa:RULE`` check speaking gtema/oslo.policy.opa's protocol, as
+    its OPACheck does (written from the plugin's description, not its code):
+    POST {"input": {"target": ..., "credentials": ...}} to
+    BASE/v1/data/<RULE with ':' -> '/' and '-' -> '_'>/allow, allowed
+    exactly when the answer is 200 with a boolean "result" that is true.
+    Target values that JSON cannot carry (a bare object()) are left out, as
+    the plugin does. Unlike the plugin, a failure raises instead of falling
+    back to the registered default, so that the test sees it."""
+
+    base, verify, cert = None, True, None
+
+    def __call__(self, target, creds, enforcer, current_rule=None):
+        path = self.match.translate(str.maketrans({':': '/', '-': '_'}))
+        keep = {k: v for k, v in target.items() if type(v) is not object}
+        body = {'input': {'target': keep, 'credentials': dict(creds)}}
+        r = requests.post('%s/v1/data/%s/allow' % (self.base, path), json=body,
+                          verify=self.verify, cert=self.cert, timeout=30)
+        if r.status_code != 200:
+            raise RuntimeError('OPA query %s: %d %s' % (path, r.status_code, r.text))
+        return r.json().get('result') is True
+
+
+def opa_enforcer(spec, defaults, conf, path):
+    """The Enforcer of a service using oslo.policy.opa: every registered
+    rule, and default, is opa:NAME (its policy file written to path)."""
+    OPAProtocolCheck.base = spec['url']
+    OPAProtocolCheck.verify = spec.get('verify') or True
+    OPAProtocolCheck.cert = tuple(spec['cert']) if spec.get('cert') else None
+    _checks.register('opa', OPAProtocolCheck)
+    rules = {name: 'opa:' + name for name in list(defaults) + ['default']}
+    with open(path, 'w') as f:
+        json.dump(rules, f)
+    return enforcer(path, defaults, conf)
+
+
 def main():
     spec = json.load(sys.stdin)
     with open(spec['defaults']) as f:
@@ -83,10 +125,14 @@ def main():
     local = enforcer(spec['original'], defaults, conf)
     delegated = enforcer(spec['delegated'], defaults, conf,
                          spec['conf_file'])
-    spent = {'local': 0.0, 'delegated': 0.0}
+    enforcers = [('local', local), ('delegated', delegated)]
+    if spec.get('opa'):
+        path = os.path.join(os.path.dirname(spec['delegated']), 'opa.json')
+        enforcers.append(('opa', opa_enforcer(spec['opa'], defaults, conf, path)))
+    spent = {name: 0.0 for name, _ in enforcers}
     for case in spec['cases']:
         out = {}
-        for name, enf in (('local', local), ('delegated', delegated)):
+        for name, enf in enforcers:
             start = time.perf_counter()
             out[name] = enforce(enf, case)
             spent[name] += time.perf_counter() - start
