@@ -82,6 +82,13 @@ func buildBundle(t *testing.T, bin, rev string, codes []string) []byte {
 // foreground with env, until the end of the test.
 func startHAProxy(t *testing.T, env ...string) {
 	t.Helper()
+	startHAProxyConfig(t, haproxyConfig, env...)
+}
+
+// startHAProxyConfig runs haproxy -f haproxyConfig in the foreground with
+// env, until the end of the test.
+func startHAProxyConfig(t *testing.T, haproxyConfig string, env ...string) {
+	t.Helper()
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
 		testenv.Missing(t, "haproxy: %v (apt-get install -y haproxy)", err)

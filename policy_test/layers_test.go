@@ -18,7 +18,7 @@ const module = "github.com/oslorego/oslorego"
 
 // layers is the direction data flows in, top to bottom: files, the oslo
 // model, Rego generation, the engine, bundles, the front-ends (the server,
-// the checker), the command.
+// the checker, the PDP), the command.
 // A package may import a package of a lower rank, or one of its own entry
 // (internal/... among themselves); nothing else of the module. Tests may
 // import anything: end-to-end tests drive the layers above them.
@@ -38,6 +38,7 @@ var layers = []struct {
 	{"imagecache", 5},      // image bytes on disk for the gateway, verified against their hash
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
+	{"pdp", 6},             // the decision point other services ask: oslo's HttpCheck, oslo.policy.opa
 	{"cmd/...", 7},         // the command
 	{"policy_test/...", 8}, // the suites and their tooling
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,11 +170,10 @@ func renamed(v any, names map[string]string) any {
 	return v
 }
 
-// runDelegated builds the service's bundle, serves it with --pdp-listen,
-// writes the delegated policy with `oslorego delegate`, and compares the
-// driver's local and delegated decisions.
-func runDelegated(t *testing.T, bin, python, driver, policies string, pki testenv.PKI, svc pdpService, cases []pdpCase) {
-	dir := t.TempDir()
+// pdpBundle writes the service's bundle directory: its registered
+// defaults and the operator's policy file.
+func pdpBundle(t *testing.T, dir, policies string, svc pdpService) string {
+	t.Helper()
 	bundle := filepath.Join(dir, "bundle")
 	if err := os.Mkdir(bundle, 0o755); err != nil {
 		t.Fatal(err)
@@ -193,6 +193,13 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 			t.Fatal(err)
 		}
 	}
+	return bundle
+}
+
+// startPDP serves bundle with --pdp-listen (https with client
+// certificates when svc.https) and returns the server and the PDP's URL.
+func startPDP(t *testing.T, bin, bundle string, pki testenv.PKI, svc pdpService) (*served, string) {
+	t.Helper()
 	args := []string{"--bundle", bundle, "--pdp-listen", "127.0.0.1:0"}
 	if svc.https {
 		args = append(args, "--pdp-tls-cert", pki.ServerCert, "--pdp-tls-key", pki.ServerKey, "--pdp-client-ca", pki.CA)
@@ -207,15 +214,22 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	if m == nil {
 		t.Fatalf("serve did not say where the PDP is:\n%s", srv.stderr.String())
 	}
+	return srv, m[1]
+}
+
+// delegatedSpec runs `oslorego delegate` for the PDP at base and returns
+// the driver's input for cases (with the oslo.policy.opa client too).
+func delegatedSpec(t *testing.T, bin, dir, bundle, base string, pki testenv.PKI, svc pdpService, cases []pdpCase) []byte {
+	t.Helper()
 	delegated, confFile := filepath.Join(dir, "policy.yaml"), filepath.Join(dir, "oslo_policy.conf")
-	dargs := []string{"delegate", bundle, "--url", m[1] + "/v1/oslo/check", "-o", delegated, "--conf-output", confFile, "--content-type", svc.contentType}
+	dargs := []string{"delegate", bundle, "--url", base + "/v1/oslo/check", "-o", delegated, "--conf-output", confFile, "--content-type", svc.contentType}
 	if svc.https {
 		dargs = append(dargs, "--ca-file", pki.CA, "--client-cert", pki.ClientCert, "--client-key", pki.ClientKey)
 	}
 	if out, err := exec.Command(bin, dargs...).CombinedOutput(); err != nil {
 		t.Fatalf("oslorego %s: %v\n%s", strings.Join(dargs, " "), err, out)
 	}
-	opa := map[string]any{"url": m[1]}
+	opa := map[string]any{"url": base}
 	if svc.https {
 		opa["verify"], opa["cert"] = pki.CA, []string{pki.ClientCert, pki.ClientKey}
 	}
@@ -226,6 +240,20 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	if err != nil {
 		t.Fatal(err)
 	}
+	return spec
+}
+
+// delegatedTally is what compareDelegated counted.
+type delegatedTally struct {
+	allowed, denied, raised int
+	// seconds spent per enforcer of the driver.
+	local, delegated, opa float64
+}
+
+// compareDelegated runs the driver on spec and checks, case by case, that
+// the delegated decision (and oslo.policy.opa's) is oslo's local one.
+func compareDelegated(t *testing.T, python, driver string, spec []byte, cases []pdpCase) delegatedTally {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(python, driver)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(spec), &stdout, &stderr
@@ -240,7 +268,7 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 		Allowed *bool  `json:"allowed"`
 		Error   string `json:"error"`
 	}
-	var allowed, denied, raised int
+	var n delegatedTally
 	for i, c := range cases {
 		var got struct{ Local, Delegated, OPA result }
 		if err := json.Unmarshal([]byte(lines[i]), &got); err != nil {
@@ -254,16 +282,16 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 		case d.Error != "":
 			t.Errorf("%s: %s: the delegated enforce raised %s (local: %+v)", c.note, c.Rule, d.Error, l)
 		case l.Error != "":
-			raised++
+			n.raised++
 			if *d.Allowed {
 				t.Errorf("%s: %s: oslo raises locally (%s) but the PDP allowed", c.note, c.Rule, l.Error)
 			}
 		case *l.Allowed != *d.Allowed:
 			t.Errorf("%s: %s: local %v, delegated %v", c.note, c.Rule, *l.Allowed, *d.Allowed)
 		case *l.Allowed:
-			allowed++
+			n.allowed++
 		default:
-			denied++
+			n.denied++
 		}
 	}
 	var spent struct {
@@ -272,35 +300,149 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	if err := json.Unmarshal([]byte(lines[len(cases)]), &spent); err != nil {
 		t.Fatal(err)
 	}
-	if allowed == 0 || denied == 0 {
-		t.Errorf("%d allowed, %d denied: the cases do not exercise both decisions", allowed, denied)
+	if n.allowed == 0 || n.denied == 0 {
+		t.Errorf("%d allowed, %d denied: the cases do not exercise both decisions", n.allowed, n.denied)
 	}
-	per := func(s float64) float64 { return s / float64(len(cases)) * 1e6 }
-	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; µs per enforce: %.0f local, %.0f delegated, %.0f oslo.policy.opa protocol",
-		svc.name, svc.contentType, svc.https, svc.conf, len(cases), allowed, denied, raised,
-		per(spent.Seconds.Local), per(spent.Seconds.Delegated), per(spent.Seconds.OPA))
-	log, err := os.ReadFile(srv.decisions)
+	n.local, n.delegated, n.opa = spent.Seconds.Local, spent.Seconds.Delegated, spent.Seconds.OPA
+	return n
+}
+
+// pdpDecisions are the PDP's lines of a decision log; each must name
+// caller and a bundle revision.
+func pdpDecisions(t *testing.T, path, caller string) int {
+	t.Helper()
+	log, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCaller := "127.0.0.1"
-	if svc.https {
-		wantCaller = testenv.ClientSubject
-	}
-	pdpLines := 0
+	n := 0
 	for _, line := range strings.Split(string(log), "\n") {
 		var d map[string]any
 		if json.Unmarshal([]byte(line), &d) != nil || d["pdp"] == nil {
 			continue
 		}
-		pdpLines++
-		if d["caller"] != wantCaller || d["bundle_revision"] == "" {
-			t.Fatalf("decision log: caller %v, revision %v; want %s and the bundle's", d["caller"], d["bundle_revision"], wantCaller)
+		n++
+		if d["caller"] != caller || d["bundle_revision"] == "" {
+			t.Fatalf("decision log: caller %v, revision %v; want %s and the bundle's", d["caller"], d["bundle_revision"], caller)
 		}
 	}
+	return n
+}
+
+// runDelegated builds the service's bundle, serves it with --pdp-listen,
+// writes the delegated policy with `oslorego delegate`, and compares the
+// driver's local and delegated decisions.
+func runDelegated(t *testing.T, bin, python, driver, policies string, pki testenv.PKI, svc pdpService, cases []pdpCase) {
+	dir := t.TempDir()
+	bundle := pdpBundle(t, dir, policies, svc)
+	srv, base := startPDP(t, bin, bundle, pki, svc)
+	n := compareDelegated(t, python, driver, delegatedSpec(t, bin, dir, bundle, base, pki, svc, cases), cases)
+	per := func(s float64) float64 { return s / float64(len(cases)) * 1e6 }
+	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; µs per enforce: %.0f local, %.0f delegated, %.0f oslo.policy.opa protocol",
+		svc.name, svc.contentType, svc.https, svc.conf, len(cases), n.allowed, n.denied, n.raised, per(n.local), per(n.delegated), per(n.opa))
+	caller := "127.0.0.1"
+	if svc.https {
+		caller = testenv.ClientSubject
+	}
+	pdpLines := pdpDecisions(t, srv.decisions, caller)
 	// One query per enforce() and protocol, unless the service's own scope
 	// check (enforce_scope, scope_types in its code) refused first.
 	if pdpLines > 2*len(cases) || pdpLines == 0 || (!svc.conf["enforce_scope"] && pdpLines != 2*len(cases)) {
 		t.Errorf("%d PDP decisions in the log for %d delegated requests (enforce_scope %v)", pdpLines, len(cases), svc.conf["enforce_scope"])
 	}
+}
+
+// pdpHAProxyConfig is the shipped example that TestPDPBehindHAProxy runs.
+const pdpHAProxyConfig = "../examples/pdp/haproxy.cfg"
+
+// TestPDPBehindHAProxy runs examples/pdp/haproxy.cfg (TCP mode, TLS through
+// to the PDPs) in front of two PDPs serving Nova's real policy: the
+// delegated decisions are oslo's, both PDPs take a share, and each names
+// the service by its client certificate (not HAProxy). Then one PDP stops
+// (SIGINT), and the same requests still get oslo's decisions, all from
+// the other, without a single error in the service.
+func TestPDPBehindHAProxy(t *testing.T) {
+	testenv.Long(t)
+	python := testenv.Python(t, "oslo_policy", "oslo_config", "requests")
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		testenv.Missing(t, "haproxy: %v (apt-get install -y haproxy)", err)
+	}
+	policies := testenv.Shared(t, "policies")
+	bin := osloregoBinary.get(t)
+	areas, err := casegen.RealPolicies(policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []pdpCase
+	for _, a := range areas {
+		if a.Name == "real-nova-meta" {
+			cases = pdpCases(a.Cases, "nova")[:60]
+		}
+	}
+	if len(cases) == 0 {
+		t.Fatal("no real-policy cases for nova")
+	}
+	driver, err := filepath.Abs(filepath.Join("testdata", "pdp", "delegated.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := testenv.NewPKI(t)
+	svc := pdpService{"nova", "nova-legacy.json", nil, true, "application/json"}
+	dir := t.TempDir()
+	bundle := pdpBundle(t, dir, policies, svc)
+	a, urlA := startPDP(t, bin, bundle, pki, svc)
+	b, urlB := startPDP(t, bin, bundle, pki, svc)
+
+	checkCrt := filepath.Join(dir, "haproxy-check.pem")
+	var pemData []byte
+	for _, f := range []string{pki.ClientCert, pki.ClientKey} {
+		d, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemData = append(pemData, d...)
+	}
+	if err := os.WriteFile(checkCrt, pemData, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bind := freeAddr(t)
+	startHAProxyConfig(t, pdpHAProxyConfig, "OSLOREGO_PDP_BIND="+bind,
+		"OSLOREGO_PDP_A="+strings.TrimPrefix(urlA, "https://"), "OSLOREGO_PDP_B="+strings.TrimPrefix(urlB, "https://"),
+		"OSLOREGO_PDP_CHECK_CRT="+checkCrt, "OSLOREGO_PDP_CA="+pki.CA, "OSLOREGO_CHECK_INTER=500ms")
+	spec := delegatedSpec(t, bin, dir, bundle, "https://"+bind, pki, svc, cases)
+
+	compareDelegated(t, python, driver, spec, cases)
+	inA, inB := pdpDecisions(t, a.decisions, testenv.ClientSubject), pdpDecisions(t, b.decisions, testenv.ClientSubject)
+	if inA+inB != 2*len(cases) || inA == 0 || inB == 0 {
+		t.Fatalf("decisions: %d on A, %d on B; want %d spread over both", inA, inB, 2*len(cases))
+	}
+
+	if err := a.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(urlA, "https://"), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("PDP A did not stop")
+		}
+	}
+	compareDelegated(t, python, driver, spec, cases)
+	if got := pdpDecisions(t, b.decisions, testenv.ClientSubject); got != inB+2*len(cases) {
+		t.Errorf("PDP B took %d more decisions after A stopped, want %d", got-inB, 2*len(cases))
+	}
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
