@@ -1,0 +1,40 @@
+package pdp
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/oslorego/oslorego/bundles"
+)
+
+// BenchmarkCheck is the PDP's server time for one oslo HttpCheck request
+// (parse, decide, log to nowhere, answer) on the shipped Nova bundle,
+// in process.
+func BenchmarkCheck(b *testing.B) {
+	l, err := bundles.Open(context.Background(), bundles.Path("../bundles/nova"), bundles.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Config{Policy: l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"rule": "os_compute_api:servers:create", "target": {"project_id": "p1", "user_id": "u1"}, ` +
+		`"credentials": {"user_id": "u1", "project_id": "p1", "roles": ["member", "reader"], "is_admin": false, "system_scope": null, "domain_id": null}}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest(http.MethodPost, CheckPath, strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, r)
+			if w.Code != http.StatusOK || w.Body.String() != "True" {
+				b.Fatalf("%d %q", w.Code, w.Body.String())
+			}
+		}
+	})
+}
