@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ var pdpServices = []pdpService{
 
 // pdpCasesPerService bounds the requests per service (CI budget: the
 // whole test in under a minute); a quarter of them are varied.
-const pdpCasesPerService = 160
+const pdpCasesPerService = 128
 
 var pdpRx = regexp.MustCompile(`policy decision point on (https?://\S+)`)
 
@@ -138,6 +139,7 @@ func vary(r *rand.Rand, c pdpCase) pdpCase {
 		for k := range t {
 			keys = append(keys, k)
 		}
+		sort.Strings(keys) // the same cases on every run
 		k := keys[r.IntN(len(keys))]
 		t[k] = casegen.RandomValue(r)
 		c.note += fmt.Sprintf(" (target %s random)", k)
@@ -230,12 +232,36 @@ func delegatedSpec(t *testing.T, bin, dir, bundle, base string, pki testenv.PKI,
 		t.Fatalf("oslorego %s: %v\n%s", strings.Join(dargs, " "), err, out)
 	}
 	opa := map[string]any{"url": base}
+	var refused []string
 	if svc.https {
 		opa["verify"], opa["cert"] = pki.CA, []string{pki.ClientCert, pki.ClientKey}
+		// The same [oslo_policy] lines without the client certificate, and
+		// with one of another authority: the handshake must fail.
+		conf, err := os.ReadFile(confFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var without []string
+		for _, line := range strings.Split(string(conf), "\n") {
+			if !strings.HasPrefix(line, "remote_ssl_client_") {
+				without = append(without, line)
+			}
+		}
+		stranger := strings.NewReplacer(pki.ClientCert, pki.StrangerCert, pki.ClientKey, pki.StrangerKey).Replace(string(conf))
+		for name, text := range map[string]string{"no-client-cert.conf": strings.Join(without, "\n"), "stranger-cert.conf": stranger} {
+			if text == string(conf) {
+				t.Fatalf("%s: the delegated [oslo_policy] lines have no client certificate to change:\n%s", name, conf)
+			}
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			refused = append(refused, p)
+		}
 	}
 	spec, err := json.Marshal(map[string]any{
 		"defaults": filepath.Join(bundle, "defaults.json"), "original": filepath.Join(bundle, "policy.json"),
-		"delegated": delegated, "conf_file": confFile, "conf": svc.conf, "cases": cases, "opa": opa,
+		"delegated": delegated, "conf_file": confFile, "conf": svc.conf, "cases": cases, "opa": opa, "refused": refused,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +272,9 @@ func delegatedSpec(t *testing.T, bin, dir, bundle, base string, pki testenv.PKI,
 // delegatedTally is what compareDelegated counted.
 type delegatedTally struct {
 	allowed, denied, raised int
+	// refused are the handshakes refused to a wrong or missing client
+	// certificate.
+	refused int
 	// seconds spent per enforcer of the driver.
 	local, delegated, opa float64
 }
@@ -296,10 +325,18 @@ func compareDelegated(t *testing.T, python, driver string, spec []byte, cases []
 	}
 	var spent struct {
 		Seconds struct{ Local, Delegated, OPA float64 }
+		Refused []result
 	}
 	if err := json.Unmarshal([]byte(lines[len(cases)]), &spent); err != nil {
 		t.Fatal(err)
 	}
+	for _, r := range spent.Refused {
+		// requests raises SSLError when the handshake fails.
+		if !strings.HasPrefix(r.Error, "SSLError") {
+			t.Errorf("a wrong or missing client certificate: enforce() gave %+v, want SSLError (the handshake refused)", r)
+		}
+	}
+	n.refused = len(spent.Refused)
 	if n.allowed == 0 || n.denied == 0 {
 		t.Errorf("%d allowed, %d denied: the cases do not exercise both decisions", n.allowed, n.denied)
 	}
@@ -338,8 +375,11 @@ func runDelegated(t *testing.T, bin, python, driver, policies string, pki testen
 	srv, base := startPDP(t, bin, bundle, pki, svc)
 	n := compareDelegated(t, python, driver, delegatedSpec(t, bin, dir, bundle, base, pki, svc, cases), cases)
 	per := func(s float64) float64 { return s / float64(len(cases)) * 1e6 }
-	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally; µs per enforce: %.0f local, %.0f delegated, %.0f oslo.policy.opa protocol",
-		svc.name, svc.contentType, svc.https, svc.conf, len(cases), n.allowed, n.denied, n.raised, per(n.local), per(n.delegated), per(n.opa))
+	t.Logf("%s (%s, https %v, %v): %d cases, %d allowed, %d denied, %d raised locally, %d bad client certificates refused; µs per enforce: %.0f local, %.0f delegated, %.0f oslo.policy.opa protocol",
+		svc.name, svc.contentType, svc.https, svc.conf, len(cases), n.allowed, n.denied, n.raised, n.refused, per(n.local), per(n.delegated), per(n.opa))
+	if svc.https && n.refused != 2 {
+		t.Errorf("%d bad client certificates tried, want 2", n.refused)
+	}
 	caller := "127.0.0.1"
 	if svc.https {
 		caller = testenv.ClientSubject

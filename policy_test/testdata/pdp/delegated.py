@@ -12,7 +12,10 @@ stdin: one JSON object
    "conf_file": PATH,           the delegated enforcer's config file (the
                                 [oslo_policy] lines delegate wrote)
    "cases": [{"rule", "target", "creds", "objects": [KEY, ...]}],
-   "opa": {"url": BASE, "verify": CA|null, "cert": [CRT, KEY]|null}}
+   "opa": {"url": BASE, "verify": CA|null, "cert": [CRT, KEY]|null},
+   "refused": [PATH, ...]}      optional: config files (a wrong or missing
+                                client certificate) each enforcing the first
+                                case once: the PDP must refuse the handshake
                                 optional: also decide through oslo.policy.opa's
                                 protocol (see OPAProtocolCheck)
 A target key listed in "objects" gets a bare object() as its value (oslo's
@@ -20,7 +23,7 @@ HttpCheck sends {} for it).
 
 stdout: one JSON line per case, {"local": R, "delegated": R[, "opa": R]}, where R is
 {"allowed": bool} or {"error": "ExcType: message"}; then a last line
-{"seconds": {"local": S, "delegated": S}}.
+{"seconds": {"local": S, "delegated": S}, "refused": [R, ...]}.
 """
 
 import copy
@@ -137,7 +140,11 @@ def main():
             out[name] = enforce(enf, case)
             spent[name] += time.perf_counter() - start
         sys.stdout.write(json.dumps(out) + '\n')
-    sys.stdout.write(json.dumps({'seconds': spent}) + '\n')
+    refused = []
+    for conf_file in spec.get('refused') or []:
+        enf = enforcer(spec['delegated'], defaults, conf, conf_file)
+        refused.append(enforce(enf, spec['cases'][0]))
+    sys.stdout.write(json.dumps({'seconds': spent, 'refused': refused}) + '\n')
 
 
 if __name__ == '__main__':
