@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+	"golang.org/x/net/netutil"
 
 	"github.com/oslorego/oslorego/pdp"
 )
@@ -65,7 +66,7 @@ type pdpServer struct {
 
 // start listens on --pdp-listen and builds the PDP on the policy in force;
 // serve starts answering.
-func (f *pdpFlags) start(ctx context.Context, public net.Addr, tlsCfg *tls.Config, policy pdp.PolicySource, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
+func (f *pdpFlags) start(ctx context.Context, public net.Addr, maxConns int, tlsCfg *tls.Config, policy pdp.PolicySource, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
 	handler, err := pdp.New(pdp.Config{Policy: policy, Log: log, DecisionLog: dlog, Registry: reg})
 	if err != nil {
 		return nil, err
@@ -77,6 +78,10 @@ func (f *pdpFlags) start(ctx context.Context, public net.Addr, tlsCfg *tls.Confi
 	if ln.Addr().String() == public.String() {
 		ln.Close()
 		return nil, usageErr("--pdp-listen %s is the public listener", f.listen)
+	}
+	if maxConns > 0 {
+		// --max-connections bounds the PDP's connections too.
+		ln = netutil.LimitListener(ln, maxConns)
 	}
 	scheme := "http"
 	if tlsCfg != nil {

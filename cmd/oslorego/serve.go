@@ -154,7 +154,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&f.reload, "reload-interval", 10*time.Second, "how often to reload --bundle, rebuilding it only when its content changed (0: only on SIGHUP)")
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 60*time.Second, "how long downloads in flight may take to finish on shutdown")
 	fs.IntVar(&f.maxRequests, "max-requests", server.DefaultMaxRequests, "requests in progress at most; more are answered 503 (negative: no bound)")
-	fs.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "connections served at once; more wait to be accepted (0: no bound)")
+	fs.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "connections served at once (on each listener: the public one and --pdp-listen); more wait to be accepted (0: no bound)")
 	fs.DurationVar(&f.writeProgress, "write-progress-timeout", server.DefaultWriteProgressTimeout, "close the connection of a client that takes no data for this long (negative: never)")
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
@@ -293,7 +293,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	var pdpSrv *pdpServer
 	if f.pdp.listen != "" {
-		if pdpSrv, err = f.pdp.start(reqCtx, ln.Addr(), pdpTLS, policy, reg, log, dlog); err != nil {
+		if pdpSrv, err = f.pdp.start(reqCtx, ln.Addr(), f.maxConns, pdpTLS, policy, reg, log, dlog); err != nil {
 			return err
 		}
 		defer pdpSrv.hs.Close() // when serve returns early; harmless after Shutdown
