@@ -193,8 +193,13 @@ const (
 func (s *Server) decide(ctx context.Context, st *state, rule string, target, creds rego.Ordered) (rego.Decision, error) {
 	start := time.Now()
 	d, err := st.engine.Decide(ctx, rego.Request{Rule: rule, Target: target, Credentials: creds})
+	if err == nil {
+		// Decided while being cancelled (the caller went away, the server
+		// is stopping): not an answer to trust.
+		err = ctx.Err()
+	}
 	if err != nil {
-		return d, fmt.Errorf("deciding %q: %w", rule, err)
+		return rego.Decision{}, fmt.Errorf("deciding %q: %w", rule, err)
 	}
 	label := rule
 	if !st.known[rule] {
@@ -234,9 +239,14 @@ func (s *Server) check(c echo.Context) error {
 		return answer(http.StatusBadRequest, "False: "+err.Error()+"\n")
 	}
 	rec.rule, rec.creds, rec.hasCreds = req.rule, req.credentials, true
-	allowed, status, err := s.decideFor(c.Request().Context(), rec, req.rule, req.target, req.credentials)
+	st, err := s.current(c.Request().Context())
 	if err != nil {
-		return answer(status, "False: "+err.Error()+"\n")
+		rec.result, rec.reason = resultUnavailable, err.Error()
+		return answer(http.StatusServiceUnavailable, "False: "+err.Error()+"\n")
+	}
+	allowed, err := s.decideFor(c.Request().Context(), rec, st, req.rule, req.target, req.credentials)
+	if err != nil {
+		return answer(http.StatusInternalServerError, "False: "+err.Error()+"\n")
 	}
 	if allowed {
 		return answer(http.StatusOK, "True")
@@ -285,34 +295,29 @@ func (s *Server) opaData(c echo.Context) error {
 		return refuse(http.StatusBadRequest, "invalid_parameter", err)
 	}
 	rec.rule = rule
-	allowed, status, err := s.decideFor(c.Request().Context(), rec, rule, target, creds)
+	allowed, err := s.decideFor(c.Request().Context(), rec, st, rule, target, creds)
 	if err != nil {
-		return refuse(status, "internal_error", err)
+		return refuse(http.StatusInternalServerError, "internal_error", err)
 	}
 	return answer(http.StatusOK, map[string]any{"decision_id": rec.id, "result": allowed})
 }
 
-// decideFor decides rule for a request on the policy in force and fills
-// rec; an error comes with the status that answers it.
-func (s *Server) decideFor(ctx context.Context, rec *record, rule string, target, creds rego.Ordered) (bool, int, error) {
-	st, err := s.current(ctx)
-	if err != nil {
-		rec.result, rec.reason = resultUnavailable, err.Error()
-		return false, http.StatusServiceUnavailable, err
-	}
+// decideFor decides rule for a request on st, the policy in force, and
+// fills rec; an error is the engine's failure (a 500), logged here.
+func (s *Server) decideFor(ctx context.Context, rec *record, st *state, rule string, target, creds rego.Ordered) (bool, error) {
 	rec.revision = st.revision
 	d, err := s.decide(ctx, st, rule, target, creds)
 	if err != nil {
 		rec.result, rec.reason = resultError, err.Error()
 		s.cfg.Log.ErrorContext(ctx, "PDP decision failed", "rule", rule, "error", err)
-		return false, http.StatusInternalServerError, errors.New("the decision failed")
+		return false, errors.New("the decision failed")
 	}
 	rec.evaluated, rec.policyError = d.Evaluated, d.Error
 	rec.result = resultDeny
 	if d.Allowed {
 		rec.result = resultAllow
 	}
-	return d.Allowed, 0, nil
+	return d.Allowed, nil
 }
 
 // readBody reads the request body up to MaxBody; an error comes with its

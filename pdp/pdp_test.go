@@ -463,3 +463,28 @@ func FuzzParseCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestEngineFailure: a decision the engine could not take (here: the
+// request's context already ended) is a 500, never True, logged as an error.
+func TestEngineFailure(t *testing.T) {
+	p := newTestPDP(t, fixed{engine(t, testPolicy), "rev-4"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct{ path, body string }{
+		{CheckPath, checkBody("compute:servers:create", map[string]any{"project_id": "p1"}, member)},
+		{"/v1/data/compute/servers/create/allow", opaBody(map[string]any{"project_id": "p1"}, member)},
+	} {
+		r := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body)).WithContext(ctx)
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "True") || strings.Contains(w.Body.String(), "result") {
+			t.Errorf("%s: %d %q, want 500 without a decision", tc.path, w.Code, w.Body.String())
+		}
+	}
+	for _, r := range p.records(t) {
+		if r["result"] != "error" || r["bundle_revision"] != "rev-4" {
+			t.Errorf("decision log: %v, want result error", r)
+		}
+	}
+}
