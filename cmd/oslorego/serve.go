@@ -47,6 +47,7 @@ type serveFlags struct {
 	replica                           string
 	policy                            policyFlags
 	gateway                           gatewayFlags
+	opa                               opaWireFlags
 }
 
 const serveHelp = `Usage: oslorego serve [flags]
@@ -151,6 +152,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
 	f.gateway.register(fs)
+	f.opa.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -161,6 +163,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return usageErr("serve takes no arguments")
 	}
 	if err := f.gateway.check(f.authMode); err != nil {
+		return err
+	}
+	if err := f.opa.check(); err != nil {
 		return err
 	}
 	log, err := newLogger(f.logFormat, stderr)
@@ -183,6 +188,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return fmt.Errorf("registering the authenticator's metrics: %w", err)
 		}
 	}
+	dlog, uploads, stopUploads, err := f.opa.decisions(ctx, dlog, reg, log, f.policy.pkg, f.bundleName())
+	if err != nil {
+		return err
+	}
+	defer stopUploads()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var store *imagestore.Store
@@ -244,6 +254,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	// Every decision names the replica that took it (bundle_revision
 	// names the policy): many gateways, one log pipeline.
 	dlog = dlog.With(slog.String("replica", replica))
+	if err := f.opa.reportStatus(ctx, policy, uploads, replica, log); err != nil {
+		return err
+	}
 	cfg := server.Config{
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
 		Source: source, Upstream: proxyTo, Auth: authn, Policy: policy, AdminRule: f.adminRule,
