@@ -323,7 +323,7 @@ type Options struct {
 	// Verify checks the signature of a built bundle (a .tar.gz file or
 	// URL); nil reads it unverified.
 	Verify *VerifyOptions
-	// Client fetches an http(s) source (default: one with a 30 s timeout).
+	// Client fetches an http(s) or oci:// source (default: one with a 30 s timeout).
 	Client *http.Client
 	// OsloPolicyOPA adds to a directory's bundle, for every oslo rule, the
 	// package that the oslo.policy.opa plugin queries (see PluginPath),

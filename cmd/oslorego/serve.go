@@ -130,7 +130,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.Usage = func() { fmt.Fprint(stderr, serveHelp); fs.PrintDefaults() }
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9292", "address to listen on")
 	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "image store and tokens file directory ($OSLOREGO_DATA_DIR)")
-	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: directory, .tar.gz or http(s) URL (default: the built-in glance bundle)")
+	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: directory, .tar.gz, http(s) URL or oci://HOST/REPO:TAG (default: the built-in glance bundle)")
 	fs.StringVar(&f.key, "verification-key", "", "PEM public key file (or HMAC secret file) to verify a signed .tar.gz bundle")
 	fs.StringVar(&f.alg, "verification-alg", "RS256", "verification algorithm")
 	fs.StringVar(&f.keyID, "verification-key-id", "default", "key id the signature must name")
@@ -377,7 +377,7 @@ func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundl
 			return nil, "", err
 		}
 		w = bundles.NewWatcher(bundles.Path(f.bundle), opts, bundles.WithLogger(log))
-		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://")
+		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://") || strings.HasPrefix(f.bundle, bundles.OCIScheme)
 		if _, err := w.Reload(ctx); err != nil {
 			if !remote {
 				return nil, "", err
