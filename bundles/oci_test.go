@@ -1,12 +1,19 @@
 package bundles
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oslorego/oslorego/internal/testenv"
+	"github.com/oslorego/oslorego/rego"
 )
 
 // builtRevision builds the example bundle under revision rev, signed.
@@ -111,5 +118,75 @@ func TestOCIRegistry(t *testing.T) {
 	}
 	if _, rev := w.Policy(); rev != "r2" {
 		t.Errorf("in force at the end: %q, want r2", rev)
+	}
+}
+
+// What push writes is what stock OPA's OCI downloader reads: "opa run"
+// configured with the registry as an oci service pulls a signed
+// --oslo-policy-opa bundle, verifies it with its own signing config, and
+// answers oslo.policy.opa's query with the engine's decisions.
+func TestStockOPAPullsPushedBundle(t *testing.T) {
+	host := testenv.Registry(t)
+	ctx := context.Background()
+	priv, pub := rsaKeys(t)
+	b, err := Load(ctx, Path(example), Options{Revision: "pulled", OsloPolicyOPA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := write(t, b, &SignOptions{Key: priv, Alg: "RS256", KeyID: "k"})
+	if _, err := Push(ctx, nil, built, OCIScheme+host+"/oslorego/example:live"); err != nil {
+		t.Fatal(err)
+	}
+	keyJSON, _ := json.Marshal(pub)
+	cfg := fmt.Sprintf(`services:
+  registry:
+    url: http://%[1]s
+    type: oci
+keys:
+  k:
+    algorithm: RS256
+    key: %[2]s
+bundles:
+  example:
+    service: registry
+    resource: %[1]s/oslorego/example:live
+    signing:
+      keyid: k
+`, host, keyJSON)
+	cfgFile := filepath.Join(t.TempDir(), "opa.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := testenv.StockOPA(t, "-c", cfgFile)
+	l, err := Open(ctx, Path(OCIScheme+host+"/oslorego/example:live"), Options{Verify: &VerifyOptions{Key: pub, Alg: "RS256", KeyID: "k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := map[string]any{"roles": []any{"member", "reader"}, "project_id": "p1"}
+	allowed := 0
+	for _, target := range []map[string]any{
+		{"x_billing_code_ntt": "ntt_3251", "project_id": "p1", "owner": "p1", "visibility": "private"},
+		{"project_id": "p1", "owner": "p1", "visibility": "private"},
+	} {
+		body, _ := json.Marshal(map[string]any{"input": map[string]any{"target": target, "credentials": member}})
+		resp, err := http.Post(url+"/v1/data/download_image/allow", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Result *bool `json:"result"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&res)
+		resp.Body.Close()
+		d, derr := l.Engine.Decide(ctx, rego.Request{Rule: "download_image", Target: target, Credentials: member})
+		if err != nil || derr != nil || res.Result == nil || *res.Result != d.Allowed {
+			t.Errorf("%v: stock OPA %v (%v), the engine %+v (%v)", target, res.Result, err, d, derr)
+		}
+		if d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 1 {
+		t.Errorf("%d of 2 allowed, want the plain image only", allowed)
 	}
 }

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -43,7 +41,7 @@ type opaPluginGroup struct {
 // oracleEvery is also decided by oslo.policy, which must agree.
 func TestOsloPolicyOPAUnderStockOPA(t *testing.T) {
 	testenv.Long(t)
-	opa := testenv.OPA(t)
+	testenv.OPA(t)
 	dir := testenv.Shared(t, "policies")
 	testenv.Oracle(t)
 	areas, err := casegen.RealPolicies(dir)
@@ -82,7 +80,7 @@ func TestOsloPolicyOPAUnderStockOPA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			url := startStockOPA(t, opa, bundleFile)
+			url := testenv.StockOPA(t, "-b", bundleFile)
 			client := &http.Client{Timeout: 10 * time.Second}
 			for i, c := range g.cases {
 				target, err := json.Marshal(c.Target)
@@ -192,43 +190,6 @@ func buildPluginBundle(t *testing.T, g *opaPluginGroup) string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// startStockOPA runs "opa run -s -b bundle" on a free loopback port until
-// the test ends, and returns its URL once its bundle is active.
-func startStockOPA(t *testing.T, opa, bundleFile string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	var logs bytes.Buffer
-	cmd := exec.Command(opa, "run", "-s", "-b", bundleFile, "--addr", addr, "--log-level", "error")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	url := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(url + "/health?bundles")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("opa run did not become healthy: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // askPlugin asks as oslo.policy.opa's OPACheck does: the rule's path, the
