@@ -4,74 +4,136 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/plugins/logs"
 	"github.com/open-policy-agent/opa/v1/plugins/status"
 
-	"github.com/oslorego/oslorego/internal/opawire"
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
-// opaSink is an OPA management service: decision log uploads at /logs
-// (refused while down) and status reports at /status.
-type opaSink struct {
-	mu      sync.Mutex
-	down    bool
-	events  []logs.EventV1
-	raw     [][]byte
-	reports []status.UpdateRequestV1
+// sinkScript is an OPA management service in Python, a process of its
+// own: decision log uploads at /logs (gunzipped) and status reports at
+// /status, each body appended as one line to DIR/logs.jsonl or
+// DIR/status.jsonl.
+const sinkScript = `import gzip, http.server, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path not in ("/logs", "/status"):
+            self.send_response(404); self.end_headers(); return
+        if self.path == "/logs":
+            if self.headers.get("Content-Encoding") != "gzip":
+                self.send_response(400); self.end_headers(); return
+            body = gzip.decompress(body)
+        json.loads(body)
+        with open(out + self.path + ".jsonl", "ab") as f:
+            f.write(body.replace(b"\n", b" ") + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+`
+
+// pySink runs sinkScript on port until stop or the test ends.
+type pySink struct {
+	python, dir string
+	port        int
+	cmd         *exec.Cmd
 }
 
-func (s *opaSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch r.URL.Path {
-	case "/logs":
-		if s.down {
-			http.Error(w, "down", http.StatusServiceUnavailable)
+func (s *pySink) start(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command(s.python, "-c", sinkScript, fmt.Sprint(s.port), s.dir)
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port)); err == nil {
+			c.Close()
 			return
 		}
-		batch, raw, err := opawire.ReadUpload(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		if time.Now().After(deadline) {
+			t.Fatal("the sink did not start")
 		}
-		s.events, s.raw = append(s.events, batch...), append(s.raw, raw)
-	case "/status":
-		var req status.UpdateRequestV1
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.reports = append(s.reports, req)
-	default:
-		http.NotFound(w, r)
 	}
 }
 
-func (s *opaSink) wait(t *testing.T, what string, cond func(*opaSink) bool) {
+// stop kills the sink: it is down.
+func (s *pySink) stop() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// lines are the bodies the sink received at path ("logs" or "status").
+func (s *pySink) lines(t *testing.T, path string) [][]byte {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		ok := cond(s)
-		s.mu.Unlock()
-		if ok {
-			return
+	b, err := os.ReadFile(filepath.Join(s.dir, path+".jsonl"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+}
+
+// events are the uploads decoded with OPA's own event type.
+func (s *pySink) events(t *testing.T) []logs.EventV1 {
+	t.Helper()
+	var out []logs.EventV1
+	for _, l := range s.lines(t, "logs") {
+		var batch []logs.EventV1
+		if err := json.Unmarshal(l, &batch); err != nil {
+			t.Fatalf("an upload OPA's EventV1 does not read: %v\n%s", err, l)
 		}
+		out = append(out, batch...)
+	}
+	return out
+}
+
+// reports are the status reports decoded with OPA's own type.
+func (s *pySink) reports(t *testing.T) []status.UpdateRequestV1 {
+	t.Helper()
+	var out []status.UpdateRequestV1
+	for _, l := range s.lines(t, "status") {
+		var r status.UpdateRequestV1
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatalf("a report OPA's UpdateRequestV1 does not read: %v\n%s", err, l)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
 }
 
-// serve --decision-log-url and --status-url: every decision reaches the
-// sink as OPA's event (decoded with OPA's type), with the identity but
+// serve --decision-log-url and --status-url, with a real sink process:
+// every decision reaches the sink as OPA's event (decoded with OPA's type), with the identity but
 // never the token; the status report names the same bundle revision; with
 // the sink down, decisions beyond --decision-log-buffer are dropped and
 // counted in /metrics.
@@ -86,14 +148,18 @@ func TestServeUploadsDecisionsAndStatus(t *testing.T) {
 	if code, _, stderr := runCLI(t, "", "image", "import", example+"tiny.img", "--name", "tiny", "--owner", "demo", "--id", id); code != 0 {
 		t.Fatalf("import: %s", stderr)
 	}
-	sink := &opaSink{}
-	srv := httptest.NewServer(sink)
-	defer srv.Close()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &pySink{python: testenv.Python(t), dir: t.TempDir() + "/", port: port}
+	sink.start(t)
+	sinkURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	url, done, errb := startServe(t, ctx, "--replica", "gw-test",
-		"--decision-log-url", srv.URL+"/logs", "--decision-log-interval", "20ms", "--decision-log-buffer", "2",
-		"--status-url", srv.URL+"/status")
+		"--decision-log-url", sinkURL+"/logs", "--decision-log-interval", "20ms", "--decision-log-buffer", "2",
+		"--status-url", sinkURL+"/status")
 	get := func(tok, path string) int {
 		req, _ := http.NewRequest("GET", url+path, nil)
 		if tok != "" {
@@ -110,10 +176,8 @@ func TestServeUploadsDecisionsAndStatus(t *testing.T) {
 	if c := get(token, "/v2/images/"+id+"/file"); c != 200 {
 		t.Fatalf("download: %d", c)
 	}
-	sink.wait(t, "the decision and a status report", func(s *opaSink) bool { return len(s.events) == 1 && len(s.reports) > 0 })
-	sink.mu.Lock()
-	e, rep, raw := sink.events[0], sink.reports[0], sink.raw[0]
-	sink.mu.Unlock()
+	waitUntil(t, "the decision and a status report", func() bool { return len(sink.events(t)) == 1 && len(sink.reports(t)) > 0 })
+	e, rep, raw := sink.events(t)[0], sink.reports(t)[0], sink.lines(t, "logs")[0]
 	in, _ := (*e.Input).(map[string]any)
 	cr, _ := in["credentials"].(map[string]any)
 	res, _ := (*e.Result).(map[string]any)
@@ -131,9 +195,7 @@ func TestServeUploadsDecisionsAndStatus(t *testing.T) {
 		t.Errorf("the token reached the upload: %s", raw)
 	}
 	// The sink goes down: two decisions wait, the rest are dropped.
-	sink.mu.Lock()
-	sink.down = true
-	sink.mu.Unlock()
+	sink.stop()
 	for range 5 {
 		get(token, "/v2/images/"+id+"/file")
 	}
@@ -146,22 +208,21 @@ func TestServeUploadsDecisionsAndStatus(t *testing.T) {
 	if !strings.Contains(string(metrics), "oslorego_decision_log_dropped_total 3") || !strings.Contains(string(metrics), "oslorego_decision_log_buffered 2") {
 		t.Errorf("metrics:\n%s", grepLines(string(metrics), "oslorego_decision_log"))
 	}
-	sink.wait(t, "a status report of the failing uploads", func(s *opaSink) bool {
-		last := s.reports[len(s.reports)-1]
-		return last.DecisionLogs != nil && last.DecisionLogs.Code != "" && last.DecisionLogs.HTTPCode == "503"
-	})
-	// Back up: the two buffered decisions arrive, also when serve stops.
-	sink.mu.Lock()
-	sink.down = false
-	sink.mu.Unlock()
+	// Back up: the two buffered decisions arrive, in one more upload.
+	sink.start(t)
+	waitUntil(t, "the buffered decisions", func() bool { return len(sink.events(t)) == 3 })
 	cancel()
 	if c := <-done; c != 0 {
 		t.Fatalf("serve exited %d: %s", c, errb.String())
 	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	if len(sink.events) != 3 {
-		t.Errorf("%d events after recovery, want 1 + the 2 buffered", len(sink.events))
+	if n := len(sink.events(t)); n != 3 {
+		t.Errorf("%d events after recovery, want 1 + the 2 buffered", n)
+	}
+	if last := sink.reports(t); last[len(last)-1].DecisionLogs == nil {
+		t.Error("the status reports carry no decision log status")
+	}
+	if n := len(sink.lines(t, "logs")); n != 2 {
+		t.Errorf("%d uploads, want 2 (the first decision, then the buffered two in one batch)", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	pbundle "github.com/open-policy-agent/opa/v1/plugins/bundle"
+	lstat "github.com/open-policy-agent/opa/v1/plugins/logs/status"
 )
 
 // sink is a decision log service: it decodes every upload with OPA's own
@@ -128,9 +130,8 @@ func TestEventsInOPAFormat(t *testing.T) {
 	if res0["allowed"] != true || res0["result"] != "allow" || res0["evaluated_rule"] != "download_image" || res1["allowed"] != false || res1["result"] != "deny" {
 		t.Errorf("results %v, %v", res0, res1)
 	}
-	if got := testutil.ToFloat64(up.sentC); got != 2 {
-		t.Errorf("uploaded counter %v", got)
-	}
+	// The counter moves once the sink's answer is in.
+	waitFor(t, "the uploaded counter at 2", func() bool { return testutil.ToFloat64(up.sentC) == 2 })
 }
 
 // With the sink down, at most Buffer events wait; the rest are dropped
@@ -220,7 +221,8 @@ func TestStatusReports(t *testing.T) {
 	loaded := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	r, err := NewStatusReporter(StatusConfig{
 		URL: srv.URL, Poll: 5 * time.Millisecond, Interval: time.Hour,
-		Labels: map[string]string{"id": "inst-1", "version": "v9"},
+		Labels:       map[string]string{"id": "inst-1", "version": "v9"},
+		DecisionLogs: func() *lstat.Status { s := &lstat.Status{}; s.SetError(errors.New("sink down")); return s },
 		Bundles: func() map[string]*pbundle.Status {
 			rmu.Lock()
 			defer rmu.Unlock()
@@ -245,7 +247,8 @@ func TestStatusReports(t *testing.T) {
 	waitFor(t, "the report of the change", func() bool { return count() == 2 })
 	mu.Lock()
 	defer mu.Unlock()
-	if b := reports[1].Bundles["glance"]; b == nil || b.ActiveRevision != "r2" || !b.LastSuccessfulActivation.Equal(loaded) || reports[1].Labels["id"] != "inst-1" {
+	if b := reports[1].Bundles["glance"]; b == nil || b.ActiveRevision != "r2" || !b.LastSuccessfulActivation.Equal(loaded) || reports[1].Labels["id"] != "inst-1" ||
+		reports[1].DecisionLogs == nil || reports[1].DecisionLogs.Code == "" || reports[1].DecisionLogs.Message != "sink down" {
 		t.Errorf("report %+v", reports[1])
 	}
 }
