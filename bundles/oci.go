@@ -15,6 +15,7 @@ import (
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
 )
 
 // OCIScheme prefixes a bundle in an OCI registry: oci://HOST/REPO:TAG (or
@@ -31,7 +32,9 @@ const (
 
 // ociRepository opens the repository of an oci:// reference. A registry
 // on a loopback address is spoken to in plain HTTP (as docker and OPA's
-// tests do), every other over HTTPS.
+// tests do), every other over HTTPS. Credentials are docker's (and oras'):
+// $DOCKER_CONFIG/config.json or ~/.docker/config.json, "auths" or a
+// credential helper; without any, access is anonymous.
 func ociRepository(ref string, client *http.Client) (*remote.Repository, string, error) {
 	name := strings.TrimPrefix(ref, OCIScheme)
 	repo, err := remote.NewRepository(name)
@@ -51,7 +54,11 @@ func ociRepository(ref string, client *http.Client) (*remote.Repository, string,
 	if client == nil {
 		client = defaultClient()
 	}
-	repo.Client = &auth.Client{Client: client, Cache: auth.NewCache()}
+	store, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("bundle reference %s: reading docker's credentials: %w", ref, err)
+	}
+	repo.Client = &auth.Client{Client: client, Cache: auth.NewCache(), Credential: credentials.Credential(store)}
 	return repo, repo.Reference.Reference, nil
 }
 

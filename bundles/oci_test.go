@@ -3,6 +3,7 @@ package bundles
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
@@ -188,5 +191,36 @@ bundles:
 	}
 	if allowed != 1 {
 		t.Errorf("%d of 2 allowed, want the plain image only", allowed)
+	}
+}
+
+// A registry that wants a login: without credentials a push and a pull
+// are refused; with docker's config file ($DOCKER_CONFIG) they work.
+func TestOCIRegistryCredentials(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.DefaultCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := testenv.Registry(t, "deployer:"+string(hash))
+	ctx := context.Background()
+	ref := OCIScheme + host + "/oslorego/glance:live"
+	built := builtRevision(t, "authed", nil)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if _, err := Push(ctx, nil, built, ref); err == nil || !strings.Contains(err.Error(), "credential") {
+		t.Fatalf("an anonymous push: %v", err)
+	}
+	cfg := fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, host, base64.StdEncoding.EncodeToString([]byte("deployer:s3cret")))
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, nil, built, ref); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Open(ctx, Path(ref), Options{}); err != nil || l.Revision != "authed" {
+		t.Fatalf("a pull with credentials: %v", err)
+	}
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	if _, err := Open(ctx, Path(ref), Options{}); err == nil || !strings.Contains(err.Error(), "credential") {
+		t.Errorf("an anonymous pull: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -12,7 +13,8 @@ import (
 // registry, package docker-registry) on a free loopback port with its
 // storage in a temporary directory, until the test ends, and returns its
 // host:port. Without the binary the test is skipped (failed under CI).
-func Registry(t testing.TB) string {
+// With htpasswd (lines user:bcrypt-hash) it wants basic authentication.
+func Registry(t testing.TB, htpasswd ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
@@ -36,6 +38,13 @@ storage:
 http:
   addr: %s
 `, filepath.Join(dir, "data"), addr)
+	if len(htpasswd) > 0 {
+		pw := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(pw, []byte(strings.Join(htpasswd, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg += fmt.Sprintf("auth:\n  htpasswd:\n    realm: oslorego-test\n    path: %s\n", pw)
+	}
 	cfgFile := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -50,6 +59,6 @@ http:
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	waitOK(t, "docker-registry", "http://"+addr+"/v2/", &logs)
+	waitOK(t, "docker-registry", "http://"+addr+"/", &logs)
 	return addr
 }
