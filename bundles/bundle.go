@@ -31,8 +31,8 @@
 // content has the same revision wherever it is read from (the built-in
 // bundle is read in place from the binary, see Builtin).
 //
-// A Source names where a bundle is: Path (a directory, a .tar.gz file or
-// an http(s) URL), FS (a directory held in an fs.FS) or Builtin. Open is
+// A Source names where a bundle is: Path (a directory, a .tar.gz file, an
+// http(s) URL or an oci:// reference), FS (a directory held in an fs.FS) or Builtin. Open is
 // the one way from a source to a decision engine; Load stops at the
 // bundle (to write or test it); a Watcher keeps the last good one in
 // force.

@@ -28,6 +28,8 @@ const OCIScheme = "oci://"
 const (
 	ociLayerType  = ocispec.MediaTypeImageLayerGzip
 	ociConfigType = ocispec.MediaTypeImageConfig
+	// dockerManifestType has the OCI image manifest's shape; OPA reads it too.
+	dockerManifestType = "application/vnd.docker.distribution.manifest.v2+json"
 )
 
 // ociRepository opens the repository of an oci:// reference. A registry
@@ -77,7 +79,7 @@ func fetchOCI(ctx context.Context, client *http.Client, ref, etag string) (body 
 	if etag != "" && desc.Digest.String() == etag {
 		return nil, "", true, nil
 	}
-	if desc.MediaType != ocispec.MediaTypeImageManifest {
+	if desc.MediaType != ocispec.MediaTypeImageManifest && desc.MediaType != dockerManifestType {
 		return nil, "", false, fmt.Errorf("fetching bundle %s: the reference is a %s, not an image manifest holding a bundle layer", ref, desc.MediaType)
 	}
 	if desc.Size > 4<<20 {

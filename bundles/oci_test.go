@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/bcrypt"
+	orascontent "oras.land/oras-go/v2/content"
 
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
@@ -118,6 +120,21 @@ func TestOCIRegistry(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.want)
 		}
+	}
+	// An image index (a multi-platform image, say) is not a bundle.
+	idx := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{}}
+	idx.SchemaVersion = 2
+	raw, _ := json.Marshal(idx)
+	repo, _, err := ociRepository(ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := orascontent.NewDescriptorFromBytes(ocispec.MediaTypeImageIndex, raw)
+	if err := repo.PushReference(ctx, d, bytes.NewReader(raw), "index"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, Path(OCIScheme+host+"/oslorego/glance:index"), Options{}); err == nil || !strings.Contains(err.Error(), "not an image manifest") {
+		t.Errorf("an index: %v", err)
 	}
 	if _, rev := w.Policy(); rev != "r2" {
 		t.Errorf("in force at the end: %q, want r2", rev)

@@ -96,7 +96,7 @@ func pluginModules(names []string, pkg string, taken []string) ([]translate.Modu
 			}
 		}
 		for _, t := range taken {
-			if t == r.path[0] || strings.HasPrefix(t, r.path[0]+"/") {
+			if t == "" || t == r.path[0] || strings.HasPrefix(t, r.path[0]+"/") {
 				return nil, nil, fmt.Errorf("--oslo-policy-opa: rule %q maps to %s, under the bundle's root %q, which its own modules or data hold", r.name, r.ref(), t)
 			}
 		}

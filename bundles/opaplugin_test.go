@@ -172,6 +172,16 @@ func TestOsloPolicyOPARefusals(t *testing.T) {
 			}
 		})
 	}
+	// A manifest whose root is "" holds every path.
+	dir0 := t.TempDir()
+	for f, text := range map[string]string{"policy.json": `{"x:y": "@"}`, ".manifest": `{"roots": [""]}`} {
+		if err := os.WriteFile(filepath.Join(dir0, f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Load(context.Background(), Path(dir0), Options{OsloPolicyOPA: true}); err == nil || !strings.Contains(err.Error(), `under the bundle's root ""`) {
+		t.Errorf("root \"\": %v", err)
+	}
 	// Without the option the same policies build.
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "policy.json"), []byte(`{"a:b-c": "@", "a:b_c": "!", "oslo:x": "@"}`), 0o644); err != nil {
