@@ -235,3 +235,21 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestServeOPAWireUsage(t *testing.T) {
+	t.Setenv("OSLOREGO_DATA_DIR", t.TempDir())
+	for _, args := range [][]string{
+		{"--decision-log-url", "ftp://sink/logs"},
+		{"--decision-log-url", "sink/logs"},
+		{"--status-url", "http://"},
+		{"--decision-log-buffer", "0"},
+		{"--decision-log-batch", "-1"},
+		{"--decision-log-interval", "0s"},
+		{"--status-interval", "0s"},
+	} {
+		code, _, errOut := runCLI(t, "", append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, args[0]) {
+			t.Errorf("serve %v: exit %d, %s", args, code, errOut)
+		}
+	}
+}
