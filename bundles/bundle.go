@@ -31,8 +31,8 @@
 // content has the same revision wherever it is read from (the built-in
 // bundle is read in place from the binary, see Builtin).
 //
-// A Source names where a bundle is: Path (a directory, a .tar.gz file or
-// an http(s) URL), FS (a directory held in an fs.FS) or Builtin. Open is
+// A Source names where a bundle is: Path (a directory, a .tar.gz file, an
+// http(s) URL or an oci:// reference), FS (a directory held in an fs.FS) or Builtin. Open is
 // the one way from a source to a decision engine; Load stops at the
 // bundle (to write or test it); a Watcher keeps the last good one in
 // force.
@@ -323,8 +323,13 @@ type Options struct {
 	// Verify checks the signature of a built bundle (a .tar.gz file or
 	// URL); nil reads it unverified.
 	Verify *VerifyOptions
-	// Client fetches an http(s) source (default: one with a 30 s timeout).
+	// Client fetches an http(s) or oci:// source (default: one with a 30 s timeout).
 	Client *http.Client
+	// OsloPolicyOPA adds to a directory's bundle, for every oslo rule, the
+	// package that the oslo.policy.opa plugin queries (see PluginPath),
+	// under manifest roots of their own, so that stock "opa run -s -b"
+	// answers the plugin with oslo's decisions.
+	OsloPolicyOPA bool
 }
 
 // buildDir translates the oslo files, adds the raw Rego and data, checks that
@@ -337,6 +342,7 @@ func buildDir(src *dirSource, opts Options) (*bundle.Bundle, error) {
 	b := &bundle.Bundle{Data: src.Data}
 	var mods []translate.Module
 	var meta map[string]any
+	var ruleNames []string
 	if len(src.Policies) > 0 || src.Defaults != "" {
 		p, err := src.policy(opts.Options)
 		if err != nil {
@@ -350,6 +356,9 @@ func buildDir(src *dirSource, opts Options) (*bundle.Bundle, error) {
 		tr, err := translate.Translate(p, pkg)
 		if err != nil {
 			return nil, err
+		}
+		for _, r := range p.Rules {
+			ruleNames = append(ruleNames, r.Name)
 		}
 		formatted, err := tr.Formatted()
 		if err != nil {
@@ -382,15 +391,46 @@ func buildDir(src *dirSource, opts Options) (*bundle.Bundle, error) {
 		}
 		mods = append(mods, m)
 	}
-	sort.Slice(mods, func(i, j int) bool { return mods[i].File < mods[j].File })
 	parsed := map[string]*ast.Module{}
-	for _, m := range mods {
-		pm, err := ast.ParseModuleWithOpts(m.File, m.Text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	parse := func(mods []translate.Module) error {
+		for _, m := range mods {
+			pm, err := ast.ParseModuleWithOpts(m.File, m.Text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+			if err != nil {
+				return fmt.Errorf("bundle %s: %w", src.Dir, err)
+			}
+			parsed[m.File] = pm
+		}
+		return nil
+	}
+	if err := parse(mods); err != nil {
+		return nil, err
+	}
+	var roots []string
+	if src.Manifest != nil && src.Manifest.Roots != nil {
+		roots = append([]string(nil), *src.Manifest.Roots...)
+	} else {
+		roots = computeRoots(parsed, src.Data)
+	}
+	if opts.OsloPolicyOPA {
+		extra, extraRoots, err := pluginModules(ruleNames, pkg, roots)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", src.Dir, err)
 		}
-		parsed[m.File] = pm
-		b.Modules = append(b.Modules, bundle.ModuleFile{URL: "/" + m.File, Path: "/" + m.File, Raw: []byte(m.Text), Parsed: pm})
+		for _, m := range extra {
+			if _, dup := parsed[m.File]; dup {
+				return nil, fmt.Errorf("bundle %s: %s would hide the oslo.policy.opa module of the same path", src.Dir, m.File)
+			}
+		}
+		if err := parse(extra); err != nil {
+			return nil, err
+		}
+		mods = append(mods, extra...)
+		roots = append(roots, extraRoots...)
+		sort.Strings(roots)
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].File < mods[j].File })
+	for _, m := range mods {
+		b.Modules = append(b.Modules, bundle.ModuleFile{URL: "/" + m.File, Path: "/" + m.File, Raw: []byte(m.Text), Parsed: parsed[m.File]})
 	}
 	c := ast.NewCompiler()
 	if c.Compile(parsed); c.Failed() {
@@ -410,10 +450,7 @@ func buildDir(src *dirSource, opts Options) (*bundle.Bundle, error) {
 		files[i] = f
 	}
 	b.Manifest.Metadata[filesKey] = files
-	if b.Manifest.Roots == nil {
-		roots := computeRoots(parsed, src.Data)
-		b.Manifest.Roots = &roots
-	}
+	b.Manifest.Roots = &roots
 	switch {
 	case opts.Revision != "":
 		b.Manifest.Revision = opts.Revision

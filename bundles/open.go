@@ -33,8 +33,10 @@ type Source struct {
 	fsys fs.FS  // a directory held in an fs.FS; nil for Path
 }
 
-// Path is a bundle directory, a .tar.gz file or an http(s) URL (OPA's
-// bundle protocol: a Watcher sends If-None-Match with the last ETag).
+// Path is a bundle directory, a .tar.gz file, an http(s) URL (OPA's
+// bundle protocol: a Watcher sends If-None-Match with the last ETag) or
+// an oci://HOST/REPO:TAG reference (a Watcher fetches the bundle only when
+// the tag names another manifest; see Push).
 func Path(p string) Source { return Source{name: p} }
 
 // FS is a bundle directory held in fsys (an embedded one, say), read in
@@ -45,8 +47,11 @@ func FS(fsys fs.FS, name string) Source { return Source{name: name, fsys: fsys} 
 func (s Source) String() string { return s.name }
 
 func (s Source) remote() bool {
-	return s.fsys == nil && (strings.HasPrefix(s.name, "http://") || strings.HasPrefix(s.name, "https://"))
+	return s.fsys == nil && (strings.HasPrefix(s.name, "http://") || strings.HasPrefix(s.name, "https://") || s.oci())
 }
+
+// oci reports whether s is a bundle in an OCI registry.
+func (s Source) oci() bool { return s.fsys == nil && strings.HasPrefix(s.name, OCIScheme) }
 
 // content is one read of a source: a directory to build (fsys) or the
 // bytes of a built bundle (body).
@@ -65,6 +70,12 @@ func (s Source) read(ctx context.Context, client *http.Client, etag string) (con
 	c := content{src: s, fsys: s.fsys}
 	switch {
 	case c.fsys != nil:
+	case s.oci():
+		var err error
+		c.body, c.etag, c.notModified, err = fetchOCI(ctx, client, s.name, etag)
+		if err != nil {
+			return c, err
+		}
 	case s.remote():
 		var err error
 		c.body, c.etag, c.notModified, err = fetch(ctx, client, s.name, etag)
@@ -227,7 +238,7 @@ func engine(ctx context.Context, b *bundle.Bundle, pkg string) (*rego.Engine, er
 // fetch GETs a bundle, with If-None-Match when etag is not "".
 func fetch(ctx context.Context, client *http.Client, url, etag string) (body []byte, newTag string, notModified bool, err error) {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		client = defaultClient()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -259,6 +270,9 @@ func fetch(ctx context.Context, client *http.Client, url, etag string) (body []b
 }
 
 const maxBundleBytes = 256 << 20
+
+// defaultClient fetches remote bundles when Options.Client is nil.
+func defaultClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
 
 func readTarGz(r io.Reader, verify *VerifyOptions) (*bundle.Bundle, error) {
 	br := bundle.NewReader(r).WithRegoVersion(ast.RegoV1).WithProcessAnnotations(true)

@@ -16,6 +16,7 @@ import (
 func runBuild(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var pf policyFlags
 	var out, revision, key, alg, keyID string
+	var osloPolicyOPA bool
 	fs := newFlagSet("build", "DIR -o FILE.tar.gz [flags]",
 		`Build a standard OPA bundle from a bundle directory: the oslo policy file
 (policy.yaml or policy.json), policy.d/ overlays and defaults.json translated
@@ -23,20 +24,28 @@ to Rego, raw *.rego modules and *_test.rego tests as they are, data.json or
 data.yaml, and a .manifest (revision: a hash of the content unless given;
 roots: the top-level packages and data keys unless .manifest names them).
 Everything must compile together. The same input gives the same bytes.
-With --signing-key the bundle is signed in OPA's bundle signature format.`, stdout)
+With --signing-key the bundle is signed in OPA's bundle signature format.
+
+With --oslo-policy-opa the bundle also answers the oslo.policy.opa plugin on
+stock OPA ("opa run -s -b FILE.tar.gz"): for every oslo rule, a package at
+the path the plugin asks for (POST /v1/data/RULE/allow, ':' made '/' and '-'
+made '_') whose allow is oslo's decision for that rule, under manifest
+roots of their own. Two rules at one path, or a rule the plugin cannot
+reach, fail the build with the rule names.`, stdout)
 	pf.register(fs)
 	fs.StringVarP(&out, "output", "o", "", "bundle file to write (.tar.gz)")
 	fs.StringVar(&revision, "revision", "", "manifest revision (default: a hash of the content)")
 	fs.StringVar(&key, "signing-key", "", "PEM private key file, or HMAC secret file for HS256, to sign the bundle")
 	fs.StringVar(&alg, "signing-alg", "RS256", "signing algorithm: RS256, ES256, HS256, ...")
 	fs.StringVar(&keyID, "signing-key-id", "default", "key id recorded in the signature")
+	fs.BoolVar(&osloPolicyOPA, "oslo-policy-opa", false, "add the per-rule allow packages that the oslo.policy.opa plugin queries, for stock \"opa run\"")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || out == "" {
 		return usageErr("want one bundle directory and -o FILE.tar.gz")
 	}
-	b, err := bundles.Load(ctx, bundles.FS(os.DirFS(fs.Arg(0)), fs.Arg(0)), bundles.Options{Revision: revision, Options: pf.options(), Package: pf.pkg})
+	b, err := bundles.Load(ctx, bundles.FS(os.DirFS(fs.Arg(0)), fs.Arg(0)), bundles.Options{Revision: revision, Options: pf.options(), Package: pf.pkg, OsloPolicyOPA: osloPolicyOPA})
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ type serveFlags struct {
 	policy                            policyFlags
 	gateway                           gatewayFlags
 	pdp                               pdpFlags
+	opa                               opaWireFlags
 }
 
 const serveHelp = `Usage: oslorego serve [flags]
@@ -147,7 +148,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.Usage = func() { fmt.Fprint(stderr, serveHelp); fs.PrintDefaults() }
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:9292", "address to listen on")
 	fs.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "image store and tokens file directory ($OSLOREGO_DATA_DIR)")
-	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: directory, .tar.gz or http(s) URL (default: the built-in glance bundle)")
+	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: directory, .tar.gz, http(s) URL or oci://HOST/REPO:TAG (default: the built-in glance bundle)")
 	fs.StringVar(&f.key, "verification-key", "", "PEM public key file (or HMAC secret file) to verify a signed .tar.gz bundle")
 	fs.StringVar(&f.alg, "verification-alg", "RS256", "verification algorithm")
 	fs.StringVar(&f.keyID, "verification-key-id", "default", "key id the signature must name")
@@ -170,6 +171,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	f.policy.register(fs)
 	f.gateway.register(fs)
 	f.pdp.register(fs)
+	f.opa.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return nil
@@ -180,6 +182,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return usageErr("serve takes no arguments")
 	}
 	if err := f.gateway.check(f.authMode); err != nil {
+		return err
+	}
+	if err := f.opa.check(); err != nil {
 		return err
 	}
 	pdpTLS, err := f.pdp.check(f.listen)
@@ -206,6 +211,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			return fmt.Errorf("registering the authenticator's metrics: %w", err)
 		}
 	}
+	dlog, uploads, stopUploads, err := f.opa.decisions(ctx, dlog, reg, log, f.policy.pkg, f.bundleName())
+	if err != nil {
+		return err
+	}
+	defer stopUploads()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var store *imagestore.Store
@@ -267,6 +277,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	// Every decision names the replica that took it (bundle_revision
 	// names the policy): many gateways, one log pipeline.
 	dlog = dlog.With(slog.String("replica", replica))
+	if err := f.opa.reportStatus(ctx, policy, uploads, replica, log); err != nil {
+		return err
+	}
 	cfg := server.Config{
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
 		Source: source, Upstream: proxyTo, Auth: authn, Policy: policy, AdminRule: f.adminRule,
@@ -415,7 +428,7 @@ func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundl
 			return nil, "", err
 		}
 		w = bundles.NewWatcher(bundles.Path(f.bundle), opts, bundles.WithLogger(log))
-		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://")
+		remote := strings.HasPrefix(f.bundle, "http://") || strings.HasPrefix(f.bundle, "https://") || strings.HasPrefix(f.bundle, bundles.OCIScheme)
 		if _, err := w.Reload(ctx); err != nil {
 			if !remote {
 				return nil, "", err
