@@ -38,6 +38,7 @@ var layers = []struct {
 	{"imagecache", 5},      // image bytes on disk for the gateway, verified against their hash
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
+	{"policydiff", 6},      // two policies compared rule by rule (oslorego diff)
 	{"cmd/...", 7},         // the command
 	{"policy_test/...", 8}, // the suites and their tooling
 }

@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"build":     {"build an OPA bundle from a bundle directory (oslo files, raw Rego, tests, data)", runBuild},
 		"test":      {"run a bundle's Rego tests with OPA's tester", runTest},
 		"eval":      {"decide one rule against a bundle directory or .tar.gz, with --explain", runEval},
+		"diff":      {"compare two policies rule by rule: who gains or loses access, with example requests", runDiff},
 		"serve":     {"serve Glance image downloads, each authorised by one Rego decision", runServe},
 		"routes":    {"print the server's route → policy action table", runRoutes},
 		"image":     {"manage the embedded image store (import, list, show, delete, ...)", runImage},
