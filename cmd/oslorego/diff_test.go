@@ -1,0 +1,45 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDiff(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.yaml")
+	new := filepath.Join(dir, "new.yaml")
+	if err := os.WriteFile(old, []byte(`"download_image": "role:member"`+"\n"+`"get_image": "role:reader"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(new, []byte(`"download_image": "role:member and not 'ntt_3251':%(x_billing_code_ntt)s"`+"\n"+`"get_image": "role:READER"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "diff", old, new)
+	if code != 1 || !strings.Contains(stdout, "download_image: 1 of 6 requests differ (exhaustive)\n  member, target.x_billing_code_ntt = ntt_3251: allow → deny\n") ||
+		!strings.Contains(stdout, "2 rules: 1 differ, 1 decide alike") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "", "diff", old, new, "--rule", "get_image", "--format", "json")
+	var rep struct {
+		Rules []struct {
+			Rule                string
+			Differs, Exhaustive bool
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || len(rep.Rules) != 1 || rep.Rules[0].Differs || !rep.Rules[0].Exhaustive {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "", "diff", "--against-defaults", "../../bundles/glance", "--enforce-new-defaults", "--rule", "download_image")
+	if code != 1 || !strings.Contains(stdout, "target.x_billing_code_ntt in {ntt_3251, ntt_3252}: allow → deny") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"diff", old}, {"diff", old, new, "--format", "yaml"}, {"diff", "--against-defaults", old}} {
+		if code, _, stderr := runCLI(t, "", args...); code == 0 {
+			t.Errorf("%v: exit 0 (%s)", args, stderr)
+		}
+	}
+}
