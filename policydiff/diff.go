@@ -153,7 +153,7 @@ func ruleNames(sides ...any) []string {
 func sideVocab(s *Side, mods []*ast.Module, rule string, v *vocab) bool {
 	if s.Policy == nil {
 		v.why[s.Name+" has no oslo sources recorded: its Rego is sampled, not enumerated"] = true
-		regoVocab(s, rule, v, mods)
+		regoVocab(s, rule, v, mods, nil)
 		return true
 	}
 	c := &collector{p: s.Policy, v: v, seen: map[string]bool{}}
@@ -163,7 +163,7 @@ func sideVocab(s *Side, mods []*ast.Module, rule string, v *vocab) bool {
 		getNode(v.creds, "domain_id")
 	}
 	if c.rego {
-		regoVocab(s, rule, v, mods)
+		regoVocab(s, rule, v, mods, c)
 	}
 	return c.rego
 }

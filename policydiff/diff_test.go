@@ -172,3 +172,68 @@ func TestBuiltBundleAgainstDirectory(t *testing.T) {
 		}
 	}
 }
+
+func bundleDir(t *testing.T, policy, rego string) string {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, dir, "policy.yaml", policy)
+	write(t, dir, "x.rego", "package oslo.policy\n\nimport data.oslo.lib\n\n"+rego)
+	return dir
+}
+
+// Raw Rego: comparisons of input with constants are enumerated, oslo
+// rules it uses by name are followed, anything else is searched and said
+// to be not exhaustive.
+func TestDiffRawRego(t *testing.T) {
+	ctx := context.Background()
+	policy := `"r": "rule:x"
+"admin_only": "role:admin"`
+	for _, tc := range []struct {
+		name, old, new string
+		exhaustive     bool
+		conditions     []string
+	}{
+		{name: "oslo rule used by name", old: `rules.x := true if { rules.admin_only == true; input.target.k == "v" } else := false`,
+			new: `rules.x := true if { rules.admin_only == true } else := false`, exhaustive: true,
+			conditions: []string{"admin, target.k ≠ v: deny → allow"}},
+		{name: "roles and data", old: `rules.x := true if { "member" in lib.roles; not input.target.k in data.codes } else := false`,
+			new: `rules.x := true if { "member" in lib.roles } else := false`, exhaustive: true,
+			conditions: []string{"member, target.k in {missing, c1, c2}: deny → allow"}}, // OPA: not (undefined in X) is false
+		{name: "library call", old: `rules.x := true if { lib.value("k") == "v" } else := false`,
+			new: `rules.x := false`, exhaustive: false},
+		{name: "equality of two input values", old: `rules.x := true if { input.target.owner == input.credentials.project_id } else := false`,
+			new: `rules.x := false`, exhaustive: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := bundleDir(t, policy, tc.old), bundleDir(t, policy, tc.new)
+			write(t, a, "data.json", `{"codes": ["c1", "c2"]}`)
+			write(t, b, "data.json", `{"codes": ["c1", "c2"]}`)
+			old, err := policydiff.Load(ctx, a, policydiff.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			new, err := policydiff.Load(ctx, b, policydiff.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := policydiff.Diff(ctx, old, new, policydiff.Options{Rules: []string{"r"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd := rep.Rules[0]
+			if rd.Exhaustive != tc.exhaustive || (!rd.Exhaustive && len(rd.NotExhaustive) == 0) {
+				t.Fatalf("exhaustive %v, want %v: %+v", rd.Exhaustive, tc.exhaustive, rd)
+			}
+			if tc.conditions == nil {
+				return
+			}
+			var got []string
+			for _, d := range rd.Differences {
+				got = append(got, d.Condition+": "+d.Old+" → "+d.New)
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.conditions, "\n") {
+				t.Errorf("conditions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.conditions, "\n"))
+			}
+		})
+	}
+}

@@ -317,8 +317,10 @@ func (s *space) describe(cube [][]bool) string {
 		switch {
 		case len(in) == 1:
 			parts = append(parts, name+" "+isText(in[0]))
-		case len(out) == 1:
+		case len(out) == 1 && (len(in) > 3 || !ownValue(out[0])):
 			parts = append(parts, name+" "+notText(out[0]))
+		case len(in) <= 3:
+			parts = append(parts, name+" in {"+strings.Join(in, ", ")+"}")
 		case len(out) < len(in):
 			parts = append(parts, name+" not in {"+strings.Join(out, ", ")+"}")
 		default:
@@ -343,13 +345,17 @@ func rank(s string) int {
 	return 0
 }
 
+// ownValue reports whether label is a value no literal equals: "not
+// that" reads worse than the few values left.
+func ownValue(label string) bool { return label == "another value" || label == "a value of its own" }
+
 // isText and notText say that a dimension holds, or does not hold, the
 // value labelled label.
 func isText(label string) string {
 	switch {
 	case label == "missing":
 		return "missing"
-	case label == "a value of its own", label == "another value":
+	case ownValue(label):
 		return "is " + label
 	case strings.HasPrefix(label, "= "):
 		return label
@@ -361,7 +367,7 @@ func notText(label string) string {
 	switch {
 	case label == "missing":
 		return "present"
-	case label == "a value of its own", label == "another value":
+	case ownValue(label):
 		return "not " + label
 	case strings.HasPrefix(label, "= "):
 		return "≠ " + strings.TrimPrefix(label, "= ")

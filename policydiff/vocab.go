@@ -179,7 +179,11 @@ func (c *collector) formatKeys(f oslo.Format, check string) {
 // regoVocab adds what raw Rego reads for rule: the target keys of the
 // engine's footprint, and from the raw modules the literals compared with
 // input and the roles they name.
-func regoVocab(s *Side, rule string, v *vocab, mods []*ast.Module) {
+//
+// Raw Rego may use oslo rules by name (rules["x"], rules.x): c, when
+// given, collects what those read. Any call into the oslo library other
+// than its roles reads input in a way this does not follow: inexact.
+func regoVocab(s *Side, rule string, v *vocab, mods []*ast.Module, c *collector) {
 	fp := s.Engine.Footprint(rule)
 	if fp.Whole {
 		v.why["raw Rego reads the whole target"] = true
@@ -189,7 +193,11 @@ func regoVocab(s *Side, rule string, v *vocab, mods []*ast.Module) {
 	}
 	v.otherRole = true
 	for _, m := range mods {
-		walkRego(m, s, v)
+		for _, name := range walkRego(m, s, v) {
+			if c != nil {
+				c.rule(name)
+			}
+		}
 	}
 }
 
@@ -277,9 +285,10 @@ func scalars(v any) ([]any, bool) {
 }
 
 // walkRego collects from one raw module the comparisons of input with
-// constants (==, !=, =, in); any other use of input makes the abstraction
-// inexact.
-func walkRego(m *ast.Module, s *Side, v *vocab) {
+// constants (==, !=, =, in); any other use of input, or of the oslo
+// library, makes the abstraction inexact. It returns the names of the
+// policy's rules the module refers to.
+func walkRego(m *ast.Module, s *Side, v *vocab) (names []string) {
 	known := map[*ast.Term]bool{}
 	ast.WalkExprs(m, func(e *ast.Expr) bool {
 		terms, ok := e.Terms.([]*ast.Term)
@@ -332,8 +341,38 @@ func walkRego(m *ast.Module, s *Side, v *vocab) {
 		if v2, ok := t.Value.(ast.Var); ok && v2.Equal(ast.InputRootDocument.Value) {
 			v.why[fmt.Sprintf("%s reads the whole input", m.Package.Location.File)] = true
 		}
+		if r, ok := t.Value.(ast.Ref); ok {
+			str := r.String()
+			if strings.HasPrefix(str, "lib.") || strings.HasPrefix(str, "data.oslo.lib.") {
+				v.why[fmt.Sprintf("%s calls the oslo library (%s)", m.Package.Location.File, str)] = true
+				return true
+			}
+			if name, ok := policyRuleRef(r, s.Package); ok {
+				names = append(names, name)
+			}
+		}
 		return false
 	})
+	return names
+}
+
+// policyRuleRef is the rule name a ref to rules[NAME] (in the module's
+// package, or data.PKG.rules[NAME] from another) names.
+func policyRuleRef(r ast.Ref, pkg string) (string, bool) {
+	var rest ast.Ref
+	switch {
+	case len(r) >= 2 && r[0].Equal(ast.VarTerm("rules")):
+		rest = r[1:]
+	case r.HasPrefix(ast.MustParseRef("data." + pkg + ".rules")):
+		rest = r[len(ast.MustParseRef("data."+pkg+".rules")):]
+	default:
+		return "", false
+	}
+	if len(rest) == 0 {
+		return "", false
+	}
+	name, ok := rest[0].Value.(ast.String)
+	return string(name), ok
 }
 
 // parseModules parses the raw modules once per side.
