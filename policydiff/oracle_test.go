@@ -268,6 +268,7 @@ func closure(p *oslo.Policy, c oslo.Check, seen map[string]bool) {
 // reports is checked with oslo.policy too. OSLOREGO_MUT_N sets the number
 // of mutations, OSLOREGO_MUT_SEED the seed.
 func TestCompletenessByMutation(t *testing.T) {
+	testenv.Long(t)
 	testenv.Oracle(t)
 	n := envInt("OSLOREGO_MUT_N", 160)
 	seed := uint64(envInt("OSLOREGO_MUT_SEED", 20261205))
