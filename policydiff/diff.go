@@ -177,6 +177,14 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 		rd.Exhaustive, rd.Identical = true, true
 		return rd, nil
 	}
+	for a := range v.creds {
+		for b := range v.creds {
+			if strings.HasPrefix(b, a+".") {
+				// A request cannot hold both a value at a and an object below it.
+				v.why[fmt.Sprintf("credentials path %s is read both as a value and as the object holding %s", a, b)] = true
+			}
+		}
+	}
 	sp := newSpace(v)
 	rd.Space = sp.size
 	h := fnv.New64a()
@@ -186,13 +194,10 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 	if exhaustiveSpace {
 		res = make([]byte, int(sp.size))
 	}
+	// found is a differing request of a sample.
 	type found struct {
-		req      rego.Request
-		od, nd   rego.Decision
-		idx      int
-		sampled  []int
-		outcome  byte
-		describe string
+		req     rego.Request
+		sampled []int
 	}
 	var diffs []found
 	var ferr error
@@ -229,7 +234,7 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 		}
 		if out > 1 && len(diffs) < o.MaxDifferences {
 			pc := append([]int(nil), p...)
-			diffs = append(diffs, found{req: req, od: od, nd: nd, sampled: pc, outcome: out})
+			diffs = append(diffs, found{req: req, sampled: pc})
 		}
 	})
 	if ferr != nil {

@@ -237,3 +237,10 @@ func TestDiffRawRego(t *testing.T) {
 		})
 	}
 }
+
+func TestDiffPathPrefix(t *testing.T) {
+	rd := diffTexts(t, `"r": "token:x"`, `"r": "token.project.id:x"`, policydiff.Options{})
+	if !rd.Differs || rd.Exhaustive || !strings.Contains(strings.Join(rd.NotExhaustive, ";"), "read both as a value and as the object") {
+		t.Errorf("%+v", rd)
+	}
+}
