@@ -70,7 +70,14 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  not exhaustive: %s\n", why)
 		}
 	}
-	fmt.Fprintf(&b, "\n%d rules: %d differ, %d decide alike on every request of the abstraction (%d reach identical rules)", len(r.Rules), differ, same, identical)
+	noun := "rules"
+	if len(r.Rules) == 1 {
+		noun = "rule"
+	}
+	fmt.Fprintf(&b, "\n%d %s: %d differ, %d decide alike on every request of the abstraction", len(r.Rules), noun, differ, same)
+	if identical > 0 {
+		fmt.Fprintf(&b, " (%d reach identical rules)", identical)
+	}
 	if len(sampled) > 0 {
 		fmt.Fprintf(&b, ", %d show no difference in a search that is not exhaustive:\n", len(sampled))
 		for _, name := range sampled {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
 )
 
 func TestDiff(t *testing.T) {
@@ -40,6 +42,27 @@ func TestDiff(t *testing.T) {
 	for _, args := range [][]string{{"diff", old}, {"diff", old, new, "--format", "yaml"}, {"diff", "--against-defaults", old}} {
 		if code, _, stderr := runCLI(t, "", args...); code == 0 {
 			t.Errorf("%v: exit 0 (%s)", args, stderr)
+		}
+	}
+}
+
+// The README's worked example shows what diff prints, byte for byte.
+func TestDiffREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir("../..")
+	if _, err := os.Stat("../shared/policies/glance-legacy.json"); err != nil {
+		testenv.Missing(t, "../shared beside the repository: %v", err)
+	}
+	for _, args := range [][]string{
+		{"diff", "../shared/policies/glance-legacy.json", "../shared/policies/glance.json", "--rule", "download_image,fetch_image_location,get_images"},
+		{"diff", "--against-defaults", "bundles/glance", "--enforce-new-defaults", "--rule", "download_image"},
+	} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != 1 || !strings.Contains(string(readme), "\n"+stdout+"```\n") {
+			t.Errorf("%v: exit %d; the README does not show this output:\n%s%s", args, code, stdout, stderr)
 		}
 	}
 }
