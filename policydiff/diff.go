@@ -24,14 +24,21 @@ type Options struct {
 	// DefaultMaxRequests): an abstraction up to that size is enumerated
 	// whole, a larger one is sampled and the result is not exhaustive.
 	MaxRequests int
+	// Sample is how many requests are drawn from a larger abstraction
+	// (default DefaultSample).
+	Sample int
 	// Seed seeds the samples (the same seed, the same requests).
 	Seed uint64
 	// MaxDifferences is the most conditions reported per rule (default 8).
 	MaxDifferences int
 }
 
-// DefaultMaxRequests is Options.MaxRequests' default.
-const DefaultMaxRequests = 20000
+// DefaultMaxRequests and DefaultSample are Options.MaxRequests' and
+// Options.Sample's defaults.
+const (
+	DefaultMaxRequests = 20000
+	DefaultSample      = 2000
+)
 
 // Report is the result of a diff.
 type Report struct {
@@ -81,6 +88,9 @@ type Difference struct {
 func Diff(ctx context.Context, old, new *Side, o Options) (*Report, error) {
 	if o.MaxRequests <= 0 {
 		o.MaxRequests = DefaultMaxRequests
+	}
+	if o.Sample <= 0 {
+		o.Sample = DefaultSample
 	}
 	if o.MaxDifferences <= 0 {
 		o.MaxDifferences = 8
@@ -185,7 +195,7 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 			}
 		}
 	}
-	sp := newSpace(v)
+	sp := newSpace(v, !oldRego && !newRego && len(v.why) == 0)
 	rd.Space = sp.size
 	h := fnv.New64a()
 	h.Write([]byte(rule))
@@ -201,7 +211,7 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 	}
 	var diffs []found
 	var ferr error
-	sp.points(o.MaxRequests, o.Seed^h.Sum64(), func(p []int) {
+	sp.points(o.MaxRequests, o.Sample, o.Seed^h.Sum64(), func(p []int) {
 		if ferr != nil {
 			return
 		}
@@ -245,7 +255,7 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 	if !rd.Exhaustive {
 		rd.NotExhaustive = sortedKeys(v.why)
 		if !exhaustiveSpace {
-			rd.NotExhaustive = append(rd.NotExhaustive, fmt.Sprintf("the abstraction has %.0f requests; %d drawn at random (seed %d)", sp.size, o.MaxRequests, o.Seed))
+			rd.NotExhaustive = append(rd.NotExhaustive, fmt.Sprintf("the abstraction has %.0f requests (more than %d); %d drawn at random (seed %d)", sp.size, o.MaxRequests, o.Sample, o.Seed))
 		}
 	}
 	if res != nil {

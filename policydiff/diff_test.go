@@ -74,7 +74,7 @@ func TestDiffRule(t *testing.T) {
 		{name: "format the abstraction does not model", old: `"r": "project_id:p%(project_id)s"`, new: `"r": "project_id:%(project_id)s"`, differs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rd := diffTexts(t, tc.old, tc.new, policydiff.Options{MaxRequests: tc.max, Seed: 3})
+			rd := diffTexts(t, tc.old, tc.new, policydiff.Options{MaxRequests: tc.max, Sample: tc.max, Seed: 3})
 			if rd.Differs != tc.differs || rd.Exhaustive != tc.exhaustive || rd.Identical != tc.identical {
 				t.Fatalf("differs %v exhaustive %v identical %v, want %v %v %v (%+v)", rd.Differs, rd.Exhaustive, rd.Identical, tc.differs, tc.exhaustive, tc.identical, rd)
 			}

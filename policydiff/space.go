@@ -62,7 +62,15 @@ func fresh(base string, taken map[string]bool) string {
 // component (an equality can carry a literal across), and every
 // credentials node may equal an earlier one, so that every pattern of
 // equalities the checks can observe is present.
-func newSpace(v *vocab) *space {
+//
+// With oslo alone (oslo is set: no raw Rego, nothing the abstraction does
+// not model) a missing target key or credentials path decides exactly as
+// a value of its own that nothing equals: a %(key)s that is missing makes
+// just that check false (oslo's KeyError), a path that is missing too,
+// and a value nothing equals fails every comparison. So "missing" is left
+// out there, except for system_scope and domain_id, whose truth the
+// token's scope reads. Raw Rego tells them apart: both stay.
+func newSpace(v *vocab, oslo bool) *space {
 	taken := map[string]bool{}
 	for _, n := range v.target {
 		for _, l := range n.lits {
@@ -137,7 +145,9 @@ func newSpace(v *vocab) *space {
 	credIndex := map[string]int{}
 	for _, k := range sortedKeys(v.creds) {
 		d := dim{kind: credsDim, key: k}
-		d.values = append(d.values, dval{label: "missing", missing: true, eq: -1})
+		if !oslo || k == "system_scope" || k == "domain_id" {
+			d.values = append(d.values, dval{label: "missing", missing: true, eq: -1})
+		}
 		d.values = append(d.values, litValues(lits[find("c:"+k)])...)
 		d.values = append(d.values, dval{label: "a value of its own", v: fresh("cred-"+k, taken), eq: -1, own: true})
 		for _, j := range sortedKeys(credIndex) {
@@ -154,7 +164,9 @@ func newSpace(v *vocab) *space {
 	for _, k := range sortedKeys(v.target) {
 		n := v.target[k]
 		d := dim{kind: targetDim, key: k}
-		d.values = append(d.values, dval{label: "missing", missing: true, eq: -1})
+		if !oslo {
+			d.values = append(d.values, dval{label: "missing", missing: true, eq: -1})
+		}
 		d.values = append(d.values, litValues(lits[find("t:"+k)])...)
 		for _, c := range sortedKeys(n.adj) {
 			d.values = append(d.values, dval{label: "= credentials." + c, eq: credIndex[c]})
@@ -251,8 +263,9 @@ func setPath(m map[string]any, path []string, v any) bool {
 }
 
 // points calls fn for every point of the space when it has at most max,
-// in order (exhaustive=true), or for max points drawn at random with seed.
-func (s *space) points(max int, seed uint64, fn func(p []int)) (exhaustive bool) {
+// in order (exhaustive=true), or for sample points drawn at random with
+// seed.
+func (s *space) points(max, sample int, seed uint64, fn func(p []int)) (exhaustive bool) {
 	p := make([]int, len(s.dims))
 	if s.size <= float64(max) {
 		for {
@@ -271,7 +284,7 @@ func (s *space) points(max int, seed uint64, fn func(p []int)) (exhaustive bool)
 		}
 	}
 	r := rand.New(rand.NewPCG(seed, 0x6469666600))
-	for n := 0; n < max; n++ {
+	for n := 0; n < sample; n++ {
 		for i, d := range s.dims {
 			p[i] = r.IntN(len(d.values))
 		}
@@ -315,6 +328,8 @@ func (s *space) describe(cube [][]bool) string {
 			name = "credentials." + d.key
 		}
 		switch {
+		case len(in) == 1 && ownValue(in[0]) && len(out) == 1:
+			parts = append(parts, name+" "+notText(out[0]))
 		case len(in) == 1:
 			parts = append(parts, name+" "+isText(in[0]))
 		case len(out) == 1 && (len(in) > 3 || !ownValue(out[0])):

@@ -13,7 +13,7 @@ func runDiff(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Write
 	var pf policyFlags
 	var rules []string
 	var format, againstDefaults string
-	var maxRequests int
+	var maxRequests, sample int
 	var seed uint64
 	var key, alg, keyID string
 	fs := newFlagSet("diff", "OLD NEW [--rule R]... [--format text|json]\n       oslorego diff --against-defaults BUNDLE",
@@ -28,8 +28,8 @@ the rule: each role they name, each credentials path and target field with
 each literal it is compared with, another value and "missing", and each
 credentials/target equality. Each request is decided by both engines.
 Up to --max-requests the abstraction is enumerated whole and "no
-difference" is exhaustive; beyond, a seeded sample is decided and the
-report says the search was not exhaustive.
+difference" is exhaustive; beyond, --sample requests drawn with --seed are
+decided and the report says the search was not exhaustive.
 
 With --against-defaults BUNDLE, OLD is the service's registered defaults
 (the bundle's defaults.json; for a policy file, --defaults) and NEW the
@@ -41,6 +41,7 @@ Exits 1 when some rule differs, 0 otherwise.`, stdout)
 	fs.StringVar(&format, "format", "text", "output format: text or json")
 	fs.StringVar(&againstDefaults, "against-defaults", "", "compare BUNDLE with its registered defaults")
 	fs.IntVar(&maxRequests, "max-requests", policydiff.DefaultMaxRequests, "most abstract requests decided per rule; a larger abstraction is sampled (not exhaustive)")
+	fs.IntVar(&sample, "sample", policydiff.DefaultSample, "requests drawn at random from a larger abstraction")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the samples")
 	fs.StringVar(&key, "verification-key", "", "PEM public key file (or HMAC secret file) to verify signed bundles")
 	fs.StringVar(&alg, "verification-alg", "RS256", "verification algorithm")
@@ -88,7 +89,7 @@ Exits 1 when some rule differs, 0 otherwise.`, stdout)
 			}
 		}
 	}
-	rep, err := policydiff.Diff(ctx, old, new, policydiff.Options{Rules: names, MaxRequests: maxRequests, Seed: seed})
+	rep, err := policydiff.Diff(ctx, old, new, policydiff.Options{Rules: names, MaxRequests: maxRequests, Sample: sample, Seed: seed})
 	if err != nil {
 		return err
 	}

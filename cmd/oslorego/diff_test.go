@@ -21,7 +21,7 @@ func TestDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "", "diff", old, new)
-	if code != 1 || !strings.Contains(stdout, "download_image: 1 of 6 requests differ (exhaustive)\n  member, target.x_billing_code_ntt = ntt_3251: allow → deny\n") ||
+	if code != 1 || !strings.Contains(stdout, "download_image: 1 of 4 requests differ (exhaustive)\n  member, target.x_billing_code_ntt = ntt_3251: allow → deny\n") ||
 		!strings.Contains(stdout, "2 rules: 1 differ, 1 decide alike") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
