@@ -244,3 +244,31 @@ func TestDiffPathPrefix(t *testing.T) {
 		t.Errorf("%+v", rd)
 	}
 }
+
+// --against-defaults with a policy file: the defaults alone against the
+// file over them; a policy file without --defaults is refused.
+func TestAgainstDefaultsOfPolicyFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	policy := write(t, dir, "policy.yaml", `"get": "role:admin"`)
+	defaults := write(t, dir, "defaults.json", `{"rules": {"get": {"check_str": "role:reader"}, "put": {"check_str": "role:member"}}}`)
+	lo := policydiff.LoadOptions{Defaults: defaults}
+	old, err := policydiff.LoadDefaults(ctx, policy, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	new, err := policydiff.Load(ctx, policy, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := policydiff.Diff(ctx, old, new, policydiff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rules) != 2 || rep.Rules[0].Rule != "get" || !rep.Rules[0].Differs || rep.Rules[1].Differs || !rep.Rules[1].Identical {
+		t.Fatalf("%+v", rep.Rules)
+	}
+	if _, err := policydiff.LoadDefaults(ctx, policy, policydiff.LoadOptions{}); err == nil || !strings.Contains(err.Error(), "--defaults") {
+		t.Errorf("no defaults: %v", err)
+	}
+}

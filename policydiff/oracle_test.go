@@ -433,3 +433,52 @@ func TestCompletenessByMutation(t *testing.T) {
 		t.Errorf("random requests found a difference for only %d of %d mutations: the test proves little", stats["both find a difference"], len(trials))
 	}
 }
+
+// Scope types, enforced: the token's scope is part of the abstraction,
+// and what diff reports about it is what oslo.policy decides.
+func TestScopeAgainstOracle(t *testing.T) {
+	testenv.Oracle(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	policy := write(t, dir, "policy.json", `{"default": "role:admin"}`)
+	sides := map[string][]string{"old": {"project"}, "new": {"project", "system"}}
+	loaded := map[string]*policydiff.Side{}
+	for name, scopes := range sides {
+		b, _ := json.Marshal(map[string]any{"rules": map[string]any{"r": map[string]any{"check_str": "role:reader or system_scope:all", "scope_types": scopes}}})
+		s, err := policydiff.Load(ctx, policy, policydiff.LoadOptions{Options: oslo.Options{EnforceScope: true}, Defaults: write(t, dir, name+".json", string(b))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded[name] = s
+	}
+	rep, err := policydiff.Diff(ctx, loaded["old"], loaded["new"], policydiff.Options{Rules: []string{"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := rep.Rules[0]
+	if !rd.Differs || !rd.Exhaustive || len(rd.Differences) == 0 {
+		t.Fatalf("%+v", rd)
+	}
+	var cases []oracle.Case
+	for _, d := range rd.Differences {
+		if !strings.Contains(d.Condition, "credentials.system_scope") || d.Old != "deny" || d.New != "allow" {
+			t.Errorf("condition %q: %s → %s", d.Condition, d.Old, d.New)
+		}
+		for _, name := range []string{"old", "new"} {
+			cases = append(cases, oracle.Case{
+				Rules: oracle.Rules{{Name: "default", Value: oracle.MustJSON("role:admin")}, {Name: "r", Value: oracle.MustJSON("role:reader or system_scope:all")}},
+				Rule:  "r", Target: jsonValue(d.Example.Target), Creds: jsonValue(d.Example.Credentials),
+				ScopeTypes: map[string][]string{"r": sides[name]}, Conf: map[string]bool{"enforce_scope": true},
+			})
+		}
+	}
+	res, err := oracle.Run(ctx, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range rd.Differences {
+		if o, n := outcome(res[2*i]), outcome(res[2*i+1]); o != d.Old || n != d.New {
+			t.Errorf("%q: diff %s → %s, oslo.policy %s → %s", d.Condition, d.Old, d.New, o, n)
+		}
+	}
+}
