@@ -242,7 +242,7 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 			res[sp.index(p)] = out
 			return
 		}
-		if out > 1 && len(diffs) < o.MaxDifferences {
+		if out > 1 && len(diffs) < 2*o.MaxDifferences {
 			pc := append([]int(nil), p...)
 			diffs = append(diffs, found{req: req, sampled: pc})
 		}
@@ -272,20 +272,55 @@ func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module
 		}
 		return rd, nil
 	}
+	seen := map[string]bool{}
 	for _, f := range diffs {
+		if len(rd.Differences) == o.MaxDifferences {
+			break
+		}
 		d, err := difference(ctx, old, new, f.req)
 		if err != nil {
 			return rd, err
 		}
-		cube := make([][]bool, len(sp.dims))
-		for i, d := range sp.dims {
-			cube[i] = make([]bool, len(d.values))
-			cube[i][f.sampled[i]] = true
+		cube, err := axes(ctx, sp, rule, f.sampled, old, new, d.Old, d.New)
+		if err != nil {
+			return rd, err
 		}
 		d.Condition = "e.g. " + sp.describe(cube)
-		rd.Differences = append(rd.Differences, d)
+		if d.Condition == "e.g. any request" {
+			d.Condition = "e.g. this request (no single change of it ends the difference)"
+		}
+		if !seen[d.Condition+d.Old] {
+			seen[d.Condition+d.Old] = true
+			rd.Differences = append(rd.Differences, d)
+		}
 	}
 	return rd, nil
+}
+
+// axes is what matters around a differing request p of a sampled space:
+// for each dimension, the values that, changed alone, keep the same two
+// decisions (every value: the dimension does not matter here).
+func axes(ctx context.Context, sp *space, rule string, p []int, old, new *Side, od, nd string) ([][]bool, error) {
+	cube := make([][]bool, len(sp.dims))
+	q := append([]int(nil), p...)
+	for i, d := range sp.dims {
+		cube[i] = make([]bool, len(d.values))
+		for j := range d.values {
+			q[i] = j
+			req, ok := sp.request(rule, q)
+			if j == p[i] || !ok {
+				cube[i][j] = true
+				continue
+			}
+			x, err := difference(ctx, old, new, req)
+			if err != nil {
+				return nil, err
+			}
+			cube[i][j] = x.Old == od && x.New == nd
+		}
+		q[i] = p[i]
+	}
+	return cube, nil
 }
 
 func difference(ctx context.Context, old, new *Side, req rego.Request) (Difference, error) {

@@ -45,7 +45,7 @@ func diffTexts(t *testing.T, old, new string, o policydiff.Options) *policydiff.
 func TestDiffRule(t *testing.T) {
 	for _, tc := range []struct {
 		name, old, new string
-		max            int
+		max, sample    int
 		differs        bool
 		exhaustive     bool
 		identical      bool
@@ -71,10 +71,12 @@ func TestDiffRule(t *testing.T) {
 		{name: "sampled is never exhaustive", old: `"r": "role:a and role:b and role:c and role:d and role:e"`, new: `"r": "role:a and role:b and role:c and role:d and role:e"
 "x": "@"`, max: 8, exhaustive: true, identical: true},
 		{name: "sampled says so", old: `"r": "role:a and role:b and role:c and role:d and role:e"`, new: `"r": "role:a and role:b and role:c and role:d and (role:e or role:f)"`, max: 8},
+		{name: "sampled: what matters around the example", old: `"r": "role:a and role:b and role:c and role:d and role:e"`, new: `"r": "role:a and role:b and role:c and role:d and (role:e or role:f)"`, max: 8, sample: 400, differs: true,
+			conditions: []string{"e.g. a, b, c, d, not e, f: deny → allow"}},
 		{name: "format the abstraction does not model", old: `"r": "project_id:p%(project_id)s"`, new: `"r": "project_id:%(project_id)s"`, differs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rd := diffTexts(t, tc.old, tc.new, policydiff.Options{MaxRequests: tc.max, Sample: tc.max, Seed: 3})
+			rd := diffTexts(t, tc.old, tc.new, policydiff.Options{MaxRequests: tc.max, Sample: max(tc.sample, tc.max), Seed: 3})
 			if rd.Differs != tc.differs || rd.Exhaustive != tc.exhaustive || rd.Identical != tc.identical {
 				t.Fatalf("differs %v exhaustive %v identical %v, want %v %v %v (%+v)", rd.Differs, rd.Exhaustive, rd.Identical, tc.differs, tc.exhaustive, tc.identical, rd)
 			}
