@@ -274,3 +274,26 @@ func TestAgainstDefaultsOfPolicyFile(t *testing.T) {
 		t.Errorf("no defaults: %v", err)
 	}
 }
+
+// Rego of another package that a rule of the policy calls is read too.
+func TestDiffRegoHelperPackage(t *testing.T) {
+	ctx := context.Background()
+	policy := `"r": "rule:x"`
+	var sides []*policydiff.Side
+	for _, body := range []string{`rules.x := helper.owner_ok`, `rules.x := false`} {
+		dir := bundleDir(t, policy, "import data.helper\n\n"+body+"\n")
+		write(t, dir, "helper.rego", "package helper\n\nowner_ok := true if { input.target.owner == input.credentials.project_id } else := false\n")
+		s, err := policydiff.Load(ctx, dir, policydiff.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sides = append(sides, s)
+	}
+	rep, err := policydiff.Diff(ctx, sides[0], sides[1], policydiff.Options{Rules: []string{"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd := rep.Rules[0]; rd.Exhaustive || !strings.Contains(strings.Join(rd.NotExhaustive, ";"), "helper.rego") {
+		t.Errorf("%+v", rd)
+	}
+}

@@ -375,23 +375,59 @@ func policyRuleRef(r ast.Ref, pkg string) (string, bool) {
 	return string(name), ok
 }
 
-// parseModules parses the raw modules once per side.
+// parseModules parses the raw modules once per side: those of the
+// policy's package, and those of every package they refer to (through
+// data refs or imports), transitively. Modules of other packages
+// (property protections, say) decide no rule.
 func parseModules(s *Side) ([]*ast.Module, error) {
-	var out []*ast.Module
+	var all []*ast.Module
 	for _, m := range s.Raw {
+		if strings.HasPrefix(m.File, "oslo/lib/") {
+			continue
+		}
 		pm, err := ast.ParseModuleWithOpts(m.File, m.Text, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s: %w", m.File, err)
 		}
-		if s.Policy != nil && pm.Package.Path.String() != "data."+s.Package {
-			continue // property protections and other packages decide no rule
+		all = append(all, pm)
+	}
+	if s.Policy == nil {
+		return all, nil
+	}
+	wanted := map[string]bool{"data." + s.Package: true}
+	taken := make([]bool, len(all))
+	var out []*ast.Module
+	for grew := true; grew; {
+		grew = false
+		for i, m := range all {
+			if taken[i] || !wantedPackage(m.Package.Path.String(), wanted) {
+				continue
+			}
+			taken[i], grew = true, true
+			out = append(out, m)
+			for _, imp := range m.Imports {
+				wanted[imp.Path.String()] = true
+			}
+			ast.WalkRefs(m, func(r ast.Ref) bool {
+				if r.HasPrefix(ast.DefaultRootRef) {
+					wanted[r.String()] = true
+				}
+				return false
+			})
 		}
-		if strings.HasPrefix(m.File, "oslo/lib/") {
-			continue
-		}
-		out = append(out, pm)
 	}
 	return out, nil
+}
+
+// wantedPackage reports whether package pkg holds something a wanted ref
+// names: pkg is a prefix of the ref, or the ref of pkg.
+func wantedPackage(pkg string, wanted map[string]bool) bool {
+	for w := range wanted {
+		if w == pkg || strings.HasPrefix(w, pkg+".") || strings.HasPrefix(w, pkg+"[") || strings.HasPrefix(pkg, w+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // sortedKeys returns m's keys in order.
