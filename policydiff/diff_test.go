@@ -201,6 +201,9 @@ func TestDiffRawRego(t *testing.T) {
 		{name: "roles and data", old: `rules.x := true if { "member" in lib.roles; not input.target.k in data.codes } else := false`,
 			new: `rules.x := true if { "member" in lib.roles } else := false`, exhaustive: true,
 			conditions: []string{"member, target.k in {missing, c1, c2}: deny → allow"}}, // OPA: not (undefined in X) is false
+		{name: "holds used by name", old: `rules.x := true if { holds.admin_only; input.target.k == "v" } else := false`,
+			new: `rules.x := true if { holds.admin_only } else := false`, exhaustive: true,
+			conditions: []string{"admin, target.k ≠ v: deny → allow"}},
 		{name: "library call", old: `rules.x := true if { lib.value("k") == "v" } else := false`,
 			new: `rules.x := false`, exhaustive: false},
 		{name: "equality of two input values", old: `rules.x := true if { input.target.owner == input.credentials.project_id } else := false`,
@@ -294,6 +297,32 @@ func TestDiffRegoHelperPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rd := rep.Rules[0]; rd.Exhaustive || !strings.Contains(strings.Join(rd.NotExhaustive, ";"), "helper.rego") {
+		t.Errorf("%+v", rd)
+	}
+}
+
+// An oslo rule used through an import alias from another package is
+// followed: its role is in the abstraction.
+func TestDiffRegoImportAlias(t *testing.T) {
+	ctx := context.Background()
+	policy := `"r": "rule:x"
+"admin_only": "role:admin"`
+	var sides []*policydiff.Side
+	for _, body := range []string{`rules.x := helper.ok`, `rules.x := false`} {
+		dir := bundleDir(t, policy, "import data.helper\n\n"+body+"\n")
+		write(t, dir, "helper.rego", "package helper\n\nimport data.oslo.policy as p\n\nok := true if { p.rules.admin_only == true } else := false\n")
+		s, err := policydiff.Load(ctx, dir, policydiff.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sides = append(sides, s)
+	}
+	rep, err := policydiff.Diff(ctx, sides[0], sides[1], policydiff.Options{Rules: []string{"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := rep.Rules[0]
+	if !rd.Exhaustive || len(rd.Differences) != 1 || rd.Differences[0].Condition != "admin" {
 		t.Errorf("%+v", rd)
 	}
 }

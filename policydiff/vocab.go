@@ -290,6 +290,9 @@ func scalars(v any) ([]any, bool) {
 // policy's rules the module refers to.
 func walkRego(m *ast.Module, s *Side, v *vocab) (names []string) {
 	known := map[*ast.Term]bool{}
+	for _, imp := range m.Imports {
+		known[imp.Path] = true // the uses of an import are read where they are
+	}
 	ast.WalkExprs(m, func(e *ast.Expr) bool {
 		terms, ok := e.Terms.([]*ast.Term)
 		if !ok || len(terms) != 3 {
@@ -347,7 +350,10 @@ func walkRego(m *ast.Module, s *Side, v *vocab) (names []string) {
 				v.why[fmt.Sprintf("%s calls the oslo library (%s)", m.Package.Location.File, str)] = true
 				return true
 			}
-			if name, ok := policyRuleRef(r, s.Package); ok {
+			switch name, opaque := policyRef(m, r, s.Package); {
+			case opaque:
+				v.why[fmt.Sprintf("%s reads %s, which the abstraction does not follow", m.Package.Location.File, r)] = true
+			case name != "":
 				names = append(names, name)
 			}
 		}
@@ -356,23 +362,59 @@ func walkRego(m *ast.Module, s *Side, v *vocab) (names []string) {
 	return names
 }
 
-// policyRuleRef is the rule name a ref to rules[NAME] (in the module's
-// package, or data.PKG.rules[NAME] from another) names.
-func policyRuleRef(r ast.Ref, pkg string) (string, bool) {
-	var rest ast.Ref
+// translated are the entities a translation defines in the policy's
+// package besides rules and holds: Rego that reads them reads what the
+// abstraction cannot follow.
+var translated = map[string]bool{"part": true, "result": true, "exact_result": true, "decision": true, "allow": true}
+
+// policyRef classifies a ref of module m into the policy's package pkg:
+// the name of a rule it reads (rules[NAME], holds[NAME]), or opaque when
+// it reads translated entities whole or otherwise.
+func policyRef(m *ast.Module, r ast.Ref, pkg string) (name string, opaque bool) {
+	full := r
+	if v, ok := r[0].Value.(ast.Var); ok {
+		switch {
+		case m.Package.Path.String() == "data."+pkg && (v == "rules" || v == "holds" || translated[string(v)]):
+			full = append(append(m.Package.Path.Copy(), ast.StringTerm(string(v))), r[1:]...)
+		default:
+			for _, imp := range m.Imports {
+				path, ok := imp.Path.Value.(ast.Ref)
+				if !ok || len(path) == 0 {
+					continue
+				}
+				alias := imp.Alias
+				if alias == "" {
+					last, ok := path[len(path)-1].Value.(ast.String)
+					if !ok {
+						continue
+					}
+					alias = ast.Var(last)
+				}
+				if alias == v {
+					full = append(path.Copy(), r[1:]...)
+				}
+			}
+		}
+	}
+	base := ast.MustParseRef("data." + pkg)
+	if !full.HasPrefix(base) {
+		return "", false
+	}
+	if len(full) == len(base) {
+		return "", true // the whole package
+	}
+	entity, _ := full[len(base)].Value.(ast.String)
 	switch {
-	case len(r) >= 2 && r[0].Equal(ast.VarTerm("rules")):
-		rest = r[1:]
-	case r.HasPrefix(ast.MustParseRef("data." + pkg + ".rules")):
-		rest = r[len(ast.MustParseRef("data."+pkg+".rules")):]
-	default:
-		return "", false
+	case entity == "rules" || entity == "holds":
+		if len(full) == len(base)+1 {
+			return "", true
+		}
+		n, ok := full[len(base)+1].Value.(ast.String)
+		return string(n), !ok
+	case translated[string(entity)]:
+		return "", true
 	}
-	if len(rest) == 0 {
-		return "", false
-	}
-	name, ok := rest[0].Value.(ast.String)
-	return string(name), ok
+	return "", false
 }
 
 // parseModules parses the raw modules once per side: those of the
