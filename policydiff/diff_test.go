@@ -278,14 +278,15 @@ func TestAgainstDefaultsOfPolicyFile(t *testing.T) {
 	}
 }
 
-// Rego of another package that a rule of the policy calls is read too.
-func TestDiffRegoHelperPackage(t *testing.T) {
+// diffWithHelper diffs rule r of two bundles that share policy and a
+// helper package (helper.rego), their x.rego bodies differing.
+func diffWithHelper(t *testing.T, policy, helper string, bodies [2]string) policydiff.RuleDiff {
+	t.Helper()
 	ctx := context.Background()
-	policy := `"r": "rule:x"`
 	var sides []*policydiff.Side
-	for _, body := range []string{`rules.x := helper.owner_ok`, `rules.x := false`} {
+	for _, body := range bodies {
 		dir := bundleDir(t, policy, "import data.helper\n\n"+body+"\n")
-		write(t, dir, "helper.rego", "package helper\n\nowner_ok := true if { input.target.owner == input.credentials.project_id } else := false\n")
+		write(t, dir, "helper.rego", "package helper\n\n"+helper+"\n")
 		s, err := policydiff.Load(ctx, dir, policydiff.LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -296,7 +297,14 @@ func TestDiffRegoHelperPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rd := rep.Rules[0]; rd.Exhaustive || !strings.Contains(strings.Join(rd.NotExhaustive, ";"), "helper.rego") {
+	return rep.Rules[0]
+}
+
+// Rego of another package that a rule of the policy calls is read too.
+func TestDiffRegoHelperPackage(t *testing.T) {
+	rd := diffWithHelper(t, `"r": "rule:x"`, "owner_ok := true if { input.target.owner == input.credentials.project_id } else := false",
+		[2]string{`rules.x := helper.owner_ok`, `rules.x := false`})
+	if rd.Exhaustive || !strings.Contains(strings.Join(rd.NotExhaustive, ";"), "helper.rego") {
 		t.Errorf("%+v", rd)
 	}
 }
@@ -304,24 +312,9 @@ func TestDiffRegoHelperPackage(t *testing.T) {
 // An oslo rule used through an import alias from another package is
 // followed: its role is in the abstraction.
 func TestDiffRegoImportAlias(t *testing.T) {
-	ctx := context.Background()
-	policy := `"r": "rule:x"
-"admin_only": "role:admin"`
-	var sides []*policydiff.Side
-	for _, body := range []string{`rules.x := helper.ok`, `rules.x := false`} {
-		dir := bundleDir(t, policy, "import data.helper\n\n"+body+"\n")
-		write(t, dir, "helper.rego", "package helper\n\nimport data.oslo.policy as p\n\nok := true if { p.rules.admin_only == true } else := false\n")
-		s, err := policydiff.Load(ctx, dir, policydiff.LoadOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sides = append(sides, s)
-	}
-	rep, err := policydiff.Diff(ctx, sides[0], sides[1], policydiff.Options{Rules: []string{"r"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := rep.Rules[0]
+	rd := diffWithHelper(t, `"r": "rule:x"
+"admin_only": "role:admin"`, "import data.oslo.policy as p\n\nok := true if { p.rules.admin_only == true } else := false",
+		[2]string{`rules.x := helper.ok`, `rules.x := false`})
 	if !rd.Exhaustive || len(rd.Differences) != 1 || rd.Differences[0].Condition != "admin" {
 		t.Errorf("%+v", rd)
 	}
