@@ -95,17 +95,17 @@ func Diff(ctx context.Context, old, new *Side, o Options) (*Report, error) {
 	if o.MaxDifferences <= 0 {
 		o.MaxDifferences = 8
 	}
-	oldMods, err := parseModules(old)
-	if err != nil {
-		return nil, err
-	}
-	newMods, err := parseModules(new)
-	if err != nil {
-		return nil, err
+	var sides [2]parsed
+	for i, s := range []*Side{old, new} {
+		mods, err := parseModules(s)
+		if err != nil {
+			return nil, err
+		}
+		sides[i] = parsed{s, mods}
 	}
 	names := o.Rules
 	if len(names) == 0 {
-		names = ruleNames(old, oldMods, new, newMods)
+		names = ruleNames(sides[:])
 	}
 	rep := &Report{Old: old.Name, New: new.Name, Rules: make([]RuleDiff, len(names))}
 	errs := make([]error, len(names))
@@ -116,7 +116,7 @@ func Diff(ctx context.Context, old, new *Side, o Options) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				rep.Rules[i], errs[i] = diffRule(ctx, names[i], old, oldMods, new, newMods, o)
+				rep.Rules[i], errs[i] = diffRule(ctx, names[i], sides[0], sides[1], o)
 			}
 		}()
 	}
@@ -133,18 +133,23 @@ func Diff(ctx context.Context, old, new *Side, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// parsed is a side with its raw modules parsed (see parseModules).
+type parsed struct {
+	*Side
+	mods []*ast.Module
+}
+
 // ruleNames are the names either side defines, sorted.
-func ruleNames(sides ...any) []string {
+func ruleNames(sides []parsed) []string {
 	set := map[string]bool{}
-	for i := 0; i < len(sides); i += 2 {
-		s := sides[i].(*Side)
+	for _, s := range sides {
 		if s.Policy != nil {
 			for _, r := range s.Policy.Rules {
 				set[r.Name] = true
 			}
 			continue
 		}
-		for _, m := range sides[i+1].([]*ast.Module) {
+		for _, m := range s.mods {
 			for _, r := range m.Rules {
 				ref := r.Head.Ref()
 				if len(ref) == 2 && ref[0].Equal(ast.VarTerm("rules")) {
@@ -160,10 +165,10 @@ func ruleNames(sides ...any) []string {
 
 // sideVocab adds what side reads for rule to v; it reports whether raw
 // Rego is reached.
-func sideVocab(s *Side, mods []*ast.Module, rule string, v *vocab) bool {
+func sideVocab(s parsed, rule string, v *vocab) bool {
 	if s.Policy == nil {
 		v.why[s.Name+" has no oslo sources recorded: its Rego is sampled, not enumerated"] = true
-		regoVocab(s, rule, v, mods, nil)
+		regoVocab(s.Side, rule, v, s.mods, nil)
 		return true
 	}
 	c := &collector{p: s.Policy, v: v, seen: map[string]bool{}}
@@ -173,16 +178,17 @@ func sideVocab(s *Side, mods []*ast.Module, rule string, v *vocab) bool {
 		getNode(v.creds, "domain_id")
 	}
 	if c.rego {
-		regoVocab(s, rule, v, mods, c)
+		regoVocab(s.Side, rule, v, s.mods, c)
 	}
 	return c.rego
 }
 
-func diffRule(ctx context.Context, rule string, old *Side, oldMods []*ast.Module, new *Side, newMods []*ast.Module, o Options) (RuleDiff, error) {
+func diffRule(ctx context.Context, rule string, oldp, newp parsed, o Options) (RuleDiff, error) {
+	old, new := oldp.Side, newp.Side
 	rd := RuleDiff{Rule: rule}
 	v := newVocab()
-	oldRego := sideVocab(old, oldMods, rule, v)
-	newRego := sideVocab(new, newMods, rule, v)
+	oldRego := sideVocab(oldp, rule, v)
+	newRego := sideVocab(newp, rule, v)
 	if !oldRego && !newRego && fingerprint(old.Policy, rule) == fingerprint(new.Policy, rule) {
 		rd.Exhaustive, rd.Identical = true, true
 		return rd, nil
