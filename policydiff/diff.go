@@ -167,7 +167,7 @@ func ruleNames(sides []parsed) []string {
 // Rego is reached.
 func sideVocab(s parsed, rule string, v *vocab) bool {
 	if s.Policy == nil {
-		v.why[s.Name+" has no oslo sources recorded: its Rego is sampled, not enumerated"] = true
+		v.why[s.Name+" records no oslo sources: what its translated rules read is unknown"] = true
 		regoVocab(s.Side, rule, v, s.mods, nil)
 		return true
 	}

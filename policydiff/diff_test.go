@@ -319,3 +319,26 @@ func TestDiffRegoImportAlias(t *testing.T) {
 		t.Errorf("%+v", rd)
 	}
 }
+
+// Rego alone (no oslo sources recorded): searched, never exhaustive.
+func TestDiffRegoOnly(t *testing.T) {
+	ctx := context.Background()
+	var sides []*policydiff.Side
+	for _, role := range []string{"admin", "member"} {
+		dir := t.TempDir()
+		write(t, dir, "x.rego", "package oslo.policy\n\nrules.r := true if { \""+role+"\" in input.credentials.roles } else := false\n\nresult := rules[input.rule]\n\nexact_result := result\n")
+		s, err := policydiff.Load(ctx, dir, policydiff.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sides = append(sides, s)
+	}
+	rep, err := policydiff.Diff(ctx, sides[0], sides[1], policydiff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rules) != 1 || rep.Rules[0].Rule != "r" || !rep.Rules[0].Differs || rep.Rules[0].Exhaustive ||
+		!strings.Contains(strings.Join(rep.Rules[0].NotExhaustive, ";"), "records no oslo sources") {
+		t.Errorf("%+v", rep.Rules)
+	}
+}
