@@ -49,6 +49,8 @@ type LoadOptions struct {
 	Package string
 	// Defaults is a registered defaults file loaded with a policy file.
 	Defaults string
+	// Rego are raw modules compiled with a policy file (check's --rego).
+	Rego []translate.Module
 	// Bundle is how bundles are read (options, verification).
 	Bundle bundles.Options
 }
@@ -71,7 +73,7 @@ func Load(ctx context.Context, path string, o LoadOptions) (*Side, error) {
 		if err != nil {
 			return nil, err
 		}
-		return fromPolicy(ctx, path, p, o.Package)
+		return fromPolicy(ctx, path, p, o.Package, o.Rego)
 	}
 	l, err := bundles.Open(ctx, bundles.Path(path), o.Bundle)
 	if err != nil {
@@ -97,7 +99,7 @@ func LoadDefaults(ctx context.Context, path string, o LoadOptions) (*Side, error
 		if err != nil {
 			return nil, err
 		}
-		return fromPolicy(ctx, name, p, o.Package)
+		return fromPolicy(ctx, name, p, o.Package, nil)
 	}
 	l, err := bundles.Open(ctx, bundles.Path(path), o.Bundle)
 	if err != nil {
@@ -114,18 +116,24 @@ func LoadDefaults(ctx context.Context, path string, o LoadOptions) (*Side, error
 	if err != nil {
 		return nil, err
 	}
-	return fromPolicy(ctx, name, p, src.Package)
+	return fromPolicy(ctx, name, p, src.Package, nil)
 }
 
-func fromPolicy(ctx context.Context, name string, p *oslo.Policy, pkg string) (*Side, error) {
+// fromPolicy compiles p with raw modules (rego.New declares the rules
+// they define on p).
+func fromPolicy(ctx context.Context, name string, p *oslo.Policy, pkg string, raw []translate.Module) (*Side, error) {
 	if pkg == "" {
 		pkg = translate.DefaultPackage
 	}
-	eng, err := rego.New(ctx, rego.Policy(p), rego.Package(pkg))
+	opts := []rego.Option{rego.Policy(p), rego.Package(pkg)}
+	for _, m := range raw {
+		opts = append(opts, rego.Module(m.File, m.Text))
+	}
+	eng, err := rego.New(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Side{Name: name, Engine: eng, Policy: p, Package: pkg}, nil
+	return &Side{Name: name, Engine: eng, Policy: p, Package: pkg, Raw: policyModules(raw)}, nil
 }
 
 // policyModules are the raw modules that can decide rules: not tests.

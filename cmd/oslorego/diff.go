@@ -20,8 +20,8 @@ func runDiff(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Write
 		`Compare two policies rule by rule: for every rule, whether OLD and NEW can
 decide a request differently, with a condition and an example request
 (roles, credentials, target) for each group of differences. OLD and NEW are
-each a policy file (JSON or YAML; --defaults and the option flags apply to
-it), a bundle directory or a built bundle (.tar.gz or URL).
+each a policy file (JSON or YAML; --defaults, --rego and the option flags
+apply to it), a bundle directory or a built bundle (.tar.gz or URL).
 
 Requests come from a finite abstraction of what the two policies read for
 the rule: each role they name, each credentials path and target field with
@@ -56,10 +56,15 @@ Exits 1 when some rule differs, 0 otherwise.`, stdout)
 	if err != nil {
 		return err
 	}
+	modules, err := pf.regoModules()
+	if err != nil {
+		return err
+	}
 	lo := policydiff.LoadOptions{
 		Options:  pf.options(),
 		Package:  pf.pkg,
 		Defaults: pf.defaults,
+		Rego:     modules,
 		Bundle:   bundles.Options{Options: pf.options(), Package: pf.pkg, Verify: verify},
 	}
 	var old, new *policydiff.Side

@@ -39,6 +39,24 @@ func TestDiff(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, "target.x_billing_code_ntt in {ntt_3251, ntt_3252}: allow → deny") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
+	// --rego applies to policy files, as for check: the README's warning that
+	// replacing Glance's rule with "role:admin or rule:restricted" lets a token
+	// with no role download unrestricted images.
+	rego := filepath.Join(dir, "restrict.rego")
+	p0, p1 := filepath.Join(dir, "p0.json"), filepath.Join(dir, "p1.json")
+	for path, text := range map[string]string{
+		rego: "package oslo.policy\n\nimport data.oslo.lib\n\nrules.restricted := false if {\n\tinput.target.x_billing_code_ntt in {\"ntt_3251\"}\n\t\"member\" in lib.roles\n} else := true\n",
+		p0:   `{"download_image": "role:admin"}`,
+		p1:   `{"download_image": "role:admin or rule:restricted"}`,
+	} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr = runCLI(t, "", "diff", p0, p1, "--rego", rego, "--rule", "download_image")
+	if code != 1 || !strings.Contains(stdout, "(exhaustive)") || !strings.Contains(stdout, "not admin, not member: deny → allow\n    e.g. credentials {\"roles\":[]}") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
 	for _, args := range [][]string{{"diff", old}, {"diff", old, new, "--format", "yaml"}, {"diff", "--against-defaults", old}} {
 		if code, _, stderr := runCLI(t, "", args...); code == 0 {
 			t.Errorf("%v: exit 0 (%s)", args, stderr)
