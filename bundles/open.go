@@ -391,3 +391,51 @@ func bundlePolicy(b *bundle.Bundle, pkg string) (*oslo.Policy, string, error) {
 	}
 	return p, pkg, nil
 }
+
+// Sources are the oslo sources a bundle was built from, as its build
+// recorded them, for tools that reason about the rules rather than run
+// them (oslorego diff).
+type Sources struct {
+	// Policy is the effective oslo policy, with the rules the raw Rego
+	// modules define declared; nil when the bundle records no oslo sources.
+	Policy *oslo.Policy
+	// Defaults are the registered defaults the build read (none: nil).
+	Defaults []oslo.RuleDefault
+	// Options are the options the build translated with.
+	Options oslo.Options
+	// Package is the Rego package of the rules.
+	Package string
+	// Raw are the modules the build did not translate (raw Rego, tests,
+	// property protections); every module when Policy is nil.
+	Raw  []translate.Module
+	Data map[string]any
+}
+
+// Sources returns what the bundle was built from (see Sources).
+func (l *Loaded) Sources() (*Sources, error) {
+	rec, err := recordedSources(l.bundle)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sources{Data: l.bundle.Data, Package: translate.DefaultPackage}
+	if rec == nil {
+		for _, m := range l.bundle.Modules {
+			s.Raw = append(s.Raw, translate.Module{File: strings.TrimPrefix(m.Path, "/"), Text: string(m.Raw)})
+		}
+		return s, nil
+	}
+	if rec.Package != "" {
+		s.Package = rec.Package
+	}
+	s.Options = rec.Options
+	s.Raw = rec.raw(l.bundle)
+	if s.Policy, _, err = bundlePolicy(l.bundle, s.Package); err != nil {
+		return nil, err
+	}
+	if rec.Defaults != nil {
+		if s.Defaults, err = oslo.ParseDefaults(rec.Defaults.Path, []byte(rec.Defaults.Text)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}

@@ -39,6 +39,7 @@ var layers = []struct {
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
 	{"pdp", 6},             // the decision point other services ask: oslo's HttpCheck, oslo.policy.opa
+	{"policydiff", 6},      // two policies compared rule by rule (oslorego diff)
 	{"cmd/...", 7},         // the command
 	{"policy_test/...", 8}, // the suites and their tooling
 }

@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"test":      {"run a bundle's Rego tests with OPA's tester", runTest},
 		"eval":      {"decide one rule against a bundle directory or .tar.gz, with --explain", runEval},
 		"push":      {"push a built bundle to an OCI registry (oci://HOST/REPO:TAG)", runPush},
+		"diff":      {"compare two policies rule by rule: who gains or loses access, with example requests", runDiff},
 		"serve":     {"serve Glance image downloads, each authorised by one Rego decision", runServe},
 		"routes":    {"print the server's route → policy action table", runRoutes},
 		"image":     {"manage the embedded image store (import, list, show, delete, ...)", runImage},

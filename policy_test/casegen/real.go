@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -413,4 +414,56 @@ func metaArea(file string, data []byte) (Area, error) {
 		}
 	}
 	return a.area(), nil
+}
+
+// literalKeyRe finds 'literal':%(key)s checks, whose literal a random
+// request sometimes puts in the target.
+var literalKeyRe = regexp.MustCompile(`'([^']*)':%\(([^)]*)\)s`)
+
+// requestRoles are the roles RealRequest adds or removes.
+var requestRoles = []string{"admin", "member", "reader", "manager", "service", "Admin", "other"}
+
+// RealRequest draws a random request for rules whose texts are given: a
+// persona's credentials and a scenario's target (as RealPolicies builds
+// them, with the keys the texts format), then perturbed: target keys
+// dropped or taken from another scenario or from a 'literal':%(key)s of
+// the texts, roles added and removed, is_admin and the scope changed.
+func RealRequest(r *rand.Rand, texts []string) (target, creds M) {
+	p := personas[r.IntN(len(personas))]
+	creds = credsFor(p, texts)
+	roles := L{}
+	for _, x := range creds["roles"].(L) {
+		if !chance(r, 0.15) {
+			roles = append(roles, x)
+		}
+	}
+	for chance(r, 0.3) {
+		roles = append(roles, pickS(r, requestRoles))
+	}
+	creds["roles"] = roles
+	if chance(r, 0.2) {
+		creds["is_admin"] = chance(r, 0.5)
+	}
+	if chance(r, 0.1) {
+		creds["system_scope"] = "all"
+	}
+	if chance(r, 0.1) {
+		delete(creds, "project_id")
+	}
+	keys := formatKeys(texts...)
+	target = buildTarget(scenarios[r.IntN(len(scenarios))], keys)
+	for _, k := range keys {
+		switch {
+		case chance(r, 0.15):
+			delete(target, k)
+		case chance(r, 0.15):
+			target[k] = scenarios[r.IntN(len(scenarios))].targetValue(k)
+		}
+	}
+	for _, m := range literalKeyRe.FindAllStringSubmatch(strings.Join(texts, "\n"), -1) {
+		if chance(r, 0.3) {
+			target[m[2]] = m[1]
+		}
+	}
+	return target, creds
 }
