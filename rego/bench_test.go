@@ -94,3 +94,52 @@ func BenchmarkDecideProperties(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideMemo is the Glance download_image decision of
+// BenchmarkDecideProperties through a decision memo, with Keystone
+// credentials as the server builds them: "off" is the engine alone (no
+// memo), "hit" a repeated decision, "miss" a decision the memo must
+// evaluate and keep (two requests alternating in a memo of one).
+func BenchmarkDecideMemo(b *testing.B) {
+	e := engine(b, glancePolicy, oslo.Options{})
+	ctx := context.Background()
+	creds := map[string]any{
+		"user_id": "6a1e4c8b2d3f4e5a9b0c1d2e3f4a5b6c", "user_domain_id": "default",
+		"project_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "project_domain_id": "default",
+		"domain_id": nil, "system_scope": nil, "system": nil, "is_admin_project": true,
+		"roles": []any{"member", "reader"}, "is_admin": false,
+	}
+	for _, n := range []int{0, 1000} {
+		reqs := []rego.Request{
+			{Rule: "download_image", Target: withProperties(n), Credentials: creds},
+			{Rule: "get_image", Target: withProperties(n), Credentials: creds},
+		}
+		for _, way := range []string{"off", "hit", "miss"} {
+			b.Run(fmt.Sprintf("%s/props=%d", way, n), func(b *testing.B) {
+				size := map[string]int{"off": 0, "hit": 100, "miss": 1}[way]
+				m := rego.NewMemo(e, size, nil)
+				want := map[string]rego.MemoOutcome{"off": rego.MemoOff, "hit": rego.MemoHit, "miss": rego.MemoMiss}[way]
+				i := 0
+				decide := func() rego.MemoOutcome {
+					req := reqs[0]
+					if way == "miss" {
+						req, i = reqs[i%2], i+1
+					}
+					d, out, err := m.Decide(ctx, req)
+					if err != nil || d.Error != "" {
+						b.Fatal(d, err)
+					}
+					return out
+				}
+				decide()
+				if out := decide(); out != want {
+					b.Fatalf("%s, want %s", out, want)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					decide()
+				}
+			})
+		}
+	}
+}
