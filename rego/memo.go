@@ -302,7 +302,8 @@ func appendRequest(b []byte, req Request, fp Footprint) ([]byte, bool) {
 	b = appendString(b, req.Rule)
 	t, c := plain(orEmpty(req.Target)), plain(orEmpty(req.Credentials))
 	ok := true
-	if obj, isMap := t.Value.(map[string]any); isMap {
+	// As inputValue: a nil list of keys keeps the whole target.
+	if obj, isMap := t.Value.(map[string]any); isMap && fp.Target != nil {
 		b = append(b, goMap)
 		b = binary.AppendUvarint(b, uint64(len(fp.Target)))
 		for _, k := range fp.Target {
