@@ -3,6 +3,7 @@ package rego_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/oslorego/oslorego/rego"
@@ -141,5 +142,35 @@ func BenchmarkDecideMemo(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkMemoEntryBytes fills a memo with 10,000 distinct Glance
+// decisions (Keystone credentials as the server builds them, one per
+// user) and reports the heap each kept decision costs.
+func BenchmarkMemoEntryBytes(b *testing.B) {
+	e := engine(b, glancePolicy, oslo.Options{})
+	ctx := context.Background()
+	const n = 10000
+	for b.Loop() {
+		m := rego.NewMemo(e, n, nil)
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range n {
+			creds := map[string]any{
+				"user_id": fmt.Sprintf("%032x", i), "user_domain_id": "default",
+				"project_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "project_domain_id": "default",
+				"domain_id": nil, "system_scope": nil, "system": nil, "is_admin_project": true,
+				"roles": []any{"member", "reader"}, "is_admin": false,
+			}
+			if _, out, err := m.Decide(ctx, rego.Request{Rule: "download_image", Target: withProperties(0), Credentials: creds}); err != nil || out != rego.MemoMiss {
+				b.Fatal(out, err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/entry")
+		runtime.KeepAlive(m)
 	}
 }

@@ -15,10 +15,11 @@ import (
 
 // DefaultMemoSize is the decision memo's default bound, in decisions. An
 // entry is its key (the rule, the credentials and the target values the
-// rule reads, about 200–600 bytes for Keystone credentials) and a
-// Decision, so 10,000 entries stay near 10 MB per policy revision while
-// holding every repeated (caller, action, image attributes) combination
-// of a busy deployment for minutes.
+// rule reads) and a Decision: about 520 bytes for a Glance decision with
+// Keystone credentials (BenchmarkMemoEntryBytes), at most MaxMemoKey
+// and change. 10,000 entries are about 5 MB per policy revision (45 MB
+// at worst) and hold every repeated (caller, action, image attributes)
+// combination of a busy deployment for minutes.
 const DefaultMemoSize = 10000
 
 // MemoStats counts what decision memos did. One MemoStats may be shared
@@ -168,6 +169,12 @@ func (m *Memo) DecideInput(ctx context.Context, rule string, in ast.Value) (Deci
 	return m.evaluate(ctx, key, rule, in)
 }
 
+// MaxMemoKey bounds a memo key, in bytes: a request whose key (mostly its
+// credentials and the target values its rule reads) is longer is not
+// memoised, so that a memo of n decisions holds at most n×MaxMemoKey
+// bytes of keys.
+const MaxMemoKey = 4096
+
 // Keys start with how they were made: from a Request's Go values or from
 // an input value.
 const (
@@ -179,6 +186,11 @@ const (
 func (m *Memo) key(enc func([]byte) ([]byte, bool)) (string, bool) {
 	bp := m.bufs.Get().(*[]byte)
 	b, ok := enc((*bp)[:0])
+	if len(b) > MaxMemoKey {
+		*bp = b[:0]
+		m.bufs.Put(bp)
+		return "", false
+	}
 	key := string(b)
 	*bp = b[:0]
 	m.bufs.Put(bp)

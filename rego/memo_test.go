@@ -3,6 +3,7 @@ package rego_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -176,8 +177,8 @@ func TestMemoVolatilePolicy(t *testing.T) {
 	}
 }
 
-// Failed decisions (oslo raises) and a cancelled context are never kept;
-// size 0 is off.
+// Failed decisions (oslo raises), a cancelled context and keys over
+// MaxMemoKey are never kept; size 0 is off.
 func TestMemoKeepsOnlyDecisions(t *testing.T) {
 	e := engine(t, glancePolicy, oslo.Options{})
 	m := rego.NewMemo(e, 100, nil)
@@ -195,6 +196,10 @@ func TestMemoKeepsOnlyDecisions(t *testing.T) {
 	}
 	if m.Len() != 0 {
 		t.Errorf("%d decisions kept, want none", m.Len())
+	}
+	big := map[string]any{"roles": []any{"member"}, "padding": strings.Repeat("x", rego.MaxMemoKey)}
+	if _, out := memoDecide(t, m, rego.Request{Rule: "download_image", Credentials: big}); out != rego.MemoBypass || m.Len() != 0 {
+		t.Errorf("a key over MaxMemoKey: %s, %d kept; want bypass, none", out, m.Len())
 	}
 	off := rego.NewMemo(e, 0, nil)
 	if _, out := memoDecide(t, off, rego.Request{Rule: "download_image"}); out != rego.MemoOff {
