@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -129,13 +130,13 @@ func (m *Memo) Decide(ctx context.Context, req Request) (Decision, MemoOutcome, 
 		d, err := m.e.Decide(ctx, req)
 		return d, m.bypass(), err
 	}
-	key, ok := m.key(func(b []byte) ([]byte, bool) { return appendRequest(append(b, keyRequest), req, fp) })
-	if !ok {
+	d, hit, key, ok := m.look(func(b []byte) ([]byte, bool) { return appendRequest(append(b, keyRequest), req, fp) })
+	switch {
+	case !ok:
 		d, err := m.e.Decide(ctx, req)
 		m.stats.Bypassed.Add(1)
 		return d, MemoBypass, err
-	}
-	if d, ok := m.cache.Get(key); ok {
+	case hit:
 		m.stats.Hits.Add(1)
 		return d, MemoHit, nil
 	}
@@ -156,13 +157,13 @@ func (m *Memo) DecideInput(ctx context.Context, rule string, in ast.Value) (Deci
 		d, err := m.e.DecideInput(ctx, rule, in)
 		return d, m.bypass(), err
 	}
-	key, ok := m.key(func(b []byte) ([]byte, bool) { return appendValue(appendString(append(b, keyInput), rule), in) })
-	if !ok {
+	d, hit, key, ok := m.look(func(b []byte) ([]byte, bool) { return appendValue(appendString(append(b, keyInput), rule), in) })
+	switch {
+	case !ok:
 		d, err := m.e.DecideInput(ctx, rule, in)
 		m.stats.Bypassed.Add(1)
 		return d, MemoBypass, err
-	}
-	if d, ok := m.cache.Get(key); ok {
+	case hit:
 		m.stats.Hits.Add(1)
 		return d, MemoHit, nil
 	}
@@ -182,19 +183,24 @@ const (
 	keyInput   = 'I'
 )
 
-// key runs enc on a pooled buffer and returns the key it wrote.
-func (m *Memo) key(enc func([]byte) ([]byte, bool)) (string, bool) {
+// look writes a key with enc, in a pooled buffer, and looks it up: the
+// decision kept (hit), or on a miss the key to keep the decision under.
+// ok is false when there is no key: enc could not write one, or it is
+// over MaxMemoKey.
+func (m *Memo) look(enc func([]byte) ([]byte, bool)) (d Decision, hit bool, key string, ok bool) {
 	bp := m.bufs.Get().(*[]byte)
+	defer m.bufs.Put(bp)
 	b, ok := enc((*bp)[:0])
-	if len(b) > MaxMemoKey {
-		*bp = b[:0]
-		m.bufs.Put(bp)
-		return "", false
-	}
-	key := string(b)
 	*bp = b[:0]
-	m.bufs.Put(bp)
-	return key, ok
+	if !ok || len(b) > MaxMemoKey {
+		return Decision{}, false, "", false
+	}
+	// Get keeps no reference to its key: a view of the buffer spares a
+	// hit the copy (and so any allocation).
+	if d, hit = m.cache.Get(unsafe.String(unsafe.SliceData(b), len(b))); hit {
+		return d, true, "", true
+	}
+	return Decision{}, false, string(b), true
 }
 
 // evaluate decides in and keeps the decision under key unless it failed.
@@ -387,20 +393,9 @@ func appendGo(b []byte, v any) ([]byte, bool) {
 		}
 		return b, true
 	case map[string]any:
-		var buf [16]string
-		keys := sortedKeys(buf[:0], x)
-		b = binary.AppendUvarint(append(b, goMap), uint64(len(keys)))
-		ok := true
-		for _, k := range keys {
-			b = appendText(b, goString, k)
-			if b, ok = appendGo(b, x[k]); !ok {
-				return b, false
-			}
-		}
-		return b, true
+		return appendMap(b, x)
 	case map[string]string:
-		var buf [16]string
-		keys := sortedKeys(buf[:0], x)
+		keys := sortedKeys(make([]string, 0, len(x)), x)
 		b = binary.AppendUvarint(append(b, goStringMap), uint64(len(keys)))
 		for _, k := range keys {
 			b = appendText(appendText(b, goString, k), goString, x[k])
@@ -411,6 +406,40 @@ func appendGo(b []byte, v any) ([]byte, bool) {
 	}
 	return b, false
 }
+
+// appendMap appends a map's members in key order. Up to smallMap keys
+// are sorted in an array on the stack, where swaps need no write
+// barrier: credentials are sorted on every decision.
+func appendMap(b []byte, m map[string]any) ([]byte, bool) {
+	var keys []string
+	var small [smallMap]string
+	if len(m) <= smallMap {
+		n := 0
+		for k := range m {
+			small[n] = k
+			n++
+		}
+		for i := 1; i < n; i++ {
+			for j := i; j > 0 && small[j] < small[j-1]; j-- {
+				small[j], small[j-1] = small[j-1], small[j]
+			}
+		}
+		keys = small[:n]
+	} else {
+		keys = sortedKeys(make([]string, 0, len(m)), m)
+	}
+	b = binary.AppendUvarint(append(b, goMap), uint64(len(keys)))
+	ok := true
+	for _, k := range keys {
+		b = appendText(b, goString, k)
+		if b, ok = appendGo(b, m[k]); !ok {
+			return b, false
+		}
+	}
+	return b, true
+}
+
+const smallMap = 16
 
 func appendText(b []byte, tag byte, s string) []byte {
 	b = binary.AppendUvarint(append(b, tag), uint64(len(s)))
