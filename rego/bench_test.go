@@ -3,6 +3,7 @@ package rego_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"syscall"
 	"testing"
@@ -102,7 +103,7 @@ func BenchmarkDecideProperties(b *testing.B) {
 // BenchmarkDecideProperties through a decision memo, with Keystone
 // credentials as the server builds them: "off" is the engine alone (no
 // memo), "hit" a repeated decision, "miss" a decision the memo must
-// evaluate and keep (two requests alternating in a memo of one).
+// evaluate and keep (two callers' requests alternating in a memo of one).
 func BenchmarkDecideMemo(b *testing.B) {
 	e := engine(b, glancePolicy, oslo.Options{})
 	ctx := context.Background()
@@ -113,9 +114,11 @@ func BenchmarkDecideMemo(b *testing.B) {
 		"roles": []any{"member", "reader"}, "is_admin": false,
 	}
 	for _, n := range []int{0, 1000} {
+		other := maps.Clone(creds)
+		other["user_id"] = "another user"
 		reqs := []rego.Request{
 			{Rule: "download_image", Target: withProperties(n), Credentials: creds},
-			{Rule: "get_image", Target: withProperties(n), Credentials: creds},
+			{Rule: "download_image", Target: withProperties(n), Credentials: other},
 		}
 		for _, way := range []string{"off", "hit", "miss"} {
 			b.Run(fmt.Sprintf("%s/props=%d", way, n), func(b *testing.B) {

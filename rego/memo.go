@@ -56,20 +56,22 @@ func (o MemoOutcome) String() string {
 }
 
 // Memo is an exact decision memo over one Engine: a bounded LRU map from
-// the input a decision is evaluated on to the decision. The key is a
-// canonical encoding of exactly that input value (the rule, the
-// credentials and the target keys the rule's Footprint names, absence,
-// types and numbers' literal text included), so two requests share an
-// entry only when the engine would evaluate identical input, and the
-// engine is a function of its input: the memo never changes a decision.
+// what a decision is evaluated on to the decision. Decide's key is a
+// canonical encoding of exactly the request values Engine.Input builds
+// the input from (the rule, the credentials, the key order, and of the
+// target only the keys the rule's Footprint names, present or absent),
+// with Go types and numbers' literal text kept; DecideInput's is the
+// input value itself. Two requests share an entry only when the engine
+// would evaluate identical input, and the engine is a function of its
+// input: the memo never changes a decision.
 //
 // Not memoised, and decided by the engine every time: rules whose
 // footprint is Whole (they read the target dynamically), every rule of a
 // policy that calls a builtin whose answer can change between calls
 // (time.now_ns, http.send, rand.intn, ...), decisions that failed
 // (Error set: a denial with a reason, kept out so that a transient
-// failure is never repeated) and errors of the engine itself (a
-// cancelled context).
+// failure is never repeated), errors of the engine itself (a cancelled
+// context) and requests whose key is over MaxMemoKey.
 //
 // A Memo belongs to one engine: a new policy revision is a new engine
 // and needs a new Memo, so no decision crosses revisions. It is safe for
@@ -224,7 +226,7 @@ func (m *Memo) bypass() MemoOutcome {
 }
 
 // Canonical encoding: a tag byte, then for scalars the length-prefixed
-// text (a number's literal text: 1, 1.0 and 1e0 are different keys, as
+// text (a number's literal text: 1 and 1.0 are different keys, as
 // Python prints them differently) and for collections the count and the
 // members. Length prefixes make it injective: equal encodings are equal
 // values, member for member.
