@@ -103,7 +103,8 @@ func BenchmarkDecideProperties(b *testing.B) {
 // BenchmarkDecideProperties through a decision memo, with Keystone
 // credentials as the server builds them: "off" is the engine alone (no
 // memo), "hit" a repeated decision, "miss" a decision the memo must
-// evaluate and keep (two callers' requests alternating in a memo of one).
+// evaluate and keep; "off" and "miss" alternate two callers' requests
+// (in a memo of one: each evicts the other).
 func BenchmarkDecideMemo(b *testing.B) {
 	e := engine(b, glancePolicy, oslo.Options{})
 	ctx := context.Background()
@@ -128,7 +129,7 @@ func BenchmarkDecideMemo(b *testing.B) {
 				i := 0
 				decide := func() rego.MemoOutcome {
 					req := reqs[0]
-					if way == "miss" {
+					if way != "hit" {
 						req, i = reqs[i%2], i+1
 					}
 					d, out, err := m.Decide(ctx, req)
