@@ -51,6 +51,10 @@ type Batch struct {
 	Explain bool
 	// Workers is how many lines are decided at once (default GOMAXPROCS).
 	Workers int
+	// Memo bounds the exact decision memo (rego.Memo) of each engine, in
+	// decisions; 0 is none. Stats, if not nil, counts what the memos did.
+	Memo  int
+	Stats *rego.MemoStats
 }
 
 // rulesEngines is how many "rules" engines a Batch keeps.
@@ -80,6 +84,7 @@ func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	cache := newEngineCache(rulesEngines, func(rules string, def defaultRule) (*rego.Engine, error) {
 		return b.compileRules(ctx, rules, def)
 	})
+	memos := &memos{size: b.Memo, stats: b.Stats, of: map[*rego.Engine]*rego.Memo{}}
 
 	type job struct {
 		num    int
@@ -126,7 +131,7 @@ func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 					if !ok {
 						return
 					}
-					j.answer <- b.decide(ctx, cache, j.num, j.line)
+					j.answer <- b.decide(ctx, cache, memos, j.num, j.line)
 				case <-ctx.Done():
 					return
 				}
@@ -336,7 +341,7 @@ func pyTypeName(v policyfile.Value) string {
 }
 
 // decide answers line n.
-func (b *Batch) decide(ctx context.Context, cache *engineCache, n int, line []byte) answer {
+func (b *Batch) decide(ctx context.Context, cache *engineCache, memos *memos, n int, line []byte) answer {
 	fail := func(format string, args ...any) answer {
 		return answer{Error: fmt.Sprintf("line %d: ", n) + fmt.Sprintf(format, args...)}
 	}
@@ -362,9 +367,15 @@ func (b *Batch) decide(ctx context.Context, cache *engineCache, n int, line []by
 	}
 	name, isName := req.rule.(string)
 	var d rego.Decision
-	if b.Explain && isName {
+	switch {
+	case b.Explain && isName:
 		d, err = eng.Explain(ctx, rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
-	} else {
+	case isName && b.Memo > 0:
+		// The decoder has refused what OPA cannot hold: converting only
+		// what the rule reads (as Engine.Decide does) fails on nothing
+		// the whole input would have failed on.
+		d, _, err = memos.get(eng).Decide(ctx, rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
+	default:
 		var in ast.Value
 		if in, err = rego.InputValue(req.rule, req.target, req.creds); err != nil {
 			return fail("%v", err)
@@ -375,6 +386,29 @@ func (b *Batch) decide(ctx context.Context, cache *engineCache, n int, line []by
 		return fail("%v", err)
 	}
 	return answer{Allowed: d.Allowed, Error: d.Error, Explanation: d.Explanation}
+}
+
+// memos are the decision memos of a batch's engines, one per engine.
+// Like the engine cache they start over when full.
+type memos struct {
+	size  int
+	stats *rego.MemoStats
+	mu    sync.Mutex
+	of    map[*rego.Engine]*rego.Memo
+}
+
+func (ms *memos) get(e *rego.Engine) *rego.Memo {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	m := ms.of[e]
+	if m == nil {
+		if len(ms.of) > rulesEngines {
+			clear(ms.of)
+		}
+		m = rego.NewMemo(e, ms.size, ms.stats)
+		ms.of[e] = m
+	}
+	return m
 }
 
 // compileRules makes the engine of a request's "rules" map.

@@ -13,6 +13,7 @@ import (
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
+	"github.com/oslorego/oslorego/rego"
 )
 
 // TestBatchProtocol decides one request line per case, with the per-request
@@ -132,6 +133,14 @@ func TestBatchLineCorpus(t *testing.T) {
 			if len(got) != len(cases) {
 				t.Fatalf("%d answers for %d lines", len(got), len(cases))
 			}
+			// With the memo on, the first memoLines lines: the whole
+			// corpus again would double this test's time.
+			const memoLines = 200
+			var sample strings.Builder
+			for _, c := range cases[:min(memoLines, len(cases))] {
+				sample.WriteString(c.Line + "\n")
+			}
+			memoAgrees(t, sample.String(), got[:min(memoLines, len(got))])
 			for i, c := range cases {
 				if c.Expect == nil {
 					t.Fatalf("%s: no expectation", c.ID)
@@ -181,6 +190,7 @@ func TestBatchDifferential(t *testing.T) {
 	if len(got) != n {
 		t.Fatalf("%d answers for %d lines", len(got), n)
 	}
+	memoAgrees(t, in.String(), got)
 	mix := map[string]int{}
 	bad := 0
 	for i, c := range cases {
@@ -202,6 +212,52 @@ func TestBatchDifferential(t *testing.T) {
 	t.Logf("oracle outcomes: %v", mix)
 	if bad == 0 && (mix["allow"] < n/20 || mix["deny"] < n/10 || mix["error"] < n/20) {
 		t.Errorf("the generator's mix is too thin to prove much: %v", mix)
+	}
+}
+
+// memoAgrees decides the lines of in twice with the decision memo on, in
+// blocks of memoBlock lines each sent twice (so that a line's "rules"
+// engine is still cached, and not being decided, when it comes again):
+// both answers, the second from the memo where it can be, must be off's,
+// the answer without the memo, line for line.
+func memoAgrees(t *testing.T, in string, off []batchAnswer) {
+	t.Helper()
+	const memoBlock = 4
+	lines := strings.Split(strings.TrimSuffix(in, "\n"), "\n")
+	var twice strings.Builder
+	var order []int // the line of off each answer is to
+	for at := 0; at < len(lines); at += memoBlock {
+		block := lines[at:min(at+memoBlock, len(lines))]
+		for range 2 {
+			for i, l := range block {
+				twice.WriteString(l + "\n")
+				order = append(order, at+i)
+			}
+		}
+	}
+	b := newBatch()
+	b.Memo, b.Stats = 1000, &rego.MemoStats{}
+	on := runBatch(t, b, twice.String())
+	if len(on) != len(order) || len(off) != len(lines) {
+		t.Fatalf("memo on: %d answers for %d lines (%d without the memo)", len(on), len(order), len(off))
+	}
+	// Errors about the line name its number.
+	unnumbered := func(a batchAnswer, n int) batchAnswer {
+		a.Error = strings.TrimPrefix(a.Error, fmt.Sprintf("line %d: ", n))
+		return a
+	}
+	for i, a := range on {
+		n := order[i]
+		if got, want := unnumbered(a, i+1), unnumbered(off[n], n+1); got != want {
+			t.Errorf("line %d, memo on: %+v; off: %+v", n+1, got, want)
+		}
+	}
+	hits, misses := b.Stats.Hits.Load(), b.Stats.Misses.Load()
+	t.Logf("memo on: %d hits, %d misses, %d bypassed", hits, misses, b.Stats.Bypassed.Load())
+	// The "rules" engine cache starts over when full: a block it drops
+	// between its two passes misses again.
+	if 2*hits < misses {
+		t.Errorf("memo on: %d hits for %d misses: the repeated lines were not answered from the memo", hits, misses)
 	}
 }
 

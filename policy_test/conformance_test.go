@@ -46,6 +46,13 @@ func TestConformance(t *testing.T) {
 		}
 	})
 	t.Logf("%d corpus cases", total.Load())
+	// Every case is also decided through its engine's decision memo
+	// (harness.sameThroughMemo): hits are cases answered with an earlier
+	// case's decision.
+	t.Logf("decision memo: %d hits, %d misses, %d bypassed", h.memo.Hits.Load(), h.memo.Misses.Load(), h.memo.Bypassed.Load())
+	if h.memo.Hits.Load() == 0 {
+		t.Errorf("no case was answered from the decision memo")
+	}
 	if total.Load() < 20000 {
 		t.Fatalf("only %d corpus cases ran", total.Load())
 	}

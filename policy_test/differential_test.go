@@ -55,6 +55,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatalf("oracle: %v", err)
 	}
 	h := newHarness(false)
+	h.probe = true
 	// Decide on every core; compare in order.
 	got := make([]outcome, n)
 	errs := make([]error, n)
@@ -94,6 +95,11 @@ func TestDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("oracle outcomes: %v", mix)
+	t.Logf("decision memo: %d hits (%d probes with an unread target key), %d misses, %d bypassed",
+		h.memo.Hits.Load(), h.probeHits.Load(), h.memo.Misses.Load(), h.memo.Bypassed.Load())
+	if h.probeHits.Load() < int64(n/10) {
+		t.Errorf("only %d probes of %d cases were answered from the memo: it was hardly tested", h.probeHits.Load(), n)
+	}
 	for _, cl := range classes.Classes() {
 		if s := perClass[cl]; s != nil {
 			t.Logf("class %-3s drawn in %4d cases (%.1f%%): oslo %v; %d differ (%d of the %d with no other class)",

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/oslorego/oslorego/policy_test/oracle"
 	"github.com/oslorego/oslorego/rego"
@@ -42,12 +45,24 @@ type harness struct {
 	// kept. Random cases rarely share a policy, and 10,000 compiled
 	// engines held at once need more memory than CI has.
 	keep bool
+	// probe decides each case a second time through the memo with a
+	// target key no rule reads added: a hit, which must be the decision
+	// on that whole input.
+	probe bool
+	// memo counts what the engines' decision memos did; probeHits the
+	// probes answered from the memo.
+	memo      rego.MemoStats
+	probeHits atomic.Int64
 }
 
 type engineOrErr struct {
-	eng *rego.Engine
-	err error
+	eng  *rego.Engine
+	memo *rego.Memo
+	err  error
 }
+
+// harnessMemo is the decision memo's size per engine in the harness.
+const harnessMemo = 1000
 
 // newHarness builds engines per policy; keep says whether to cache them all
 // (cases grouped by policy) or only the latest (random cases).
@@ -95,8 +110,10 @@ func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 		return outcome{}, err
 	}
 	got := outcome{Allowed: d.Allowed, Error: d.Error}
-	// Deciding on the rule's input footprint alone changes nothing.
-	if err := sameOnFootprint(ctx, eng.eng, rule, target, creds, d); err != nil {
+	// Deciding through the decision memo, which converts the rule's
+	// input footprint alone and may answer from an earlier case,
+	// changes nothing.
+	if err := h.sameThroughMemo(ctx, eng.memo, rule, target, creds, d); err != nil {
 		return got, fmt.Errorf("%s: %w", c.ID, err)
 	}
 	if exact := (outcome{Allowed: x.Allowed, Error: x.Error}); exact.kind() != got.kind() {
@@ -126,7 +143,7 @@ func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error
 		if err != nil {
 			return e, fmt.Errorf("compile: %w", err)
 		}
-		e = engineOrErr{eng: eng}
+		e = engineOrErr{eng: eng, memo: rego.NewMemo(eng, harnessMemo, &h.memo)}
 	}
 	h.mu.Lock()
 	if !h.keep {
@@ -255,10 +272,19 @@ func bareCheck(c oracle.Case) (string, bool) {
 	return "", false
 }
 
-// sameOnFootprint decides again with only the input the engine's
-// Footprint names converted (as Engine.Decide does) and requires the
-// decision made on the whole input, want.
-func sameOnFootprint(ctx context.Context, eng *rego.Engine, rule string, target, creds []byte, want rego.Decision) error {
+// probeKey is a target key no policy reads; it sorts after every key of
+// the generators, so that the key order stays sorted where it was.
+const probeKey = "\U0010FFFDmemo probe"
+
+// sameThroughMemo decides again through the engine's decision memo,
+// which converts only the input its Footprint names (as Engine.Decide
+// does) and may answer from an earlier case with the same footprint
+// input, and requires the decision made on the whole input without the
+// memo, want. With h.probe, a target object with probeKey added must then
+// be a hit (unless the rule is not memoisable) and the decision on that
+// whole input.
+func (h *harness) sameThroughMemo(ctx context.Context, memo *rego.Memo, rule string, target, creds []byte, want rego.Decision) error {
+	eng := memo.Engine()
 	t, err := rego.DecodeOrdered(target)
 	if err != nil {
 		return err
@@ -267,16 +293,48 @@ func sameOnFootprint(ctx context.Context, eng *rego.Engine, rule string, target,
 	if err != nil {
 		return err
 	}
-	in, err := eng.Input(rego.Request{Rule: rule, Target: t, Credentials: c})
-	if err != nil {
-		return err
-	}
-	got, err := eng.DecideInput(ctx, rule, in)
+	got, out, err := memo.Decide(ctx, rego.Request{Rule: rule, Target: t, Credentials: c})
 	if err != nil {
 		return err
 	}
 	if got != want {
-		return fmt.Errorf("on the footprint %s the decision is %+v, on the whole input %+v", eng.Footprint(rule), got, want)
+		return fmt.Errorf("through the memo (%s, footprint %s) the decision is %+v, on the whole input %+v", out, eng.Footprint(rule), got, want)
+	}
+	if !h.probe || (out != rego.MemoMiss && out != rego.MemoHit) || len(target) < 2 || target[0] != '{' {
+		return nil
+	}
+	probed := []byte(`{"` + probeKey + `": 1}`)
+	if len(target) > 2 {
+		probed = append(append(target[:len(target)-1:len(target)-1], `, "`+probeKey+`": 1`...), '}')
+	}
+	in, err := rego.InputJSON(rule, probed, creds)
+	if err != nil {
+		return err
+	}
+	whole, err := eng.DecideInput(ctx, rule, in)
+	if err != nil {
+		return err
+	}
+	if t, err = rego.DecodeOrdered(probed); err != nil {
+		return err
+	}
+	got, out, err = memo.Decide(ctx, rego.Request{Rule: rule, Target: t, Credentials: c})
+	if err != nil {
+		return err
+	}
+	// A target whose keys are not in sorted order carries its key order
+	// in the input, which the new key changes: a miss.
+	orig, err := rego.InputJSON(rule, target, creds)
+	if err != nil {
+		return err
+	}
+	_, noOrder := orig.Find(ast.MustParseRef(`x.key_order.target.keys`)[1:])
+	ordered := noOrder == nil
+	if got != whole || (out != rego.MemoHit && !ordered) {
+		return fmt.Errorf("with an unread target key, through the memo (%s, want a hit) %+v, on the whole input %+v", out, got, whole)
+	}
+	if out == rego.MemoHit {
+		h.probeHits.Add(1)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/oslorego/oslorego/auth"
+	"github.com/oslorego/oslorego/rego"
 )
 
 // decisionRecord is one line of the decision log. It holds the caller's
@@ -26,6 +27,8 @@ type decisionRecord struct {
 	Revision          string
 	Credentials       *auth.Identity
 	IsAdmin           bool
+	// Memo is what the decision memo did for the decision.
+	Memo rego.MemoOutcome
 }
 
 func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.Time) {
@@ -50,6 +53,9 @@ func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.
 	}
 	if r.PolicyError != "" {
 		attrs = append(attrs, slog.String("policy_error", r.PolicyError))
+	}
+	if r.Memo != rego.MemoOff {
+		attrs = append(attrs, slog.String("memo", r.Memo.String()))
 	}
 	if id := r.Credentials; id != nil {
 		attrs = append(attrs, slog.Group("credentials",

@@ -23,7 +23,8 @@ type metrics struct {
 	sourceUnavailable *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics registers the server's collectors, and others.
+func newMetrics(reg prometheus.Registerer, others ...prometheus.Collector) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_http_requests_total", Help: "HTTP requests by route, method and status code.",
@@ -49,12 +50,46 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "oslorego_source_unavailable_total", Help: "Requests answered 503 or broken off because the image source (the upstream Glance in gateway mode) failed, by step: find, open, transfer.",
 		}, []string{"step"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected, m.sourceUnavailable} {
+	for _, c := range append([]prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected, m.sourceUnavailable}, others...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+var (
+	memoLookupsDesc = prometheus.NewDesc("oslorego_decision_memo_lookups_total",
+		"Policy decisions by what the decision memo did: hit (answered from it), miss (evaluated and kept), bypass (not memoisable: evaluated).", []string{"result"}, nil)
+	memoEvictionsDesc = prometheus.NewDesc("oslorego_decision_memo_evictions_total",
+		"Decisions dropped from the decision memo to keep its bound.", nil, nil)
+	memoEntriesDesc = prometheus.NewDesc("oslorego_decision_memo_entries",
+		"Decisions kept in the memo of the policy revision in force.", nil, nil)
+)
+
+// memoCollector reports the decision memos' counts (over every
+// revision) and the size of the memo in force.
+type memoCollector struct{ s *Server }
+
+func (s *Server) memoCollector() prometheus.Collector { return memoCollector{s} }
+
+func (c memoCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- memoLookupsDesc
+	ch <- memoEvictionsDesc
+	ch <- memoEntriesDesc
+}
+
+func (c memoCollector) Collect(ch chan<- prometheus.Metric) {
+	st := &c.s.memoStats
+	for result, n := range map[string]uint64{"hit": st.Hits.Load(), "miss": st.Misses.Load(), "bypass": st.Bypassed.Load()} {
+		ch <- prometheus.MustNewConstMetric(memoLookupsDesc, prometheus.CounterValue, float64(n), result)
+	}
+	ch <- prometheus.MustNewConstMetric(memoEvictionsDesc, prometheus.CounterValue, float64(st.Evictions.Load()))
+	entries := 0
+	if pol := c.s.state.Load(); pol != nil {
+		entries = pol.memo.Len()
+	}
+	ch <- prometheus.MustNewConstMetric(memoEntriesDesc, prometheus.GaugeValue, float64(entries))
 }
 
 func (m *metrics) observeDecision(action string, allowed bool, d time.Duration) {

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -334,5 +336,75 @@ func TestGracefulShutdownFinishesDownloads(t *testing.T) {
 	}
 	if err := <-shut; err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// The decision memo (Config.DecisionMemo): a repeated decision is a hit,
+// logged and counted; a reload starts an empty memo, so that no decision
+// of the old revision answers for the new one. Off, the log says nothing.
+func TestDecisionMemo(t *testing.T) {
+	dir := t.TempDir()
+	def, err := os.ReadFile("../bundles/glance/defaults.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("defaults.json", string(def))
+	write("policy.yaml", `"download_image": ""`)
+	w := bundles.NewWatcher(bundles.Path(dir), bundles.Options{})
+	if _, err := w.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, w, nil, func(c *server.Config) { c.DecisionMemo = 100 })
+	member := tok(h.token(p1, "member"))
+	img := h.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+	path := "/v2/images/" + img.ID + "/file"
+	for i, want := range []int{200, 200} {
+		if r := h.do("GET", path, member); r.Status != want {
+			t.Fatalf("request %d: %d, want %d", i, r.Status, want)
+		}
+	}
+	write("policy.yaml", `"download_image": "role:admin"`)
+	if changed, err := w.Reload(t.Context()); err != nil || !changed {
+		t.Fatalf("reload: %v %v", changed, err)
+	}
+	for i, want := range []int{403, 403} {
+		if r := h.do("GET", path, member); r.Status != want {
+			t.Fatalf("after reload, request %d: %d, want %d", i, r.Status, want)
+		}
+	}
+	var memo []string
+	for _, l := range strings.Split(strings.TrimSpace(h.decisions.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		memo = append(memo, fmt.Sprint(rec["memo"], " ", rec["result"]))
+	}
+	if want := []string{"miss allow", "hit allow", "miss deny", "hit deny"}; !slices.Equal(memo, want) {
+		t.Errorf("decision log memo, result: %q, want %q", memo, want)
+	}
+	m := string(h.do("GET", "/metrics", nil).Body)
+	for _, want := range []string{
+		`oslorego_decision_memo_lookups_total{result="hit"} 2`,
+		`oslorego_decision_memo_lookups_total{result="miss"} 2`,
+		`oslorego_decision_memo_lookups_total{result="bypass"} 0`,
+		`oslorego_decision_memo_evictions_total 0`,
+		`oslorego_decision_memo_entries 1`,
+		`oslorego_decisions_total{action="download_image",result="deny"} 2`,
+	} {
+		mustContain(t, m, want)
+	}
+
+	off := newHarness(t, glancePolicy(t), nil)
+	member = tok(off.token(p1, "member"))
+	img = off.image(digits, imagestore.ImportOptions{Owner: sp(p1)})
+	off.do("GET", "/v2/images/"+img.ID+"/file", member)
+	if l := off.decisions.String(); strings.Contains(l, `"memo"`) || !strings.Contains(l, `"result":"allow"`) {
+		t.Errorf("memo off, decision log: %s", l)
 	}
 }

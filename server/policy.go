@@ -20,6 +20,9 @@ const protectionsRef = "data.oslo.glance.property_protections.allowed"
 type policyState struct {
 	engine   *rego.Engine
 	revision string
+	// memo answers repeated decisions of this revision (off when
+	// Config.DecisionMemo is 0); a reload makes a new, empty one.
+	memo *rego.Memo
 	// readable is nil when the bundle has no property protections: every
 	// property is readable, as in Glance without a protection file.
 	readable *rego.Query
@@ -49,7 +52,7 @@ func (s *Server) policyState(ctx context.Context) (*policyState, error) {
 	if st := s.state.Load(); st != nil && st.engine == eng {
 		return st, nil
 	}
-	st := &policyState{engine: eng, revision: revision}
+	st := &policyState{engine: eng, revision: revision, memo: rego.NewMemo(eng, s.cfg.DecisionMemo, &s.memoStats)}
 	if eng.Defines(protectionsRef) {
 		q, err := eng.PrepareQuery(ctx, `{p | some p in input.properties; `+protectionsRef+`(p, "read")}`)
 		if err != nil {

@@ -99,6 +99,10 @@ type Config struct {
 	// ImageSchema is Glance's schema-image.json: custom image properties
 	// added to the image schemas served under /v2/schemas/. Optional.
 	ImageSchema []byte
+	// DecisionMemo bounds the exact decision memo (rego.Memo) kept per
+	// policy revision, in decisions; 0 is no memo. The serve command's
+	// default is rego.DefaultMemoSize.
+	DecisionMemo int
 	// Status holds the components /readyz reports on, by name (e.g. the
 	// tokens file). The policy source is reported as "policy", through
 	// its own Status when it is a StatusReporter.
@@ -145,6 +149,8 @@ type Server struct {
 
 	mu    sync.Mutex                  // serialises preparing a new state
 	state atomic.Pointer[policyState] // prepared queries for the bundle in force
+	// memoStats count what the decision memos of every revision did.
+	memoStats rego.MemoStats
 
 	buffers sync.Pool // *[]byte of smallBody bytes, for small bodies
 
@@ -205,7 +211,7 @@ func New(cfg Config) (*Server, error) {
 		s.slots = make(chan struct{}, cfg.MaxRequests)
 	}
 	s.buffers.New = func() any { b := make([]byte, smallBody); return &b }
-	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
+	if s.metrics, err = newMetrics(cfg.Registry, s.memoCollector()); err != nil {
 		return nil, err
 	}
 	e := echo.New()
@@ -443,12 +449,12 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			return rt.handler(s, cl)
 		}
 		dstart := time.Now()
-		d, err := pol.engine.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
+		d, memo, err := pol.memo.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
 		s.metrics.observeDecision(rt.Action, d.Allowed, time.Since(dstart))
 		if err != nil {
 			return fmt.Errorf("deciding %s: %w", rt.Action, err)
 		}
-		rec.Evaluated, rec.PolicyError = d.Evaluated, d.Error
+		rec.Evaluated, rec.PolicyError, rec.Memo = d.Evaluated, d.Error, memo
 		if !d.Allowed {
 			rec.Result = "deny"
 			return c.JSONBlob(http.StatusForbidden, forbiddenBody)

@@ -18,6 +18,7 @@ type checkFlags struct {
 	rule     string
 	explain  bool
 	batch    bool
+	memo     int
 }
 
 func runCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -54,11 +55,15 @@ with the load error and the exit status is 1.`, stdout)
 	fs.StringVar(&cf.rule, "rule", "", "rule to check (default: every rule whose name contains \":\")")
 	fs.BoolVar(&cf.explain, "explain", false, "explain each decision: the oslo sub-expressions evaluated and which failed, with file:line")
 	fs.BoolVar(&cf.batch, "batch", false, "read JSON Lines requests on stdin and write one decision per line")
+	fs.IntVar(&cf.memo, "decision-memo", rego.DefaultMemoSize, "with --batch: decisions kept per policy to answer repeated requests without evaluating (exact: keyed on what the rule reads; 0: off)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments %q (give policies with --policy)", fs.Args())
+	}
+	if cf.memo < 0 {
+		return usageErr("--decision-memo %d: want a number of decisions, 0 for none", cf.memo)
 	}
 	if cf.batch {
 		return runBatch(ctx, &pf, &cf, stdin, stdout)
@@ -111,6 +116,7 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 		Options: pf.options(),
 		Compile: pf.engine,
 		Explain: cf.explain,
+		Memo:    cf.memo,
 	}
 	if len(cf.policies) > 0 || pf.defaults != "" {
 		b.Policy, b.PolicyErr = buildEngine(ctx, pf, cf.policies)

@@ -24,6 +24,7 @@ import (
 	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/upstream"
 )
@@ -38,6 +39,7 @@ type serveFlags struct {
 	reload, shutdown                  time.Duration
 	writeProgress                     time.Duration
 	maxRequests, maxConns             int
+	decisionMemo                      int
 	authMode, tokensFile              string
 	tokensOnError                     string
 	keystone                          keystoneFlags
@@ -156,6 +158,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&f.shutdown, "shutdown-timeout", 60*time.Second, "how long downloads in flight may take to finish on shutdown")
 	fs.IntVar(&f.maxRequests, "max-requests", server.DefaultMaxRequests, "requests in progress at most; more are answered 503 (negative: no bound)")
 	fs.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "connections served at once (on each listener: the public one and --pdp-listen); more wait to be accepted (0: no bound)")
+	fs.IntVar(&f.decisionMemo, "decision-memo", rego.DefaultMemoSize, "decisions kept per policy revision to answer repeated ones without evaluating (exact: keyed on what the rule reads; 0: off)")
 	fs.DurationVar(&f.writeProgress, "write-progress-timeout", server.DefaultWriteProgressTimeout, "close the connection of a client that takes no data for this long (negative: never)")
 	fs.StringVar(&f.authMode, "auth", "token", "authentication: token, keystone or headers")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "tokens file for --auth token (default <data-dir>/tokens.json)")
@@ -180,6 +183,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	if fs.NArg() != 0 {
 		return usageErr("serve takes no arguments")
+	}
+	if f.decisionMemo < 0 {
+		return usageErr("--decision-memo %d: want a number of decisions, 0 for none", f.decisionMemo)
 	}
 	if err := f.gateway.check(f.authMode); err != nil {
 		return err
@@ -285,7 +291,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		Source: source, Upstream: proxyTo, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
 		MaxRequests: f.maxRequests, WriteProgressTimeout: f.writeProgress, Status: status,
-		Registry: reg,
+		DecisionMemo: f.decisionMemo,
+		Registry:     reg,
 	}
 	if store != nil {
 		cfg.Images = store // a nil *Store is no Images

@@ -137,6 +137,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"serve", "--auth", "headers", "--trusted-proxy", "not-an-ip"}, "not-an-ip"},
 		{[]string{"serve", "extra"}, "no arguments"},
 		{[]string{"serve", "--log-format", "xml"}, "text or json"},
+		{[]string{"serve", "--decision-memo", "-1"}, "--decision-memo -1"},
 	} {
 		code, _, stderr := runCLI(t, "", c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
@@ -150,7 +151,7 @@ func TestServeUsage(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "--trusted-proxy") || !strings.Contains(stderr, "download_image") {
 		t.Errorf("serve --help: %d %q", code, stderr)
 	}
-	for _, flag := range []string{"--max-requests int", "--max-connections int", "--write-progress-timeout duration", "(default 1024)", "(default 4096)", "(default 1m0s)"} {
+	for _, flag := range []string{"--max-requests int", "--max-connections int", "--write-progress-timeout duration", "(default 1024)", "(default 4096)", "(default 1m0s)", "--decision-memo int", "(default 10000)"} {
 		if !strings.Contains(stderr, flag) {
 			t.Errorf("serve --help lacks %q", flag)
 		}
