@@ -4,6 +4,7 @@
 //
 //	go run ./bench/cold gen -policies ../shared/policies -out DIR
 //	go run ./bench/cold time -policy FILE|-defaults META -requests DIR/NAME.jsonl -n 20000
+//	go run ./bench/cold batch -requests DIR/NAME.jsonl -n 100000 > LINES.jsonl
 //
 // gen writes, per real policy file, the requests of casegen.RealPolicies
 // (every rule, or 150 spread over a larger file, against rotating personas
@@ -13,7 +14,8 @@
 // timed, each with its own clock reading, and prints one JSON line: the
 // percentiles in microseconds and the decisions of the first pass (in
 // order, 1 allow, 0 deny, e fail closed), which the driver compares with
-// oslo.policy's.
+// oslo.policy's. batch writes n check --batch lines that do not repeat:
+// the requests in turn, each target with its own "id" (issue 13 goal 4).
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,8 +54,10 @@ func main() {
 		err = gen(os.Args[2:])
 	case "time":
 		err = timeDecisions(os.Args[2:])
+	case "batch":
+		err = batchLines(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (gen or time)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (gen, time or batch)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cold:", err)
@@ -103,6 +108,34 @@ func gen(args []string) error {
 		}
 	}
 	return nil
+}
+
+func batchLines(args []string) error {
+	fs := flag.NewFlagSet("batch", flag.ExitOnError)
+	requests := fs.String("requests", "", "JSON Lines requests (from gen)")
+	n := fs.Int("n", 100000, "lines to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reqs, err := readRequests(*requests)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(os.Stdout)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i := range *n {
+		r := reqs[i%len(reqs)]
+		target := map[string]any{}
+		if t, ok := r.Target.(map[string]any); ok {
+			maps.Copy(target, t)
+		}
+		target["id"] = fmt.Sprintf("req-%d", i)
+		if err := enc.Encode(line{Rule: r.Rule, Target: target, Creds: r.Credentials}); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }
 
 func readRequests(path string) ([]rego.Request, error) {
