@@ -377,7 +377,13 @@ func (b *Batch) decide(ctx context.Context, cache *engineCache, memos *memos, n 
 		d, _, err = memos.get(eng).Decide(ctx, rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
 	default:
 		var in ast.Value
-		if in, err = rego.InputValue(req.rule, req.target, req.creds); err != nil {
+		if isName {
+			// Only what the rule can read is converted (its footprint).
+			in, err = eng.Input(rego.Request{Rule: name, Target: req.target, Credentials: req.creds})
+		} else {
+			in, err = rego.InputValue(req.rule, req.target, req.creds)
+		}
+		if err != nil {
 			return fail("%v", err)
 		}
 		d, err = eng.DecideInput(ctx, name, in)

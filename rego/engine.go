@@ -70,6 +70,9 @@ type Engine struct {
 	exact *Engine
 	// fp are the input footprints of query's entry point, by rule.
 	fp *footprints
+	// holds decides sane input to safe rules without result's dispatch;
+	// nil for the exact engine and without a translation.
+	holds *holdsPath
 }
 
 // Option configures New.
@@ -204,6 +207,11 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	}
 	x.exact = &x
 	e.exact = &x
+	if tr != nil {
+		if e.holds, err = newHoldsPath(ctx, e); err != nil {
+			return nil, fmt.Errorf("preparing the holds form: %w", err)
+		}
+	}
 	return e, nil
 }
 
@@ -217,7 +225,13 @@ func (e *Engine) Exact() *Engine { return e.exact }
 // makes a failing builtin "undefined", and `not undefined` is true: an
 // error would become an allow, so every query has strict builtin errors.
 func (e *Engine) prepare(ctx context.Context, query string) (oparego.PreparedEvalQuery, error) {
-	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), oparego.Query(query), oparego.StrictBuiltinErrors(true)}
+	return e.prepareQuery(ctx, oparego.Query(query))
+}
+
+// prepareQuery is prepare for a query given as a rego option (Query or
+// ParsedQuery).
+func (e *Engine) prepareQuery(ctx context.Context, query func(*oparego.Rego)) (oparego.PreparedEvalQuery, error) {
+	args := []func(*oparego.Rego){oparego.Compiler(e.compiler), query, oparego.StrictBuiltinErrors(true)}
 	if e.store != nil {
 		args = append(args, oparego.Store(e.store))
 	}
@@ -331,26 +345,40 @@ func (e *Engine) Input(req Request) (ast.Value, error) {
 // callers use it to avoid converting twice.
 func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (Decision, error) {
 	d := Decision{Rule: rule}
-	rs, err := e.query.Eval(ctx, oparego.EvalParsedInput(in))
+	var (
+		rs    oparego.ResultSet
+		err   error
+		holds bool
+	)
+	if e.holds != nil {
+		d.Allowed, holds, err = e.holds.decide(ctx, in)
+	}
+	if !holds && err == nil {
+		rs, err = e.query.Eval(ctx, oparego.EvalParsedInput(in))
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return d, fmt.Errorf("deciding %q: %w", rule, err)
 		}
+		d.Allowed = false
 		d.Error = "policy evaluation failed: " + err.Error()
 		return d, nil
 	}
-	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+	switch {
+	case holds:
+	case len(rs) != 1 || len(rs[0].Expressions) != 1:
 		d.Error = "policy evaluation produced no result"
 		return d, nil
-	}
-	switch v := rs[0].Expressions[0].Value.(type) {
-	case bool:
-		d.Allowed = v
-	case map[string]any:
-		msg, _ := v["error"].(string)
-		d.Error = msg
 	default:
-		d.Error = fmt.Sprintf("policy evaluation produced %T, not a decision", v)
+		switch v := rs[0].Expressions[0].Value.(type) {
+		case bool:
+			d.Allowed = v
+		case map[string]any:
+			msg, _ := v["error"].(string)
+			d.Error = msg
+		default:
+			d.Error = fmt.Sprintf("policy evaluation produced %T, not a decision", v)
+		}
 	}
 	if e.tr == nil {
 		return d, nil

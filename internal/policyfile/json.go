@@ -36,6 +36,17 @@ type jsonParser struct {
 	lastLine, lastOff, lastCol int
 }
 
+// newJSONParser is a parser of s, its line starts found.
+func newJSONParser(s string) *jsonParser {
+	p := &jsonParser{s: s, lines: []int{0}, lastCol: 1}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			p.lines = append(p.lines, i+1)
+		}
+	}
+	return p
+}
+
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // parseJSON returns the decoded object or the error json.loads raises.
@@ -43,12 +54,7 @@ func parseJSON(s string) (*pyObj, *jsonError) {
 	if strings.HasPrefix(s, "\ufeff") {
 		return nil, &jsonError{msg: "Unexpected UTF-8 BOM (decode using utf-8-sig)"}
 	}
-	p := &jsonParser{s: s, lines: []int{0}, lastCol: 1}
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			p.lines = append(p.lines, i+1)
-		}
-	}
+	p := newJSONParser(s)
 	i := p.ws(0)
 	o, end := p.value(i)
 	if p.err != nil {

@@ -1,6 +1,9 @@
 package policyfile
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LoadJSON decodes text exactly as Python 3.11's json.loads(text) does
 // (see the package documentation): NaN and ±Infinity are Floats, lone
@@ -36,12 +39,68 @@ type Member struct {
 // A text that json.loads rejects, or whose value is not an object, is an
 // error.
 func LoadJSONObject(text string) ([]Member, error) {
-	p := &jsonParser{s: text, lines: []int{0}, lastCol: 1}
-	for i := 0; i < len(text); i++ {
-		if text[i] == '\n' {
-			p.lines = append(p.lines, i+1)
-		}
+	if members, ok := loadObjectOnce(text); ok {
+		return members, nil
 	}
+	return loadJSONObjectChecked(text)
+}
+
+// loadObjectOnce is LoadJSONObject in one pass for the usual text, a valid
+// JSON object whose members all convert: ok is false for anything else,
+// which loadJSONObjectChecked then reports as json.loads would (it parses
+// the whole text first, and only then walks its members).
+func loadObjectOnce(text string) (members []Member, ok bool) {
+	if strings.HasPrefix(text, "\ufeff") {
+		return nil, false
+	}
+	p := newJSONParser(text)
+	i := p.ws(0)
+	if i >= len(text) || text[i] != '{' {
+		return nil, false
+	}
+	// Inside the top-level object, as parseJSON's value() counts depth.
+	p.depth = 1
+	conv := newConverter()
+	i = p.ws(i + 1)
+	if i < len(text) && text[i] == '}' {
+		return nil, p.ws(i+1) == len(text)
+	}
+	for {
+		if i >= len(text) || text[i] != '"' {
+			return nil, false
+		}
+		key, end := p.str(i + 1)
+		if end < 0 {
+			return nil, false
+		}
+		if i = p.ws(end); i >= len(text) || text[i] != ':' {
+			return nil, false
+		}
+		i = p.ws(i + 1)
+		vp := p.pos(i)
+		o, end := p.value(i)
+		if end < 0 {
+			return nil, false
+		}
+		v, err := conv.value(o, vp)
+		if err != nil {
+			return nil, false
+		}
+		members = append(members, Member{Key: key, Value: v, Raw: text[i:end]})
+		if i = p.ws(end); i < len(text) && text[i] == '}' {
+			return members, p.ws(i+1) == len(text)
+		}
+		if i >= len(text) || text[i] != ',' {
+			return nil, false
+		}
+		i = p.ws(i + 1)
+	}
+}
+
+// loadJSONObjectChecked is LoadJSONObject: json.loads's verdict on the
+// whole text first, then a walk of the object's members.
+func loadJSONObjectChecked(text string) ([]Member, error) {
+	p := newJSONParser(text)
 	if _, jerr := parseJSON(text); jerr != nil {
 		return nil, jsonErr(text, jerr)
 	}

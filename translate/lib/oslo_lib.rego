@@ -17,8 +17,12 @@ target := object.get(input, "target", {})
 _raw_creds := object.get(input, "credentials", {})
 
 # creds are the credentials after Enforcer.enforce()'s one mutation: a truthy
-# system_scope is copied to "system".
-creds := object.union(_raw_creds, {"system": _raw_creds.system_scope}) if {
+# system_scope is copied to "system". (The first branch is the common case,
+# an object without a truthy system_scope, tested in one step.)
+creds := input.credentials if {
+	is_object(input.credentials)
+	object.get(input.credentials, "system_scope", null) in {false, null, 0, "", [], {}, set()}
+} else := object.union(_raw_creds, {"system": _raw_creds.system_scope}) if {
 	_raw_creds.system_scope
 	truthy(_raw_creds.system_scope)
 } else := _raw_creds
