@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -42,9 +43,24 @@ func (b *bundleService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.body)
 }
 
-// buildGlance builds the built-in glance bundle's sources with
-// download_image replaced by rule (none: unchanged) at revision rev.
+// buildGlance builds glanceDir(rule) at revision rev.
 func buildGlance(t *testing.T, rule, rev string) []byte {
+	t.Helper()
+	dir := glanceDir(t, rule)
+	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	if code, _, stderr := runCLI(t, "", "build", dir, "-o", out, "--revision", rev); code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// glanceDir is a copy of the built-in glance bundle's sources with
+// download_image replaced by rule (none: unchanged).
+func glanceDir(t *testing.T, rule string) string {
 	t.Helper()
 	dir := t.TempDir()
 	entries, err := os.ReadDir("../../bundles/glance")
@@ -67,15 +83,7 @@ func buildGlance(t *testing.T, rule, rev string) []byte {
 			t.Fatal(err)
 		}
 	}
-	out := filepath.Join(t.TempDir(), "bundle.tar.gz")
-	if code, _, stderr := runCLI(t, "", "build", dir, "-o", out, "--revision", rev); code != 0 {
-		t.Fatalf("build: %s", stderr)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return dir
 }
 
 // waitMetric polls /metrics until it has line. (The deadline only bounds
@@ -180,6 +188,51 @@ func TestServeShadowBundle(t *testing.T) {
 	}
 	if strings.Contains(string(b), member) || strings.Contains(errb.String(), member) {
 		t.Error("a token reached the logs")
+	}
+}
+
+// SIGHUP reloads the shadow bundle too: with no --reload-interval, an
+// edited shadow directory is in use after the signal.
+func TestServeShadowBundleSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("OSLOREGO_DATA_DIR", filepath.Join(dir, "data"))
+	candidate := glanceDir(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url, done, errb := startServe(t, ctx, "--shadow-bundle", candidate, "--reload-interval", "0")
+	_, tokOut, _ := runCLI(t, "", "token", "add", "--user", "u", "--project", "demo", "--roles", "member")
+	member := strings.TrimSpace(tokOut)
+	id := "0c7b4c0e-0000-4000-8000-00000000000c"
+	if code, _, stderr := runCLI(t, "", "image", "import", example+"tiny.img", "--name", "billed", "--owner", "demo", "--id", id, "--property", "x_billing_code_ntt=ntt_3251"); code != 0 {
+		t.Fatal(stderr)
+	}
+	download := func() {
+		t.Helper()
+		if status, body := httpGet(t, url+"/v2/images/"+id+"/file", member); status != 403 {
+			t.Fatalf("download: %d %s, want the built-in bundle's 403", status, body)
+		}
+	}
+	download()
+	waitMetric(t, url, `oslorego_shadow_decisions_total{result="agree"} 1`)
+	open, err := os.ReadFile(filepath.Join(glanceDir(t, `"rule:context_is_admin or rule:glance_download_image"`), "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(candidate, "policy.yaml"), open, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, url, `oslorego_shadow_bundle_reload_total{result="success"} 2`)
+	if !strings.Contains(errb.String(), "SIGHUP: reloading the shadow bundle") {
+		t.Errorf("the shadow reload is not logged:\n%s", errb.String())
+	}
+	download()
+	waitMetric(t, url, `oslorego_shadow_disagreements_total{enforced="deny",rule="download_image",shadow="allow"} 1`)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, errb.String())
 	}
 }
 
