@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -155,5 +156,43 @@ func TestBuiltinRevisionIsStable(t *testing.T) {
 	built := build(t, dir)
 	if a.Revision != b.Revision || a.Revision != built.Manifest.Revision || !strings.HasPrefix(a.Revision, "sha256:") {
 		t.Errorf("revisions %q, %q, built %q", a.Revision, b.Revision, built.Manifest.Revision)
+	}
+}
+
+// Two watchers, the policy in force and a shadow bundle, export their
+// metrics under their own names into one registry.
+func TestWatcherMetricsPrefix(t *testing.T) {
+	ctx := context.Background()
+	enforced := NewWatcher(Path(copyDir(t, example)), Options{})
+	shadow := NewWatcher(Path(t.TempDir()), Options{}, WithMetricsPrefix("oslorego_shadow_bundle"))
+	if _, err := enforced.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shadow.Reload(ctx); err == nil {
+		t.Fatal("an empty directory loaded")
+	}
+	reg := prometheus.NewRegistry()
+	for _, w := range []*Watcher{enforced, shadow} {
+		if err := reg.Register(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := `
+# HELP oslorego_bundle_reload_total Policy bundle reloads by result: success (a bundle was put in force or confirmed), failure (the last good one stays), unchanged (the source did not change).
+# TYPE oslorego_bundle_reload_total counter
+oslorego_bundle_reload_total{result="failure"} 0
+oslorego_bundle_reload_total{result="success"} 1
+oslorego_bundle_reload_total{result="unchanged"} 0
+# HELP oslorego_shadow_bundle_reload_total Policy bundle reloads by result: success (a bundle was put in force or confirmed), failure (the last good one stays), unchanged (the source did not change).
+# TYPE oslorego_shadow_bundle_reload_total counter
+oslorego_shadow_bundle_reload_total{result="failure"} 1
+oslorego_shadow_bundle_reload_total{result="success"} 0
+oslorego_shadow_bundle_reload_total{result="unchanged"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "oslorego_bundle_reload_total", "oslorego_shadow_bundle_reload_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(shadow, "oslorego_shadow_bundle_revision_info"); n != 0 {
+		t.Errorf("a shadow revision before any load: %d series", n)
 	}
 }

@@ -25,11 +25,13 @@ import (
 //
 // Watcher is a prometheus.Collector of oslorego_bundle_revision_info,
 // oslorego_bundle_reload_total{result} and
-// oslorego_bundle_last_success_timestamp_seconds.
+// oslorego_bundle_last_success_timestamp_seconds (another prefix than
+// oslorego_bundle with WithMetricsPrefix).
 type Watcher struct {
-	src  Source
-	opts Options
-	log  *slog.Logger
+	src   Source
+	opts  Options
+	log   *slog.Logger
+	descs watchDescs
 
 	cur    atomic.Pointer[Loaded]
 	mu     sync.Mutex // serialises reloads; guards etag and digest
@@ -58,10 +60,18 @@ func WithLogger(l *slog.Logger) WatchOption {
 	}
 }
 
+// WithMetricsPrefix names the watcher's metrics prefix_revision_info,
+// prefix_reload_total and prefix_last_success_timestamp_seconds instead
+// of oslorego_bundle_*: a second watcher (a shadow bundle) beside the
+// policy in force, in one registry.
+func WithMetricsPrefix(prefix string) WatchOption {
+	return func(w *Watcher) { w.descs = newWatchDescs(prefix) }
+}
+
 // NewWatcher watches src, opened with opts (see Open). A built-in bundle
 // never changes, but it is reloaded, reported and counted like any other.
 func NewWatcher(src Source, opts Options, options ...WatchOption) *Watcher {
-	w := &Watcher{src: src, opts: opts, log: slog.New(slog.DiscardHandler)}
+	w := &Watcher{src: src, opts: opts, log: slog.New(slog.DiscardHandler), descs: newWatchDescs("oslorego_bundle")}
 	for _, o := range options {
 		o(w)
 	}
@@ -200,31 +210,38 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-var (
-	revisionDesc = prometheus.NewDesc("oslorego_bundle_revision_info",
-		"The revision of the policy bundle in force (1; absent before the first good load).", []string{"revision"}, nil)
-	reloadDesc = prometheus.NewDesc("oslorego_bundle_reload_total",
-		"Policy bundle reloads by result: success (a bundle was put in force or confirmed), failure (the last good one stays), unchanged (the source did not change).", []string{"result"}, nil)
-	lastSuccessDesc = prometheus.NewDesc("oslorego_bundle_last_success_timestamp_seconds",
-		"When a reload last succeeded or found the source unchanged (Unix time).", nil, nil)
-)
+// watchDescs are the descriptions of a watcher's metrics.
+type watchDescs struct {
+	revision, reload, lastSuccess *prometheus.Desc
+}
+
+func newWatchDescs(prefix string) watchDescs {
+	return watchDescs{
+		revision: prometheus.NewDesc(prefix+"_revision_info",
+			"The revision of the policy bundle in force (1; absent before the first good load).", []string{"revision"}, nil),
+		reload: prometheus.NewDesc(prefix+"_reload_total",
+			"Policy bundle reloads by result: success (a bundle was put in force or confirmed), failure (the last good one stays), unchanged (the source did not change).", []string{"result"}, nil),
+		lastSuccess: prometheus.NewDesc(prefix+"_last_success_timestamp_seconds",
+			"When a reload last succeeded or found the source unchanged (Unix time).", nil, nil),
+	}
+}
 
 // Describe implements prometheus.Collector.
 func (w *Watcher) Describe(ch chan<- *prometheus.Desc) {
-	ch <- revisionDesc
-	ch <- reloadDesc
-	ch <- lastSuccessDesc
+	ch <- w.descs.revision
+	ch <- w.descs.reload
+	ch <- w.descs.lastSuccess
 }
 
 // Collect implements prometheus.Collector.
 func (w *Watcher) Collect(ch chan<- prometheus.Metric) {
 	if cur := w.cur.Load(); cur != nil {
-		ch <- prometheus.MustNewConstMetric(revisionDesc, prometheus.GaugeValue, 1, cur.Revision)
+		ch <- prometheus.MustNewConstMetric(w.descs.revision, prometheus.GaugeValue, 1, cur.Revision)
 	}
-	ch <- prometheus.MustNewConstMetric(reloadDesc, prometheus.CounterValue, float64(w.success.Load()), "success")
-	ch <- prometheus.MustNewConstMetric(reloadDesc, prometheus.CounterValue, float64(w.failure.Load()), "failure")
-	ch <- prometheus.MustNewConstMetric(reloadDesc, prometheus.CounterValue, float64(w.unchanged.Load()), "unchanged")
+	ch <- prometheus.MustNewConstMetric(w.descs.reload, prometheus.CounterValue, float64(w.success.Load()), "success")
+	ch <- prometheus.MustNewConstMetric(w.descs.reload, prometheus.CounterValue, float64(w.failure.Load()), "failure")
+	ch <- prometheus.MustNewConstMetric(w.descs.reload, prometheus.CounterValue, float64(w.unchanged.Load()), "unchanged")
 	if ns := w.lastOK.Load(); ns != 0 {
-		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(ns)/1e9)
+		ch <- prometheus.MustNewConstMetric(w.descs.lastSuccess, prometheus.GaugeValue, float64(ns)/1e9)
 	}
 }

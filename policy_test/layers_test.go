@@ -36,6 +36,7 @@ var layers = []struct {
 	{"imagestore", 5},      // image metadata and data
 	{"upstream", 5},        // a real Glance's image API, for gateway mode
 	{"imagecache", 5},      // image bytes on disk for the gateway, verified against their hash
+	{"shadow", 5},          // a candidate bundle deciding again off the request path
 	{"server", 6},          // the HTTP front-end
 	{"checker", 6},         // the CLI's front-end: oslopolicy-checker and the batch protocol
 	{"pdp", 6},             // the decision point other services ask: oslo's HttpCheck, oslo.policy.opa

@@ -27,6 +27,7 @@ import (
 	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/shadow"
 	"github.com/oslorego/oslorego/upstream"
 )
 
@@ -103,6 +104,10 @@ type Config struct {
 	// policy revision, in decisions; 0 is no memo. The serve command's
 	// default is rego.DefaultMemoSize.
 	DecisionMemo int
+	// Shadow, when not nil, decides every request's action again under a
+	// candidate bundle, off the request's path (see package shadow); the
+	// answer is always Policy's. Its owner closes it.
+	Shadow *shadow.Shadow
 	// Status holds the components /readyz reports on, by name (e.g. the
 	// tokens file). The policy source is reported as "policy", through
 	// its own Status when it is a StatusReporter.
@@ -448,11 +453,9 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			rec.Result = "unguarded"
 			return rt.handler(s, cl)
 		}
-		dstart := time.Now()
-		d, memo, err := pol.memo.Decide(ctx, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
-		s.metrics.observeDecision(rt.Action, d.Allowed, time.Since(dstart))
+		d, memo, err := s.decide(ctx, pol, rec.ID, rego.Request{Rule: rt.Action, Target: target, Credentials: creds})
 		if err != nil {
-			return fmt.Errorf("deciding %s: %w", rt.Action, err)
+			return err
 		}
 		rec.Evaluated, rec.PolicyError, rec.Memo = d.Evaluated, d.Error, memo
 		if !d.Allowed {
@@ -462,6 +465,22 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 		rec.Result = "allow"
 		return rt.handler(s, cl)
 	}
+}
+
+// decide takes a request's one decision with the policy in force and,
+// with Config.Shadow, hands a copy of it to the shadow bundle without
+// waiting for it. Every route's decision goes through here.
+func (s *Server) decide(ctx context.Context, pol *policyState, decisionID string, req rego.Request) (rego.Decision, rego.MemoOutcome, error) {
+	start := time.Now()
+	d, memo, err := pol.memo.Decide(ctx, req)
+	s.metrics.observeDecision(req.Rule, d.Allowed, time.Since(start))
+	if err != nil {
+		return d, memo, fmt.Errorf("deciding %s: %w", req.Rule, err)
+	}
+	creds, _ := req.Credentials.(map[string]any)
+	s.cfg.Shadow.Submit(shadow.Request{ID: decisionID, Rule: req.Rule, Target: req.Target, Credentials: creds,
+		AdminRule: s.cfg.AdminRule, Enforced: d.Allowed, EnforcedRevision: pol.revision})
+	return d, memo, nil
 }
 
 // findResults are the decision log's results of a lookup that ended the

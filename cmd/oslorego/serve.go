@@ -26,6 +26,7 @@ import (
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/server"
+	"github.com/oslorego/oslorego/shadow"
 	"github.com/oslorego/oslorego/upstream"
 )
 
@@ -47,6 +48,8 @@ type serveFlags struct {
 	decisionLog, logFormat, adminRule string
 	publicURL, imageSchema            string
 	replica                           string
+	shadowBundle                      string
+	shadowQueue, shadowWorkers        int
 	policy                            policyFlags
 	gateway                           gatewayFlags
 	pdp                               pdpFlags
@@ -81,6 +84,17 @@ the bundle in force required, or in which a route's action raises for every
 input (a rule: cycle), is refused. SIGINT/SIGTERM stop accepting connections
 and let requests and downloads in flight finish (at most --shutdown-timeout);
 connections still open then are closed.
+
+--shadow-bundle (same sources, verification and reloads as --bundle) is a
+candidate: every decision is taken again under it by --shadow-workers
+goroutines fed by a queue of --shadow-queue, off the request's path (a full
+queue drops the shadow decision and counts it; the request never waits).
+The answer is always --bundle's. Each disagreement is counted in
+oslorego_shadow_disagreements_total{rule,enforced,shadow} and written to
+the decision log as a "shadow_disagreement" line with the input
+(credentials masked) and both revisions. A shadow bundle that fails to load
+is logged and counted (oslorego_shadow_bundle_reload_total) and changes
+nothing else; /readyz does not report it.
 
 Bounds: at most --max-connections connections are served at once (more
 wait in the listen queue), at most --max-requests requests are in progress
@@ -170,6 +184,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&f.adminRule, "admin-rule", "context_is_admin", "rule that decides the credentials' is_admin")
 	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, for the links of the versions document, e.g. https://images.example.org:9292 (default: the URL of each request, as Glance's public_endpoint)")
 	fs.StringVar(&f.replica, "replica", "", "this server's name in every decision log line, to tell replicas behind a load balancer apart (default: host name/listen address)")
+	fs.StringVar(&f.shadowBundle, "shadow-bundle", "", "candidate bundle (directory, .tar.gz or http(s) URL, reloaded as --bundle): every decision is taken again under it, off the request's path, and disagreements counted and logged; the answer is always --bundle's")
+	fs.IntVar(&f.shadowQueue, "shadow-queue", shadow.DefaultQueueSize, "shadow decisions waiting at most; past it they are dropped and counted (the request never waits)")
+	fs.IntVar(&f.shadowWorkers, "shadow-workers", shadow.DefaultWorkers, "goroutines taking the shadow decisions")
 	fs.StringVar(&f.imageSchema, "image-schema", "", "Glance's schema-image.json: custom image properties added to /v2/schemas/image and /v2/schemas/images")
 	f.policy.register(fs)
 	f.gateway.register(fs)
@@ -258,6 +275,23 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := reg.Register(policy); err != nil {
 		return fmt.Errorf("registering the bundle metrics: %w", err)
 	}
+	watchers := []*bundles.Watcher{policy}
+	var candidate *bundles.Watcher
+	if f.shadowBundle != "" {
+		if candidate, err = f.shadowSource(ctx, log); err != nil {
+			return err
+		}
+		if err := reg.Register(candidate); err != nil {
+			return fmt.Errorf("registering the shadow bundle metrics: %w", err)
+		}
+		watchers = append(watchers, candidate)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		reloadOnHUP(ctx, hup, log, watchers...)
+	}()
 	status := map[string]server.StatusReporter{}
 	if r, ok := authn.(server.StatusReporter); ok {
 		status["auth"] = r
@@ -286,7 +320,19 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if err := f.opa.reportStatus(ctx, policy, uploads, replica, log); err != nil {
 		return err
 	}
+	var sh *shadow.Shadow
+	if candidate != nil {
+		sh, err = shadow.New(shadow.Config{Policy: candidate, QueueSize: f.shadowQueue, Workers: f.shadowWorkers,
+			DecisionLog: dlog, Log: log, Registry: reg})
+		if err != nil {
+			return err
+		}
+		// After the server's shutdown: the decisions of the last requests
+		// are taken and logged before serve returns.
+		defer sh.Close()
+	}
 	cfg := server.Config{
+		Shadow:    sh,
 		PublicURL: f.publicURL, ImageSchema: imageSchema,
 		Source: source, Upstream: proxyTo, Auth: authn, Policy: policy, AdminRule: f.adminRule,
 		Log: log, DecisionLog: dlog, WWWAuthenticate: wwwAuth,
@@ -327,6 +373,9 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "upstream", f.gateway.upstream)
 	} else {
 		log.Info("serving", "address", ln.Addr().String(), "policy", describe, "auth", f.authMode, "data_dir", f.dataDir)
+	}
+	if candidate != nil {
+		log.Info("shadow bundle: every decision is taken again under it; the answers are the policy's", "shadow_bundle", candidate.Source(), "revision", revisionOf(candidate))
 	}
 
 	done := make(chan error, 1)
@@ -446,12 +495,6 @@ func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundl
 			go w.Run(ctx, f.reload)
 		}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		reloadOnHUP(ctx, hup, w, log)
-	}()
 	desc := w.Source()
 	if cur := w.Current(); cur != nil {
 		desc += " (revision " + short(cur.Revision) + ")"
@@ -459,17 +502,44 @@ func (f *serveFlags) policySource(ctx context.Context, log *slog.Logger) (*bundl
 	return w, desc, nil
 }
 
-// reloadOnHUP reloads the policy in force on every signal from hup until
-// ctx ends; the watcher logs the outcome.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, w *bundles.Watcher, log *slog.Logger) {
+// shadowSource loads --shadow-bundle as --bundle is loaded and reloaded.
+// A shadow bundle that fails to load stops nothing: the watcher logs and
+// counts the failure, and retries at every reload.
+func (f *serveFlags) shadowSource(ctx context.Context, log *slog.Logger) (*bundles.Watcher, error) {
+	if f.shadowQueue < 1 || f.shadowWorkers < 1 {
+		return nil, usageErr("--shadow-queue and --shadow-workers must be at least 1")
+	}
+	opts := bundles.Options{Options: f.policy.options(), Package: f.policy.pkg, Decidable: routeActions()}
+	var err error
+	if opts.Verify, err = verifyOptions(f.key, f.alg, f.keyID); err != nil {
+		return nil, err
+	}
+	w := bundles.NewWatcher(bundles.Path(f.shadowBundle), opts,
+		bundles.WithLogger(log.With("bundle_role", "shadow")), bundles.WithMetricsPrefix("oslorego_shadow_bundle"))
+	_, _ = w.Reload(ctx) // a failure is logged and counted by the watcher
+	if f.reload > 0 {
+		go w.Run(ctx, f.reload)
+	}
+	return w, nil
+}
+
+// reloadOnHUP reloads the policy in force (and the shadow bundle) on
+// every signal from hup until ctx ends; the watchers log the outcome.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, log *slog.Logger, ws ...*bundles.Watcher) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			log.Info("SIGHUP: reloading the policy bundle", "bundle", w.Source())
-			if changed, err := w.Reload(ctx); err == nil && !changed {
-				log.Info("policy bundle unchanged", "bundle", w.Source(), "revision", revisionOf(w))
+			for i, w := range ws {
+				what := "policy bundle"
+				if i > 0 {
+					what = "shadow bundle"
+				}
+				log.Info("SIGHUP: reloading the "+what, "bundle", w.Source())
+				if changed, err := w.Reload(ctx); err == nil && !changed {
+					log.Info(what+" unchanged", "bundle", w.Source(), "revision", revisionOf(w))
+				}
 			}
 		}
 	}
