@@ -172,3 +172,38 @@ func TestClientTimesCalls(t *testing.T) {
 		t.Error("registered twice")
 	}
 }
+
+// Names in paths are escaped once, under the endpoint's own path: a
+// namespace with a space is /image/v2/metadefs/namespaces/a%20b, never
+// a%2520b; /versions is under the same prefix.
+func TestClientEscapesPathsOnce(t *testing.T) {
+	var got []string
+	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.EscapedPath())
+		id := strings.TrimPrefix(r.URL.Path, "/image/v2/images/")
+		_, _ = w.Write([]byte(`{"id": "` + id + `"}`))
+	}))
+	defer g.Close()
+	tf := filepath.Join(t.TempDir(), "t")
+	if err := os.WriteFile(tf, []byte("svc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{URL: g.URL + "/image", Identity: NewTokenFile(tf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Namespace(ctx, "a b/c", "caller", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CallerImage(ctx, "x y", "caller", ""); err != nil {
+		t.Fatal(err)
+	}
+	if ready, detail := c.Status(); !ready {
+		t.Errorf("Status: %s", detail)
+	}
+	want := []string{"/image/v2/metadefs/namespaces/a%20b%2Fc", "/image/v2/images/x%20y", "/image/versions"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("paths %q, want %q", got, want)
+	}
+}
