@@ -432,3 +432,99 @@ func TestGatewayReplicas(t *testing.T) {
 		}
 	})
 }
+
+// dyingServer is a gateway or glance-api that passes HAProxy's health
+// checks and then dies on every other request: it reads the request and
+// closes the connection without a byte of answer (HAProxy's
+// "empty-response"). It counts the requests by method.
+type dyingServer struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (d *dyingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/readyz" || r.URL.Path == "/healthcheck" {
+		return
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
+	d.mu.Lock()
+	d.seen[r.Method]++
+	d.mu.Unlock()
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func (d *dyingServer) count(method string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seen[method]
+}
+
+// HAProxy (examples/gateway/haproxy.cfg as shipped) sends a request that
+// got no answer again only when it is a GET or HEAD: a POST, PUT, PATCH
+// or DELETE that a gateway or glance-api may have acted on is never sent
+// twice, on either frontend (with --routes all the gateways proxy them).
+// HAProxy 2.6's retry-on applies to every method unless
+// http-request disable-l7-retry says otherwise.
+func TestGatewayReplicasNoReplay(t *testing.T) {
+	addr := func() string {
+		port, err := testenv.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("127.0.0.1:%d", port)
+	}
+	dying := func() (*dyingServer, string) {
+		d := &dyingServer{seen: map[string]int{}}
+		s := httptest.NewServer(d)
+		t.Cleanup(s.Close)
+		return d, s.Listener.Addr().String()
+	}
+	gwA, a := dying()
+	gwB, b := dying()
+	glance, g := dying()
+	users, services := addr(), addr()
+	startHAProxy(t, "OSLOREGO_USERS_BIND="+users, "OSLOREGO_SERVICES_BIND="+services,
+		"OSLOREGO_GW_A="+a, "OSLOREGO_GW_B="+b, "GLANCE_API_1="+g, "OSLOREGO_CHECK_INTER=200ms")
+	time.Sleep(time.Second) // rise 2 at 200 ms
+	for _, c := range []struct {
+		front   string
+		servers []*dyingServer
+	}{{users, []*dyingServer{gwA, gwB}}, {services, []*dyingServer{glance}}} {
+		sent := func(method string) int {
+			n := 0
+			for _, s := range c.servers {
+				n += s.count(method)
+			}
+			return n
+		}
+		for _, method := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+			before := sent(method)
+			req, err := http.NewRequest(method, "http://"+c.front+"/v2/images/11111111-0000-4000-8000-000000000001", bytes.NewReader([]byte(`{"name": "x"}`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode < 500 {
+					t.Errorf("%s %s: %d, want a 5xx", c.front, method, resp.StatusCode)
+				}
+			}
+			got := sent(method) - before
+			switch method {
+			case "GET", "HEAD":
+				if got < 2 {
+					t.Errorf("%s %s reached the servers %d times, want it retried", c.front, method, got)
+				}
+			default:
+				if got != 1 {
+					t.Errorf("%s %s reached the servers %d times, want exactly once", c.front, method, got)
+				}
+			}
+		}
+	}
+}

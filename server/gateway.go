@@ -80,14 +80,18 @@ func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSou
 	return u, nil
 }
 
-// Find asks Glance as the caller first: an image the caller cannot see is
-// never decided, and the gateway's own read is not made for it. Then the
-// target is the gateway's own, unfiltered read; when that fails the
-// request fails (503), never falling back to the caller's filtered view.
+// Find asks Glance as the caller and reads the target with the gateway's
+// own identity at the same time, so that a fresh own read costs no round
+// trip of its own. The caller's answer comes first: an image the caller
+// cannot see is never decided, and its answer does not wait for the own
+// read. The target is only ever the own, unfiltered read: when that
+// fails the request fails (503), never falling back to the caller's
+// filtered view.
 func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Found, error) {
 	if caller.Token == "" {
 		return Found{}, fmt.Errorf("%w: no X-Auth-Token to send upstream", auth.ErrUnauthenticated)
 	}
+	own := u.whole(ctx, id, caller.RequestID)
 	view, err := u.client.CallerImage(ctx, id, caller.Token, caller.RequestID)
 	if err != nil {
 		return Found{}, fromUpstream(err)
@@ -96,7 +100,7 @@ func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Fo
 	if err != nil {
 		return Found{}, fmt.Errorf("%w: the caller's view of image %s: %w", ErrSourceUnavailable, id, err)
 	}
-	img, err := u.whole(ctx, id, caller.RequestID)
+	img, err := own(ctx)
 	if err != nil {
 		return Found{}, err
 	}
@@ -107,27 +111,31 @@ func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Fo
 		u.mu.Lock()
 		delete(u.cache, id)
 		u.mu.Unlock()
-		if img, err = u.whole(ctx, id, caller.RequestID); err != nil {
+		if img, err = u.whole(ctx, id, caller.RequestID)(ctx); err != nil {
 			return Found{}, err
 		}
 	}
 	return Found{Image: img, Shown: caller2.Properties}, nil
 }
 
-// whole is the gateway's own read of image id, from the cache while it is
-// fresh; one read per image at a time.
-func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) (imagestore.Image, error) {
+// whole starts the gateway's own read of image id, from the cache while
+// it is fresh, one read per image at a time; the function it returns
+// waits for it (or for its ctx's end).
+func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) func(context.Context) (imagestore.Image, error) {
 	now := time.Now()
 	u.mu.Lock()
 	e, ok := u.cache[id]
 	u.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		u.lookups.WithLabelValues("hit").Inc()
-		return e.img, nil
+		return func(context.Context) (imagestore.Image, error) {
+			u.lookups.WithLabelValues("hit").Inc()
+			return e.img, nil
+		}
 	}
 	ch := u.group.DoChan(id, func() (any, error) {
-		// Not the caller's context: a caller that hangs up must not
-		// fail the others waiting on the same read.
+		// Not the caller's cancellation: a caller that hangs up (or
+		// that may not see the image) must not fail the others waiting
+		// on the same read. The client's timeouts bound it.
 		v, err := u.client.ServiceImage(context.WithoutCancel(ctx), id, requestID)
 		if err != nil {
 			return nil, err
@@ -146,18 +154,20 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) (image
 		}
 		return img, nil
 	})
-	select {
-	case <-ctx.Done():
-		return imagestore.Image{}, ctx.Err()
-	case r := <-ch:
-		if r.Err != nil {
-			u.lookups.WithLabelValues("error").Inc()
-			// Whatever Glance said to the gateway's own identity (even a
-			// 404 for an image the caller sees), the target is unknown.
-			return imagestore.Image{}, fmt.Errorf("%w: the gateway's own read of image %s: %w", ErrSourceUnavailable, id, r.Err)
+	return func(ctx context.Context) (imagestore.Image, error) {
+		select {
+		case <-ctx.Done():
+			return imagestore.Image{}, ctx.Err()
+		case r := <-ch:
+			if r.Err != nil {
+				u.lookups.WithLabelValues("error").Inc()
+				// Whatever Glance said to the gateway's own identity (even a
+				// 404 for an image the caller sees), the target is unknown.
+				return imagestore.Image{}, fmt.Errorf("%w: the gateway's own read of image %s: %w", ErrSourceUnavailable, id, r.Err)
+			}
+			u.lookups.WithLabelValues("miss").Inc()
+			return r.Val.(imagestore.Image), nil
 		}
-		u.lookups.WithLabelValues("miss").Inc()
-		return r.Val.(imagestore.Image), nil
 	}
 }
 
@@ -187,6 +197,10 @@ func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore
 	}
 	return Data{Answer: resp}, nil
 }
+
+// Status is the upstream Glance's, for /readyz: not ready while it
+// cannot be reached or answers 5xx.
+func (u *UpstreamSource) Status() (bool, string) { return u.client.Status() }
 
 // CacheEntry is the image cache entry img's data would be: only an active
 // image with data and a hash is cached (anything else, Glance answers

@@ -280,6 +280,10 @@ func TestGatewayAgainstGlance(t *testing.T) {
 		}
 		cachedHitAndMiss(t, p, admin, tokens, paths, images["absent"], data)
 	})
+	// /readyz reports the real Glance: ready now, 503 once it is gone.
+	if got, body := call(t, "GET", gw.URL+"/readyz", "", "", nil); got != 200 || !strings.Contains(string(body), "upstream: ready; Glance at "+p.glance) {
+		t.Errorf("readyz, Glance up: %d %s", got, body)
+	}
 	// Glance killed mid-download: the client's transfer breaks, never a
 	// short 200 that passes for the image.
 	req, _ := http.NewRequest("GET", gw.URL+"/v2/images/"+bigID+"/file", nil)
@@ -306,6 +310,10 @@ func TestGatewayAgainstGlance(t *testing.T) {
 	}
 	if n := metric(t, reg, "oslorego_source_unavailable_total", "find"); n != 1 {
 		t.Errorf("oslorego_source_unavailable_total{step=find} = %v, want 1", n)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the last probe's reuse
+	if got, body := call(t, "GET", gw.URL+"/readyz", "", "", nil); got != 503 || !strings.Contains(string(body), "upstream: not ready; Glance at "+p.glance+" unreachable") {
+		t.Errorf("readyz, Glance gone: %d %s", got, body)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +50,10 @@ type fakeGlance struct {
 	kill         bool          // data: half the body, then the connection dies
 	stall        chan struct{} // data: some bytes, then wait for the request to end, then close stall
 	noRange      bool          // data: 400 to a Range, as Glance on Swift, RBD or S3
+	// beforeService and beforeCaller, when set, run before a metadata read
+	// as the gateway, or as a caller, is answered (outside mu).
+	beforeService, beforeCaller func()
+	failCaller                  bool // callers' metadata reads: 500
 }
 
 func newFakeGlance(t *testing.T) *fakeGlance {
@@ -102,7 +108,11 @@ func (f *fakeGlance) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			f.callerReads++
 		}
-		fail := tok == f.service && f.failService
+		fail := tok == f.service && f.failService || tok != f.service && f.failCaller
+		hook := f.beforeCaller
+		if tok == f.service {
+			hook = f.beforeService
+		}
 		view := map[string]any{}
 		for k, v := range img {
 			view[k] = v
@@ -111,6 +121,9 @@ func (f *fakeGlance) serve(w http.ResponseWriter, r *http.Request) {
 			delete(view, k)
 		}
 		f.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
 		switch {
 		case fail:
 			http.Error(w, "boom", http.StatusInternalServerError)
@@ -265,24 +278,77 @@ func TestGatewayDecidesOnTheWholeRecord(t *testing.T) {
 	}
 }
 
-// An image the caller cannot see upstream is 404, decided by no one: the
-// gateway's own read is not even made.
+// An image the caller cannot see upstream is 404, decided by no one, and
+// answered without waiting for the gateway's own read (made beside the
+// caller's, here never answered): neither its result nor its time tells
+// the caller anything.
 func TestGatewayNotFoundWithoutDeciding(t *testing.T) {
 	f := newFakeGlance(t)
 	f.add(gwPresent, digits, map[string]string{"x_billing_code_ntt": "ntt_3251"})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	f.beforeService = func() { <-release }
 	h := f.gateway(t, 0, nil)
 	olga := h.token(p2, "member", "reader")
 	f.invisible[olga] = map[string]bool{gwPresent: true}
 	for _, p := range []string{"/v2/images/" + gwPresent + "/file", "/v1/images/" + gwPresent, "/v2/images/" + gwAbsent + "/file"} {
+		start := time.Now()
 		if r := h.do("GET", p, tok(olga)); r.Status != 404 {
 			t.Errorf("%s: %d, want 404", p, r.Status)
 		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: answered after %v: waited for the gateway's own read", p, d)
+		}
 	}
-	if f.serviceReads != 0 {
-		t.Errorf("%d reads as the gateway for images the caller cannot see", f.serviceReads)
-	}
-	if strings.Contains(h.decisions.String(), `"result":"deny"`) || !strings.Contains(h.decisions.String(), `"result":"not_found"`) {
+	if strings.Contains(h.decisions.String(), `"result":"deny"`) || strings.Contains(h.decisions.String(), `"result":"allow"`) ||
+		!strings.Contains(h.decisions.String(), `"result":"not_found"`) {
 		t.Errorf("decision log: %s", h.decisions.String())
+	}
+}
+
+// The caller's read and the gateway's own are in flight together: here
+// Glance answers neither until both have arrived, which a gateway making
+// them one after the other never sees (its download would time out).
+func TestGatewayReadsInParallel(t *testing.T) {
+	f := newFakeGlance(t)
+	f.add(gwAbsent, digits, nil)
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	both := make(chan struct{})
+	go func() { arrived.Wait(); close(both) }()
+	wait := func() {
+		arrived.Done()
+		select {
+		case <-both:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	f.beforeService, f.beforeCaller = wait, wait
+	h := f.gateway(t, 0, nil)
+	member := h.token(p1, "member", "reader")
+	start := time.Now()
+	r := h.do("GET", "/v2/images/"+gwAbsent+"/file", tok(member))
+	if r.Status != 200 || !bytes.Equal(r.Body, digits) {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("download took %v: the two reads were not in flight together", d)
+	}
+}
+
+// Either read failing fails the request, with no decision: the caller's
+// failing is 503 even while the gateway's own read would allow.
+func TestGatewayCallerReadFailsClosed(t *testing.T) {
+	f := newFakeGlance(t)
+	f.add(gwAbsent, digits, nil)
+	f.failCaller = true
+	h := f.gateway(t, 0, nil)
+	member := h.token(p1, "member", "reader")
+	if r := h.do("GET", "/v2/images/"+gwAbsent+"/file", tok(member)); r.Status != 503 {
+		t.Errorf("%d %s, want 503", r.Status, r.Body)
+	}
+	if len(f.dataReqs) != 0 || strings.Contains(h.decisions.String(), `"result":"allow"`) {
+		t.Errorf("decided or fetched data: %d data requests; %s", len(f.dataReqs), h.decisions.String())
 	}
 }
 
@@ -453,5 +519,58 @@ func TestGatewayUpstreamDown(t *testing.T) {
 	}
 	if got := metric(t, reg, "oslorego_source_unavailable_total", "find"); got != 1 {
 		t.Errorf("oslorego_source_unavailable_total{step=find} = %v, want 1", got)
+	}
+}
+
+// /readyz in gateway mode reports the upstream: ready while Glance
+// answers, 503 with the reason while it cannot be reached, and ready
+// again when it is back; the other conditions still count.
+func TestGatewayReadyzReportsUpstream(t *testing.T) {
+	f := newFakeGlance(t)
+	h := f.gateway(t, 0, nil)
+	r := h.do("GET", "/readyz", nil)
+	if r.Status != 200 {
+		t.Fatalf("Glance up: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, string(r.Body), "upstream: ready; Glance at "+f.srv.URL+" answered GET /versions")
+	mustContain(t, string(r.Body), "policy: ready")
+	addr := f.srv.Listener.Addr().String()
+	f.srv.Close()
+	time.Sleep(1100 * time.Millisecond) // past the probe's reuse
+	r = h.do("GET", "/readyz", nil)
+	if r.Status != 503 {
+		t.Fatalf("Glance down: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, string(r.Body), "upstream: not ready; Glance at "+f.srv.URL+" unreachable: ")
+	mustContain(t, string(r.Body), "connection refused")
+	// Back (same address), answering 5xx: still not ready; then fine.
+	var fail atomic.Bool
+	fail.Store(true)
+	back := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			http.Error(w, "db down", http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte(`{"versions": []}`))
+	})}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the fake Glance's port was taken meanwhile: %v", err)
+	}
+	go func() { _ = back.Serve(l) }()
+	t.Cleanup(func() { _ = back.Close() })
+	time.Sleep(1100 * time.Millisecond)
+	if r = h.do("GET", "/readyz", nil); r.Status != 503 || !strings.Contains(string(r.Body), "answered GET /versions 500 Internal Server Error") {
+		t.Errorf("Glance answering 500: %d %s", r.Status, r.Body)
+	}
+	fail.Store(false)
+	time.Sleep(1100 * time.Millisecond)
+	if r = h.do("GET", "/readyz", nil); r.Status != 200 {
+		t.Errorf("Glance back: %d %s", r.Status, r.Body)
+	}
+	// The embedded store has no upstream line.
+	local := newHarness(t, glancePolicy(t), nil)
+	if r := local.do("GET", "/readyz", nil); r.Status != 200 || strings.Contains(string(r.Body), "upstream") {
+		t.Errorf("embedded store: %d %s", r.Status, r.Body)
 	}
 }

@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,13 +330,16 @@ func (s *Server) ready(c echo.Context) error {
 		detail = strings.TrimSuffix("not ready; no policy loaded; "+detail, "; ")
 	}
 	line("policy", ready, detail)
-	names := make([]string, 0, len(s.cfg.Status))
-	for n := range s.cfg.Status {
-		names = append(names, n)
+	components := maps.Clone(s.cfg.Status)
+	if r, ok := s.source.(StatusReporter); ok {
+		// Gateway mode: no download can be served while Glance is down.
+		if components == nil {
+			components = map[string]StatusReporter{}
+		}
+		components["upstream"] = r
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		ready, d := s.cfg.Status[n].Status()
+	for _, n := range slices.Sorted(maps.Keys(components)) {
+		ready, d := components[n].Status()
 		line(n, ready, d)
 	}
 	status := http.StatusOK

@@ -70,7 +70,9 @@ func (c *Client) Forward(ctx context.Context, in *http.Request, requestID string
 	if requestID != "" {
 		req.Header.Set("X-Openstack-Request-Id", requestID)
 	}
+	done := c.timed(callForward)
 	resp, err := c.hc.Do(req)
+	done()
 	if err != nil {
 		// Whether the caller went away is the caller's context's to say,
 		// before this one is cancelled too.
@@ -97,7 +99,7 @@ func (c *Client) Forward(ctx context.Context, in *http.Request, requestID string
 // token: the namespace as the caller may see it (its owner and
 // visibility are Glance's policy target for what is under it).
 func (c *Client) Namespace(ctx context.Context, name, token, requestID string) (map[string]any, error) {
-	m, _, err := c.getJSON(ctx, c.base.Path+"/v2/metadefs/namespaces/"+url.PathEscape(name), token, requestID)
+	m, _, err := c.getJSON(ctx, c.base.EscapedPath()+"/v2/metadefs/namespaces/"+url.PathEscape(name), token, requestID, callNamespace)
 	if err != nil {
 		return nil, fmt.Errorf("namespace %s: %w", name, err)
 	}

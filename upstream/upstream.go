@@ -15,7 +15,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Errors the client's answers wrap.
@@ -53,6 +56,9 @@ type Options struct {
 	// Transport is the HTTP transport (default: a clone of
 	// http.DefaultTransport).
 	Transport http.RoundTripper
+	// Registerer receives the client's metrics (nil: none): the time
+	// Glance takes per call, as the gateway sees it.
+	Registerer prometheus.Registerer
 }
 
 // DefaultTimeout is Options.Timeout's default.
@@ -68,7 +74,26 @@ type Client struct {
 	identity TokenSource
 	timeout  time.Duration
 	hc       *http.Client
+	// calls times each call until Glance's answer (headers and, for a
+	// metadata read, its body), by call.
+	calls *prometheus.HistogramVec
+
+	// statusMu guards the last reachability probe, which Status reuses
+	// for statusMaxAge.
+	statusMu     sync.Mutex
+	statusAt     time.Time
+	statusReady  bool
+	statusDetail string
 }
+
+// The calls of the upstream duration metric.
+const (
+	callImage        = "image"         // a caller's metadata read
+	callServiceImage = "service_image" // the gateway's own metadata read
+	callNamespace    = "namespace"     // a caller's metadef namespace read
+	callData         = "data"          // a download, to its headers
+	callForward      = "forward"       // any other route, to its headers
+)
 
 // New checks the options and returns a Client.
 func New(o Options) (*Client, error) {
@@ -95,7 +120,17 @@ func New(o Options) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	// No redirects: a redirect would carry a token somewhere else.
 	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Client{base: u, identity: o.Identity, timeout: o.Timeout, hc: hc}, nil
+	calls := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "oslorego_upstream_request_duration_seconds",
+		Help:    "Time Glance took to answer the gateway's calls (metadata reads whole, downloads and proxied routes to their headers), by call.",
+		Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"call"})
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(calls); err != nil {
+			return nil, fmt.Errorf("registering the upstream client's metrics: %w", err)
+		}
+	}
+	return &Client{base: u, identity: o.Identity, timeout: o.Timeout, hc: hc, calls: calls}, nil
 }
 
 // URL is Glance's endpoint, for logs and status lines.
@@ -110,7 +145,7 @@ type Image struct {
 // CallerImage is GET /v2/images/{id} with the caller's token: what the
 // caller may see of the image, as Glance filters it.
 func (c *Client) CallerImage(ctx context.Context, id, token, requestID string) (Image, error) {
-	return c.image(ctx, id, token, requestID)
+	return c.image(ctx, id, token, requestID, callImage)
 }
 
 // ServiceImage is GET /v2/images/{id} with the gateway's own token: the
@@ -122,7 +157,7 @@ func (c *Client) ServiceImage(ctx context.Context, id, requestID string) (Image,
 		if err != nil {
 			return Image{}, fmt.Errorf("%w: the gateway's own token: %w", ErrUnavailable, err)
 		}
-		img, err := c.image(ctx, id, tok, requestID)
+		img, err := c.image(ctx, id, tok, requestID, callServiceImage)
 		if errors.Is(err, ErrUnauthorized) {
 			c.identity.Invalidate(tok)
 			if attempt == 0 {
@@ -136,8 +171,8 @@ func (c *Client) ServiceImage(ctx context.Context, id, requestID string) (Image,
 	}
 }
 
-func (c *Client) image(ctx context.Context, id, token, requestID string) (Image, error) {
-	m, rid, err := c.getJSON(ctx, c.imagePath(id), token, requestID)
+func (c *Client) image(ctx context.Context, id, token, requestID, call string) (Image, error) {
+	m, rid, err := c.getJSON(ctx, c.imagePath(id), token, requestID, call)
 	if err != nil {
 		return Image{RequestID: rid}, fmt.Errorf("image %s: %w", id, err)
 	}
@@ -148,12 +183,14 @@ func (c *Client) image(ctx context.Context, id, token, requestID string) (Image,
 }
 
 // getJSON reads one JSON object, its size bounded by maxMetadata, and
-// returns it with Glance's X-Openstack-Request-Id.
-func (c *Client) getJSON(ctx context.Context, path, token, requestID string) (map[string]any, string, error) {
+// returns it with Glance's X-Openstack-Request-Id; call names it in the
+// metrics.
+func (c *Client) getJSON(ctx context.Context, path, token, requestID, call string) (map[string]any, string, error) {
 	// The headers' wait is bounded by the transport; the whole read,
 	// body included, by this.
 	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
 	defer cancel()
+	defer c.timed(call)()
 	resp, err := c.do(ctx, http.MethodGet, path, token, requestID, nil)
 	if err != nil {
 		return nil, "", err
@@ -186,7 +223,9 @@ func (c *Client) getJSON(ctx context.Context, path, token, requestID string) (ma
 // closes the body.
 func (c *Client) Data(ctx context.Context, id, token, requestID string, ranges http.Header) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	done := c.timed(callData)
 	resp, err := c.do(ctx, http.MethodGet, c.imagePath(id)+"/file", token, requestID, ranges)
+	done()
 	if err != nil {
 		cancel(err)
 		return nil, err
@@ -195,15 +234,27 @@ func (c *Client) Data(ctx context.Context, id, token, requestID string, ranges h
 	return resp, nil
 }
 
-func (c *Client) imagePath(id string) string {
-	return c.base.Path + "/v2/images/" + url.PathEscape(id)
+// timed starts timing one call; the function it returns records it.
+func (c *Client) timed(call string) func() {
+	start := time.Now()
+	return func() { c.calls.WithLabelValues(call).Observe(time.Since(start).Seconds()) }
 }
 
-// do sends one request. An error is always ErrUnavailable (or the
-// context's end).
+// imagePath is image id's path, escaped.
+func (c *Client) imagePath(id string) string {
+	return c.base.EscapedPath() + "/v2/images/" + url.PathEscape(id)
+}
+
+// do sends one request for path, already escaped (each name in it
+// escaped once, by url.PathEscape). An error is always ErrUnavailable (or
+// the context's end).
 func (c *Client) do(ctx context.Context, method, path, token, requestID string, extra http.Header) (*http.Response, error) {
 	u := *c.base
-	u.Path, u.RawPath = path, ""
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: path %q: %w", ErrUnavailable, path, err)
+	}
+	u.Path, u.RawPath = unescaped, path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -284,4 +335,54 @@ func (b *idleBody) Close() error {
 	err := b.rc.Close()
 	b.cancel(context.Canceled)
 	return err
+}
+
+// Bounds of Status's probe: how long it waits for Glance, and how long its
+// answer is reused (health checks from several balancers cost Glance one
+// request per period).
+const (
+	statusTimeout = 2 * time.Second
+	statusMaxAge  = time.Second
+)
+
+// Status tells whether Glance answers: a GET of its version document
+// (no token: Glance answers it before authentication), ready on any
+// answer below 500. The detail names Glance and, when it is not ready,
+// why, for /readyz (no secret in it).
+func (c *Client) Status() (bool, string) {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	if !c.statusAt.IsZero() && time.Since(c.statusAt) < statusMaxAge {
+		return c.statusReady, c.statusDetail
+	}
+	c.statusReady, c.statusDetail = c.probe()
+	c.statusAt = time.Now()
+	return c.statusReady, c.statusDetail
+}
+
+func (c *Client) probe() (bool, string) {
+	timeout := min(statusTimeout, c.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	u := *c.base
+	u.Path, u.RawPath = c.base.Path+"/versions", c.base.EscapedPath()+"/versions"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false, fmt.Sprintf("not ready; Glance at %s: %v", c.URL(), err)
+	}
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, fmt.Sprintf("not ready; Glance at %s did not answer GET /versions within %v", c.URL(), timeout)
+		}
+		return false, fmt.Sprintf("not ready; Glance at %s unreachable: %v", c.URL(), errors.Unwrap(err))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxMetadata))
+	resp.Body.Close()
+	took := time.Since(start).Round(time.Millisecond)
+	if resp.StatusCode >= 500 {
+		return false, fmt.Sprintf("not ready; Glance at %s answered GET /versions %s", c.URL(), resp.Status)
+	}
+	return true, fmt.Sprintf("ready; Glance at %s answered GET /versions %d in %v", c.URL(), resp.StatusCode, took)
 }

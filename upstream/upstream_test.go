@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestNewRefusesBadURLs(t *testing.T) {
@@ -108,5 +110,100 @@ func TestClientTimeouts(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// Each call's time is in oslorego_upstream_request_duration_seconds, by
+// call, and includes Glance's own time.
+func TestClientTimesCalls(t *testing.T) {
+	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		if strings.HasSuffix(r.URL.Path, "/file") {
+			_, _ = w.Write([]byte("data"))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id": "i"}`))
+	}))
+	defer g.Close()
+	tf := filepath.Join(t.TempDir(), "t")
+	if err := os.WriteFile(tf, []byte("svc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	c, err := New(Options{URL: g.URL, Identity: NewTokenFile(tf), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.CallerImage(ctx, "i", "caller", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ServiceImage(ctx, "i", ""); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Data(ctx, "i", "caller", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "oslorego_upstream_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetHistogram().GetSampleCount() != 1 {
+				t.Errorf("%v: %d samples, want 1", m.GetLabel(), m.GetHistogram().GetSampleCount())
+			}
+			got[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleSum()
+		}
+	}
+	for _, call := range []string{"image", "service_image", "data"} {
+		if got[call] < 0.02 {
+			t.Errorf("call %s: %v s, want at least Glance's 20 ms (all: %v)", call, got[call], got)
+		}
+	}
+	// A second client on the same registry is refused, not a panic.
+	if _, err := New(Options{URL: g.URL, Identity: NewTokenFile(tf), Registerer: reg}); err == nil {
+		t.Error("registered twice")
+	}
+}
+
+// Names in paths are escaped once, under the endpoint's own path: a
+// namespace with a space is /image/v2/metadefs/namespaces/a%20b, never
+// a%2520b; /versions is under the same prefix.
+func TestClientEscapesPathsOnce(t *testing.T) {
+	var got []string
+	g := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.URL.EscapedPath())
+		id := strings.TrimPrefix(r.URL.Path, "/image/v2/images/")
+		_, _ = w.Write([]byte(`{"id": "` + id + `"}`))
+	}))
+	defer g.Close()
+	tf := filepath.Join(t.TempDir(), "t")
+	if err := os.WriteFile(tf, []byte("svc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{URL: g.URL + "/image", Identity: NewTokenFile(tf)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.Namespace(ctx, "a b/c", "caller", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CallerImage(ctx, "x y", "caller", ""); err != nil {
+		t.Fatal(err)
+	}
+	if ready, detail := c.Status(); !ready {
+		t.Errorf("Status: %s", detail)
+	}
+	want := []string{"/image/v2/metadefs/namespaces/a%20b%2Fc", "/image/v2/images/x%20y", "/image/versions"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("paths %q, want %q", got, want)
 	}
 }

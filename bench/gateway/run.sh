@@ -1,24 +1,37 @@
 #!/bin/bash
-# Gateway overhead on loopback: downloads through `oslorego serve --upstream` against the same
-# real glance-api directly, with wrk.  See docs/benchmarks.md ("Gateway mode").
+# Gateway benchmarks on loopback, with wrk. See docs/benchmarks.md ("Gateway mode").
 #
-#   bench/gateway/run.sh                          # small (4 KiB) and large (64 MiB), 10 s each
+#   bench/gateway/run.sh                          # both parts: small (4 KiB) and large (64 MiB)
+#   PARTS=cold bench/gateway/run.sh               # the cold path only
+#   PARTS=cache ROUNDS=5 bench/gateway/run.sh     # warm cache vs cold vs embedded store only
 #   DURATION=5s LARGE_MB=16 bench/gateway/run.sh  # quicker
 #
 # Starts its own private keystone peer (../shared/keystone-peer, on a free port, the unpacked
 # package root reused) and glance peer (../shared/glance-peer, FLAVOR=keystone, file store),
-# creates the images as admin, and runs the gateway as the peer's admin identity (it reads every
-# property). The caller is alice (member of demo, which owns the images) with one token: both
-# Glance's keystonemiddleware and the gateway cache its validation, so neither measures Keystone.
-# The gateway has no image cache here (cold path: every request goes upstream twice, metadata as
-# the caller, then data; the gateway's own read is cached for --upstream-metadata-ttl).
-# A second gateway fronts bench/gateway/replay.go, which answers each path and token from memory
-# after asking Glance once: with the upstream's time near zero, that gateway's latency is what
-# the gateway itself adds.
+# creates the images as admin, and runs the gateways as the peer's admin identity (it reads
+# every property). The caller is alice (member of demo, which owns the images) with one token:
+# Glance's keystonemiddleware and every oslorego cache its validation, so nothing measures
+# Keystone.
+#
+# PARTS=cold: the cold path (no image cache: every download is the caller's
+# GET /v2/images/ID upstream, then the data; the gateway's own read of the target is cached for
+# --upstream-metadata-ttl and runs beside the caller's when it is not) against the same
+# glance-api directly, and a second gateway in front of bench/gateway/replay.go, which answers
+# each path and token from memory after asking Glance once: with the upstream's time near zero,
+# that gateway's latency is what the gateway itself adds. The one-at-a-time runs also read the
+# gateway's /metrics around them: the upstream calls' time as the gateway sees it
+# (oslorego_upstream_request_duration_seconds) against its own time per request.
+#
+# PARTS=cache: downloads through a gateway with a warm --cache-dir, through the cold gateway,
+# and from `oslorego serve` with the same images imported into its embedded store (same
+# Keystone authentication, same policy), side by side: ROUNDS rounds, each running every
+# server once per image size, the order rotating between rounds; the summary gives each
+# round's ratios (the machine may be shared: compare within a round).
 #
 # Writes the wrk outputs and summary.md to $RESULTS (default bench/gateway/results/<UTC stamp>/,
-# not committed) and prints the summary table.
+# not committed) and prints the summary.
 set -euo pipefail
+export LC_ALL=C
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="${OSLOREGO_REPO:-$(cd "$HERE/../.." && pwd)}"
@@ -33,6 +46,9 @@ LARGE_THREADS="${LARGE_THREADS:-1}" LARGE_CONNS="${LARGE_CONNS:-2}"
 WRK_TIMEOUT="${WRK_TIMEOUT:-30s}"
 WARMUP="${WARMUP:-2s}"
 RESULTS="${RESULTS:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+PARTS="${PARTS:-cold cache}"
+ROUNDS="${ROUNDS:-3}"
+CACHE_CONNS="${CACHE_CONNS:-$SMALL_CONNS}" CACHE_THREADS="${CACHE_THREADS:-$SMALL_THREADS}"
 
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v curl >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
@@ -101,23 +117,37 @@ RPORT=$(free_port)
 REPLAY="http://127.0.0.1:$RPORT"
 "$WORK/replay" -listen "127.0.0.1:$RPORT" -upstream "$GLANCE" 2>"$WORK/replay.err" &
 pids+=($!)
-gateway() {  # PORT UPSTREAM
-  "$WORK/oslorego" serve --listen "127.0.0.1:$1" --upstream "$2" --decision-log off \
+serve() {  # PORT ARGS...: oslorego serve with keystone auth as the peer's admin
+  local port=$1
+  shift
+  "$WORK/oslorego" serve --listen "127.0.0.1:$port" --decision-log off \
     --auth keystone --keystone-url "$KEYSTONE_URL" --keystone-username admin --keystone-user-domain-name Default \
     --keystone-password-file "$WORK/pw" --keystone-project-name admin --keystone-project-domain-name Default \
-    2>"$WORK/oslorego-$1.err" &
+    "$@" 2>"$WORK/oslorego-$port.err" &
   pids+=($!)
-  wait_200 "http://127.0.0.1:$1/readyz"
+  wait_200 "http://127.0.0.1:$port/readyz"
 }
 OPORT=$(free_port)
 GATEWAY="http://127.0.0.1:$OPORT"
-gateway "$OPORT" "$GLANCE"
+serve "$OPORT" --upstream "$GLANCE"
 OPORT2=$(free_port)
 GATEWAY_REPLAY="http://127.0.0.1:$OPORT2"
-gateway "$OPORT2" "$REPLAY"
+serve "$OPORT2" --upstream "$REPLAY"
+# The warm cache, and the embedded store with the same images (same ids, owner demo).
+CPORT=$(free_port)
+CACHED="http://127.0.0.1:$CPORT"
+serve "$CPORT" --upstream "$GLANCE" --cache-dir "$WORK/cache" --cache-size "$((2 * LARGE_MB + 64))M"
+for pair in "$SMALL:small" "$LARGE:large"; do
+  "$WORK/oslorego" image import "$WORK/${pair##*:}.img" --data-dir "$WORK/store" --id "${pair%%:*}" --name bench \
+    --owner "$PROJECT_DEMO" --visibility private >/dev/null
+done
+EPORT=$(free_port)
+EMBEDDED="http://127.0.0.1:$EPORT"
+serve "$EPORT" --data-dir "$WORK/store"
 
-# Each answers 200 with the image's bytes before anything is measured.
-for base in "$GLANCE" "$GATEWAY" "$REPLAY" "$GATEWAY_REPLAY"; do
+# Each answers 200 with the image's bytes before anything is measured; the cached gateway's
+# first downloads fill its cache.
+for base in "$GLANCE" "$GATEWAY" "$REPLAY" "$GATEWAY_REPLAY" "$CACHED" "$EMBEDDED"; do
   for pair in "$SMALL:small" "$LARGE:large"; do
     [ "$base" = "$REPLAY" ] || [ "$base" = "$GATEWAY_REPLAY" ] && [ "${pair##*:}" = large ] && continue
     curl -sf -H "X-Auth-Token: $ALICE" -o "$WORK/check" "$base/v2/images/${pair%%:*}/file"
@@ -125,11 +155,17 @@ for base in "$GLANCE" "$GATEWAY" "$REPLAY" "$GATEWAY_REPLAY"; do
   done
 done
 curl -sf -H "X-Auth-Token: $ALICE" -o /dev/null "$REPLAY/v2/images/$SMALL"   # recorded once
+for _ in $(seq 100); do
+  curl -s "$CACHED/metrics" | grep -q '^oslorego_image_cache_entries 2$' && break
+  sleep 0.1
+done
+curl -s "$CACHED/metrics" | grep -q '^oslorego_image_cache_entries 2$' || { echo "the cache did not fill" >&2; exit 1; }
 
 {
   echo "uptime: $(uptime)"
   echo "nproc: $(nproc); go: $(go version); wrk: $(wrk -v 2>&1 | head -1)"
   echo "revision: $(cd "$REPO" && git rev-parse --short HEAD)"
+  echo "parts: $PARTS; rounds: $ROUNDS; duration: $DURATION"
 } >"$RESULTS/env.txt"
 
 # run NAME URL THREADS CONNS: one wrk measurement (after an unrecorded warm-up)
@@ -139,46 +175,115 @@ run() {
   echo "wrk -t$3 -c$4 -d$DURATION --timeout $WRK_TIMEOUT --latency -H 'X-Auth-Token: ...' $2" >"$out"
   wrk -t"$3" -c"$4" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -H "X-Auth-Token: $ALICE" "$2" >>"$out"
 }
-echo "== measuring ($DURATION each)"
-# Throughput: many connections.
-run small-glance "$GLANCE/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
-run small-gateway "$GATEWAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
-run small-replay "$REPLAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
-run small-gateway-replay "$GATEWAY_REPLAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
-run large-glance "$GLANCE/v2/images/$LARGE/file" "$LARGE_THREADS" "$LARGE_CONNS"
-run large-gateway "$GATEWAY/v2/images/$LARGE/file" "$LARGE_THREADS" "$LARGE_CONNS"
-# Latency: one request at a time. The gateway's cold path is two upstream calls (the caller's
-# GET /v2/images/ID, then the data), so the upstream's own time is the sum of the two.
-run c1-meta-glance "$GLANCE/v2/images/$SMALL" 1 1
-run c1-small-glance "$GLANCE/v2/images/$SMALL/file" 1 1
-run c1-small-gateway "$GATEWAY/v2/images/$SMALL/file" 1 1
-run c1-meta-replay "$REPLAY/v2/images/$SMALL" 1 1
-run c1-small-replay "$REPLAY/v2/images/$SMALL/file" 1 1
-run c1-small-gateway-replay "$GATEWAY_REPLAY/v2/images/$SMALL/file" 1 1
-
+# metrics URL NAME: the gateway's counters and histogram sums, one "name value" a line
+metrics() {
+  curl -s "$1/metrics" | grep -E '^oslorego_(upstream_request_duration_seconds|http_request_duration_seconds)_(sum|count)|^oslorego_upstream_metadata_lookups_total' \
+    | sed 's/ /\t/' | sort >"$RESULTS/$2"
+}
 field() { awk -v k="$2" '$1 == k {print $2}' "$RESULTS/$1.wrk"; }
 lat() { awk -v k="$2" '$1 == k {print $2; exit}' "$RESULTS/$1.wrk"; }
 errors() { grep -E 'Non-2xx|Socket errors' "$RESULTS/$1.wrk" | tr '\n' ' ' || true; }
 ms() {  # wrk's 950.00us / 12.48ms / 1.02s in ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /s$/ && v !~ /ms$/) n *= 1000; printf "%.2f", n }'
 }
-adds() {  # PREFIX: the gateway's median minus the upstream's two medians
-  local m f g
-  m=$(ms "$(lat "c1-meta-$1" 50%)") f=$(ms "$(lat "c1-small-$1" 50%)") g=$(ms "$(lat "c1-small-gateway${2:-}" 50%)")
-  echo "| $3 | $m ms | $f ms | $g ms | $(awk -v g="$g" -v m="$m" -v f="$f" 'BEGIN { printf "%.2f", g - m - f }') ms |"
-}
-{
+table() {  # the wrk runs NAMES...
   echo "| run | requests/s | transfer/s | latency avg | p50 | p99 | errors |"
   echo "|---|---|---|---|---|---|---|"
-  for f in "$RESULTS"/*.wrk; do
-    n=$(basename "$f" .wrk)
+  local n
+  for n in "$@"; do
     echo "| $n | $(field "$n" Requests/sec:) | $(field "$n" Transfer/sec:) | $(lat "$n" Latency) | $(lat "$n" 50%) | $(lat "$n" 99%) | $(errors "$n") |"
   done
-  echo
-  echo "| one request at a time (medians) | upstream GET /v2/images/ID | upstream GET .../file | gateway GET .../file | the gateway adds |"
-  echo "|---|---|---|---|---|"
-  adds glance "" "real Glance"
-  adds replay "-replay" "replayed Glance (upstream time near zero)"
-} >"$RESULTS/summary.md"
+}
+
+: >"$RESULTS/summary.md"
+case " $PARTS " in *" cold "*)
+  echo "== cold path ($DURATION each)"
+  # Throughput: many connections.
+  run small-glance "$GLANCE/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
+  run small-gateway "$GATEWAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
+  run small-replay "$REPLAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
+  run small-gateway-replay "$GATEWAY_REPLAY/v2/images/$SMALL/file" "$SMALL_THREADS" "$SMALL_CONNS"
+  run large-glance "$GLANCE/v2/images/$LARGE/file" "$LARGE_THREADS" "$LARGE_CONNS"
+  run large-gateway "$GATEWAY/v2/images/$LARGE/file" "$LARGE_THREADS" "$LARGE_CONNS"
+  # Latency: one request at a time. The gateway's cold path is two upstream calls (the
+  # caller's GET /v2/images/ID, then the data), so the upstream's own time is the sum of the
+  # two; the gateway's /metrics around its run say how long those calls took as it saw them.
+  run c1-meta-glance "$GLANCE/v2/images/$SMALL" 1 1
+  run c1-small-glance "$GLANCE/v2/images/$SMALL/file" 1 1
+  metrics "$GATEWAY" c1-before.metrics
+  run c1-small-gateway "$GATEWAY/v2/images/$SMALL/file" 1 1
+  metrics "$GATEWAY" c1-after.metrics
+  run c1-meta-replay "$REPLAY/v2/images/$SMALL" 1 1
+  run c1-small-replay "$REPLAY/v2/images/$SMALL/file" 1 1
+  run c1-small-gateway-replay "$GATEWAY_REPLAY/v2/images/$SMALL/file" 1 1
+
+  adds() {  # PREFIX SUFFIX LABEL: the gateway's median minus the upstream's two medians
+    local m f g
+    m=$(ms "$(lat "c1-meta-$1" 50%)") f=$(ms "$(lat "c1-small-$1" 50%)") g=$(ms "$(lat "c1-small-gateway${2:-}" 50%)")
+    echo "| $3 | $m ms | $f ms | $g ms | $(awk -v g="$g" -v m="$m" -v f="$f" 'BEGIN { printf "%.2f", g - m - f }') ms |"
+  }
+  # mean NAME LABELS: the mean of histogram NAME{LABELS} over the c1 gateway run, in ms
+  mean() {
+    join -t "$(printf '\t')" "$RESULTS/c1-before.metrics" "$RESULTS/c1-after.metrics" | awk -F '\t' -v s="$1_sum{$2}" -v c="$1_count{$2}" '
+      $1 == s { sum = $3 - $2 } $1 == c { n = $3 - $2 }
+      END { if (n > 0) printf "%.2f ms (n=%d)", 1000 * sum / n, n; else printf "-" }'
+  }
+  {
+    echo "## Cold path"
+    echo
+    table small-glance small-gateway small-replay small-gateway-replay large-glance large-gateway \
+      c1-meta-glance c1-small-glance c1-small-gateway c1-meta-replay c1-small-replay c1-small-gateway-replay
+    echo
+    echo "| one request at a time (medians) | upstream GET /v2/images/ID | upstream GET .../file | gateway GET .../file | the gateway adds |"
+    echo "|---|---|---|---|---|"
+    adds glance "" "real Glance"
+    adds replay "-replay" "replayed Glance (upstream time near zero)"
+    echo
+    echo "During c1-small-gateway, as the gateway saw it (means from its /metrics):"
+    echo
+    echo "| request, server side | caller's GET /v2/images/ID | own read (misses) | data, to its headers |"
+    echo "|---|---|---|---|"
+    h=oslorego_upstream_request_duration_seconds
+    echo "| $(mean oslorego_http_request_duration_seconds 'method="GET",route="/v2/images/:id/file"') | $(mean $h 'call="image"') | $(mean $h 'call="service_image"') | $(mean $h 'call="data"') |"
+    echo
+  } >>"$RESULTS/summary.md"
+esac
+
+case " $PARTS " in *" cache "*)
+  echo "== warm cache, cold gateway, embedded store ($ROUNDS rounds of $DURATION each)"
+  servers=(embedded warm cold)
+  declare -A base=([embedded]="$EMBEDDED" [warm]="$CACHED" [cold]="$GATEWAY")
+  for r in $(seq "$ROUNDS"); do
+    for size in small large; do
+      id=$SMALL t=$CACHE_THREADS c=$CACHE_CONNS
+      [ "$size" = large ] && id=$LARGE t=$LARGE_THREADS c=$LARGE_CONNS
+      for i in 0 1 2; do
+        s=${servers[$(((i + r) % 3))]}
+        run "r$r-$size-$s" "${base[$s]}/v2/images/$id/file" "$t" "$c"
+      done
+    done
+  done
+  curl -s "$CACHED/metrics" | grep -E '^oslorego_image_cache_lookups_total' >"$RESULTS/cache.metrics"
+  {
+    echo "## Warm cache vs cold gateway vs embedded store"
+    echo
+    for size in small large; do
+      names=()
+      for r in $(seq "$ROUNDS"); do for s in "${servers[@]}"; do names+=("r$r-$size-$s"); done; done
+      table "${names[@]}"
+      echo
+    done
+    echo "| round | image | embedded downloads/s | warm cache | cold gateway | warm / embedded | cold / embedded |"
+    echo "|---|---|---|---|---|---|---|"
+    for r in $(seq "$ROUNDS"); do
+      for size in small large; do
+        e=$(field "r$r-$size-embedded" Requests/sec:) w=$(field "r$r-$size-warm" Requests/sec:) c=$(field "r$r-$size-cold" Requests/sec:)
+        echo "| $r | $size | $e | $w | $c | $(awk -v a="$w" -v b="$e" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$c" -v b="$e" 'BEGIN { printf "%.2f", a / b }') |"
+      done
+    done
+    echo
+    echo "Cache lookups on the warm gateway: $(tr '\n' ' ' <"$RESULTS/cache.metrics")"
+  } >>"$RESULTS/summary.md"
+esac
 cat "$RESULTS/summary.md"
 echo "(raw outputs in $RESULTS)"

@@ -56,14 +56,14 @@ func (g *gatewayFlags) check(authMode string) error {
 	if g.tokenFile == "" && authMode != "keystone" {
 		return usageErr("--upstream with --auth %s needs --upstream-token-file: the gateway's own identity reads the policy target", authMode)
 	}
-	if _, err := g.client(upstream.NewTokenFile(g.tokenFile)); err != nil {
+	if _, err := g.client(upstream.NewTokenFile(g.tokenFile), nil); err != nil {
 		return usageErr("--upstream: %s", err)
 	}
 	return nil
 }
 
-func (g *gatewayFlags) client(identity upstream.TokenSource) (*upstream.Client, error) {
-	return upstream.New(upstream.Options{URL: g.upstream, Identity: identity, Timeout: g.timeout})
+func (g *gatewayFlags) client(identity upstream.TokenSource, reg prometheus.Registerer) (*upstream.Client, error) {
+	return upstream.New(upstream.Options{URL: g.upstream, Identity: identity, Timeout: g.timeout, Registerer: reg})
 }
 
 // source is the upstream Glance as the server's image source (the flags
@@ -80,7 +80,7 @@ func (g *gatewayFlags) source(reg prometheus.Registerer, authn auth.Authenticato
 	default:
 		return nil, nil, fmt.Errorf("--upstream: no identity for the gateway's metadata reads: give --upstream-token-file or --auth keystone")
 	}
-	c, err := g.client(identity)
+	c, err := g.client(identity, reg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--upstream: %w", err)
 	}
