@@ -107,7 +107,7 @@ func TestStorePoolIsBounded(t *testing.T) {
 
 	// The record cache's version connection closes when idle too.
 	waitFor(t, "idle connections to close", func() bool {
-		return s.db.Stats().OpenConnections == 0 && s.records.versions.Stats().OpenConnections == 0
+		return s.db.Stats().OpenConnections == 0 && !s.records.open()
 	})
 	if fds := dbFDs(t, s.dir); fds > 0 {
 		t.Errorf("%d descriptors on images.db once idle, want 0", fds)

@@ -2,7 +2,8 @@ package imagestore
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"modernc.org/sqlite"
 )
 
 // records keeps Get's recent answers in memory, each with the database's
@@ -19,19 +21,30 @@ import (
 // (an `oslorego image` command, sqlite3) before a Get starts is always seen
 // by that Get: the cache is exact, not bounded-stale.
 //
-// The stamp is SQLite's PRAGMA data_version read on a connection of its
-// own (versions), which never writes: the pragma's value changes whenever
-// another connection commits. It is comparable only on one connection, so
-// a stamp also names the connection it was read on; versions may close
-// its idle connection like the main pool, and a new one starts a new
-// generation.
+// The stamp is SQLite's PRAGMA data_version, read on a connection of the
+// cache's own which never writes: its value changes whenever another
+// connection commits. It is comparable only on one connection, so a stamp
+// also names the connection's generation; the connection is closed when
+// idle, like the main pool's, and a new one starts a new generation.
 type records struct {
-	versions *sql.DB
-	cache    *lru.Cache[string, record]
+	cache *lru.Cache[string, record]
 
-	mu       sync.Mutex
-	lastConn any    // the driver connection of the last stamp; kept alive so no new one can share its address
-	gen      uint64 // bumped whenever the versions connection is a new one
+	dsn  string
+	idle time.Duration
+
+	// mu serialises the version connection. It is the driver's own, not
+	// database/sql's: the pragma stays prepared across calls (preparing it
+	// cost more than running it), and database/sql could close the
+	// connection under an unfinalized statement, leaving it open.
+	mu    sync.Mutex
+	conn  driver.Conn
+	stmt  driver.StmtQueryContext
+	stop  driver.Stmt
+	gen   uint64 // bumped for each new connection
+	timer *time.Timer
+	dest  [1]driver.Value
+	used  bool // since the idle timer last fired
+	done  bool // closed
 
 	hits atomic.Uint64 // answers from the cache, for tests
 }
@@ -48,53 +61,116 @@ type stamp struct {
 	version int64
 }
 
-// newRecords opens the version connection on dsn; size bounds the records
-// kept (least recently used first out).
+// newRecords keeps at most size records; the version connection opens
+// dsn when first needed and closes after idle without use.
 func newRecords(dsn string, size int, idle time.Duration) (*records, error) {
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening image database: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxIdleTime(idle)
 	c, err := lru.New[string, record](size)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("image record cache: %w", err)
 	}
-	return &records{versions: db, cache: c}, nil
+	return &records{cache: c, dsn: dsn, idle: idle}, nil
 }
 
 // now reads the change stamp. It must be read before the rows it stamps:
 // rows read after it are at least as new, so a stamp never vouches for
 // older data than it saw.
 func (r *records) now(ctx context.Context) (stamp, error) {
-	c, err := r.versions.Conn(ctx)
-	if err != nil {
-		return stamp{}, fmt.Errorf("reading image database version: %w", err)
+	if err := ctx.Err(); err != nil {
+		return stamp{}, err
 	}
-	defer c.Close()
-	var st stamp
-	err = c.Raw(func(dc any) error {
-		r.mu.Lock()
-		if dc != r.lastConn {
-			r.lastConn = dc
-			r.gen++
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return stamp{}, errors.New("image store is closed")
+	}
+	if r.conn == nil {
+		if err := r.openLocked(); err != nil {
+			return stamp{}, fmt.Errorf("reading image database version: %w", err)
 		}
-		st.gen = r.gen
-		r.mu.Unlock()
-		return nil
-	})
+	}
+	r.used = true
+	// The pragma returns at once: without cancellation the driver starts
+	// no watcher goroutine for it.
+	rows, err := r.stmt.QueryContext(context.Background(), nil)
 	if err != nil {
+		r.closeLocked()
 		return stamp{}, fmt.Errorf("reading image database version: %w", err)
 	}
-	// The pragma returns at once: without cancellation the driver starts no
-	// watcher goroutine for it.
-	if err := c.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA data_version").Scan(&st.version); err != nil {
-		return stamp{}, fmt.Errorf("reading image database version: %w", err)
+	err = rows.Next(r.dest[:])
+	if cerr := rows.Close(); err == nil {
+		err = cerr
 	}
-	return st, nil
+	v, ok := r.dest[0].(int64)
+	if err != nil || !ok {
+		r.closeLocked()
+		return stamp{}, fmt.Errorf("reading image database version: %v (%T): %w", r.dest[0], r.dest[0], err)
+	}
+	return stamp{gen: r.gen, version: v}, nil
+}
+
+// openLocked opens the version connection and prepares the pragma; r.mu
+// is held.
+func (r *records) openLocked() error {
+	c, err := (&sqlite.Driver{}).Open(r.dsn)
+	if err != nil {
+		return err
+	}
+	st, err := c.Prepare("PRAGMA data_version")
+	if err != nil {
+		c.Close()
+		return err
+	}
+	q, ok := st.(driver.StmtQueryContext)
+	if !ok {
+		st.Close()
+		c.Close()
+		return errors.New("the sqlite driver cannot query a prepared statement with a context")
+	}
+	r.conn, r.stmt, r.stop = c, q, st
+	r.gen++
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.idle, r.idleCheck)
+	} else {
+		r.timer.Reset(r.idle)
+	}
+	return nil
+}
+
+// idleCheck closes the version connection if it was not used since the
+// last check, so that an idle store holds no connection.
+func (r *records) idleCheck() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conn == nil || r.done {
+		return
+	}
+	if r.used {
+		r.used = false
+		r.timer.Reset(r.idle)
+		return
+	}
+	r.closeLocked()
+}
+
+// closeLocked finalizes the pragma and closes the connection; r.mu is
+// held.
+func (r *records) closeLocked() error {
+	if r.conn == nil {
+		return nil
+	}
+	err := r.stop.Close()
+	if cerr := r.conn.Close(); err == nil {
+		err = cerr
+	}
+	r.conn, r.stmt, r.stop = nil, nil, nil
+	return err
+}
+
+// open reports whether the version connection is open (for tests).
+func (r *records) open() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conn != nil
 }
 
 // get returns the cached image id if it was read under st.
@@ -112,7 +188,15 @@ func (r *records) put(st stamp, img Image) {
 	r.cache.Add(img.ID, record{at: st, img: img.clone()})
 }
 
-func (r *records) close() error { return r.versions.Close() }
+func (r *records) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	return r.closeLocked()
+}
 
 // clone copies what a caller could change in place: the properties and
 // the tags (pointer fields are replaced, never written through).

@@ -153,3 +153,30 @@ func TestStoreRecordCacheOff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkGet is one Get of an image with a few properties: from the
+// record cache (its change check included), and from SQLite.
+func BenchmarkGet(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		cache int
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			s, err := OpenWith(ctx, filepath.Join(b.TempDir(), "data"), Options{RecordCache: c.cache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Import(ctx, strings.NewReader("data"), ImportOptions{ID: "img", Properties: map[string]string{"a": "1", "b": "2"}, Tags: []string{"t"}}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Get(ctx, "img"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
