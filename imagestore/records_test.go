@@ -180,3 +180,57 @@ func BenchmarkGet(b *testing.B) {
 		})
 	}
 }
+
+// SmallData reads a small image's data once, then answers from memory:
+// the same bytes, checked as OpenData checks them, with no file access.
+func TestStoreSmallData(t *testing.T) {
+	ctx := context.Background()
+	s, dir := newStore(t)
+	img, err := s.Import(ctx, strings.NewReader("small data"), ImportOptions{ID: "img"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.SmallData(ctx, img)
+	if err != nil || string(b) != "small data" {
+		t.Fatalf("SmallData: %q, %v", b, err)
+	}
+	// From memory now: the file is not read again (here it is gone).
+	if err := os.Remove(filepath.Join(dir, "images", "img")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.SmallData(ctx, img); err != nil || string(b) != "small data" {
+		t.Errorf("SmallData again: %q, %v", b, err)
+	}
+	// An entry serves only the same recorded data (size and checksums).
+	other := img
+	sum := "0123"
+	other.Checksum = &sum
+	if _, err := s.SmallData(ctx, other); !errors.Is(err, ErrNoData) {
+		t.Errorf("SmallData with another checksum than the cached entry's: %v, want the file's absence (ErrNoData)", err)
+	}
+
+	queued, err := s.Create(ctx, ImportOptions{ID: "queued"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SmallData(ctx, queued); !errors.Is(err, ErrNoData) {
+		t.Errorf("queued image: %v, want ErrNoData", err)
+	}
+	big, err := s.Import(ctx, strings.NewReader(strings.Repeat("x", MaxSmallData+1)), ImportOptions{ID: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SmallData(ctx, big); !errors.Is(err, ErrInvalid) {
+		t.Errorf("image over MaxSmallData: %v, want ErrInvalid", err)
+	}
+	short, err := s.Import(ctx, strings.NewReader("short"), ImportOptions{ID: "short"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "images", "short"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SmallData(ctx, short); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated data: %v, want ErrCorrupt", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -113,6 +114,9 @@ type Store struct {
 	// records caches Get's answers, exactly; nil when Options.RecordCache
 	// is negative.
 	records *records
+	// small caches SmallData; nil when Options.SmallDataCache is
+	// negative.
+	small *lru.Cache[smallKey, []byte]
 	// staleAfter is Options.StaleAfter.
 	staleAfter time.Duration
 	// afterPublish, when set (by tests), runs between moving an import's
@@ -140,6 +144,10 @@ type Options struct {
 	// PRAGMA on one more connection (idle-closed as the others). 0 means
 	// DefaultRecordCache; negative, no cache.
 	RecordCache int
+	// SmallDataCache is how many images' data SmallData keeps in memory,
+	// each at most MaxSmallData bytes (least recently used first out).
+	// 0 means DefaultSmallDataCache (64 MiB at most); negative, none.
+	SmallDataCache int
 	// StaleAfter is how old (by modification time) an unlocked staging
 	// file or unreferenced data file must be before Sweep removes it.
 	// The locks already protect imports in progress; the grace period
@@ -150,6 +158,9 @@ type Options struct {
 
 // DefaultRecordCache is Options.RecordCache's default.
 const DefaultRecordCache = 1024
+
+// DefaultSmallDataCache is Options.SmallDataCache's default.
+const DefaultSmallDataCache = 1024
 
 // withDefaults fills in zero fields; negative ones are ErrInvalid.
 func (o Options) withDefaults() (Options, error) {
@@ -171,6 +182,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RecordCache == 0 {
 		o.RecordCache = DefaultRecordCache
+	}
+	if o.SmallDataCache == 0 {
+		o.SmallDataCache = DefaultSmallDataCache
 	}
 	return o, nil
 }
@@ -235,6 +249,12 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := s.prepareGet(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if opts.SmallDataCache > 0 {
+		if s.small, err = lru.New[smallKey, []byte](opts.SmallDataCache); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("image data cache: %w", err)
+		}
 	}
 	if opts.RecordCache > 0 {
 		if s.records, err = newRecords(dsn, opts.RecordCache, opts.ConnMaxIdleTime); err != nil {
