@@ -177,35 +177,125 @@ func (img Image) V1Summary() OrderedJSON {
 func (img Image) Target(callerProject string) map[string]any {
 	core := img.Core()
 	t := make(map[string]any, len(img.Properties)+len(core)+5)
-	props := make(map[string]any, len(img.Properties))
 	for k, v := range img.Properties {
 		t[k] = v
-		props[k] = v
 	}
 	for _, a := range core {
-		switch v := a.Value.(type) {
-		case time.Time:
-			t[a.Name] = pythonTime(v)
-		case []string:
-			tags := make([]any, len(v))
-			for i, tag := range v {
-				tags[i] = tag
-			}
-			t[a.Name] = tags
-		default:
-			t[a.Name] = v
+		t[a.Name] = targetCore(a.Value)
+	}
+	for _, k := range aliases {
+		t[k], _ = img.alias(callerProject, k)
+	}
+	return t
+}
+
+// TargetKeys is Target with only the given keys (those Target has): the
+// same value for each. For a decision that can read only these keys (its
+// footprint) it is the same decision, without building a map of every
+// property.
+func (img Image) TargetKeys(callerProject string, keys []string) map[string]any {
+	t := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if v, ok := img.alias(callerProject, k); ok {
+			t[k] = v
+		} else if v, ok := img.coreValue(k); ok {
+			t[k] = targetCore(v)
+		} else if v, ok := img.Properties[k]; ok {
+			t[k] = v
 		}
 	}
-	var member any
-	if img.Visibility == Shared && callerProject != "" && (img.Owner == nil || *img.Owner != callerProject) {
-		member = callerProject
-	}
-	t["image_id"] = img.ID
-	t["project_id"] = str(img.Owner)
-	t["member"] = member
-	t["member_id"] = member
-	t["extra_properties"] = props
 	return t
+}
+
+// aliases are the target keys Target sets last, over core attributes and
+// properties.
+var aliases = []string{"image_id", "project_id", "member", "member_id", "extra_properties"}
+
+// alias is the value of one of aliases, false for any other key.
+func (img Image) alias(callerProject, k string) (any, bool) {
+	switch k {
+	case "image_id":
+		return img.ID, true
+	case "project_id":
+		return str(img.Owner), true
+	case "member", "member_id":
+		if img.Visibility == Shared && callerProject != "" && (img.Owner == nil || *img.Owner != callerProject) {
+			return callerProject, true
+		}
+		return nil, true
+	case "extra_properties":
+		props := make(map[string]any, len(img.Properties))
+		for k, v := range img.Properties {
+			props[k] = v
+		}
+		return props, true
+	}
+	return nil, false
+}
+
+// coreValue is the value Core gives the attribute named k, false for a
+// name Core does not have.
+func (img Image) coreValue(k string) (any, bool) {
+	switch k {
+	case "id":
+		return img.ID, true
+	case "name":
+		return str(img.Name), true
+	case "status":
+		return img.Status, true
+	case "visibility":
+		return img.Visibility, true
+	case "owner":
+		return str(img.Owner), true
+	case "size":
+		return num(img.Size), true
+	case "virtual_size":
+		return num(img.VirtualSize), true
+	case "checksum":
+		return str(img.Checksum), true
+	case "os_hash_algo":
+		return str(img.OSHashAlgo), true
+	case "os_hash_value":
+		return str(img.OSHashValue), true
+	case "disk_format":
+		return str(img.DiskFormat), true
+	case "container_format":
+		return str(img.ContainerFormat), true
+	case "min_disk":
+		return img.MinDisk, true
+	case "min_ram":
+		return img.MinRAM, true
+	case "protected":
+		return img.Protected, true
+	case "os_hidden":
+		return img.Hidden, true
+	case "tags":
+		if img.Tags == nil {
+			return []string{}, true
+		}
+		return img.Tags, true
+	case "created_at":
+		return img.CreatedAt, true
+	case "updated_at":
+		return img.UpdatedAt, true
+	}
+	return nil, false
+}
+
+// targetCore is a core attribute's value as the target holds it: times
+// as Python's str(datetime), tags as a list of any.
+func targetCore(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return pythonTime(v)
+	case []string:
+		tags := make([]any, len(v))
+		for i, tag := range v {
+			tags[i] = tag
+		}
+		return tags
+	}
+	return v
 }
 
 // Record is the whole image as `oslorego image show` prints it: the core
