@@ -30,32 +30,18 @@ type Attr struct {
 // Core returns img's core attributes, in the order Record prints them.
 // It never holds a location or a filesystem path.
 func (img Image) Core() []Attr {
-	tags := img.Tags
-	if tags == nil {
-		tags = []string{}
+	out := make([]Attr, len(coreNames))
+	for i, n := range coreNames {
+		v, _ := img.coreValue(n)
+		out[i] = Attr{n, v}
 	}
-	return []Attr{
-		{"id", img.ID},
-		{"name", str(img.Name)},
-		{"status", img.Status},
-		{"visibility", img.Visibility},
-		{"owner", str(img.Owner)},
-		{"size", num(img.Size)},
-		{"virtual_size", num(img.VirtualSize)},
-		{"checksum", str(img.Checksum)},
-		{"os_hash_algo", str(img.OSHashAlgo)},
-		{"os_hash_value", str(img.OSHashValue)},
-		{"disk_format", str(img.DiskFormat)},
-		{"container_format", str(img.ContainerFormat)},
-		{"min_disk", img.MinDisk},
-		{"min_ram", img.MinRAM},
-		{"protected", img.Protected},
-		{"os_hidden", img.Hidden},
-		{"tags", tags},
-		{"created_at", img.CreatedAt},
-		{"updated_at", img.UpdatedAt},
-	}
+	return out
 }
+
+// coreNames are the core attributes in Core's order; coreValue knows each.
+var coreNames = []string{"id", "name", "status", "visibility", "owner", "size", "virtual_size",
+	"checksum", "os_hash_algo", "os_hash_value", "disk_format", "container_format", "min_disk",
+	"min_ram", "protected", "os_hidden", "tags", "created_at", "updated_at"}
 
 // V2 is the image as Glance's v2 API shows it (the image schema): the
 // custom properties the caller may read (readable), the core attributes
