@@ -45,6 +45,58 @@ func (s *Store) OpenData(ctx context.Context, img Image) (*os.File, error) {
 	return f, nil
 }
 
+// MaxSmallData is the largest image data SmallData keeps in memory.
+const MaxSmallData = 64 << 10
+
+// SmallData returns img's whole data, at most MaxSmallData bytes, from
+// memory when it was read before: a download of a small image then costs
+// no file system call. The data of an image ID never changes once
+// recorded (it is published once, never replaced, and IDs are not
+// reused), and an entry is used only for the same ID, size and checksums
+// as img's, which the caller has just read (Get is exact); so the bytes
+// are those OpenData would give, read with the same checks. The slice is
+// shared: the caller must not change it. Errors are OpenData's, and
+// ErrInvalid for an image larger than MaxSmallData.
+func (s *Store) SmallData(ctx context.Context, img Image) ([]byte, error) {
+	if img.Size != nil && *img.Size > MaxSmallData {
+		return nil, fmt.Errorf("%w: image %s data is %d bytes, more than %d", ErrInvalid, img.ID, *img.Size, MaxSmallData)
+	}
+	key := smallKey{id: img.ID, size: deref(img.Size), md5: deref(img.Checksum), hash: deref(img.OSHashValue)}
+	if s.small != nil {
+		if b, ok := s.small.Get(key); ok {
+			return b, nil
+		}
+	}
+	f, err := s.OpenData(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, *img.Size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("reading image %s data: %w", img.ID, err)
+	}
+	if s.small != nil {
+		s.small.Add(key, b)
+	}
+	return b, nil
+}
+
+// smallKey names one image's data as recorded.
+type smallKey struct {
+	id        string
+	size      int64
+	md5, hash string
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
 // Verify re-reads an image's data and compares its size, MD5 and SHA-512
 // with the recorded ones: ErrCorrupt on any mismatch, ErrNoData if it has
 // none.

@@ -17,8 +17,30 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Get returns a live image; ErrNotFound if it is missing or deleted.
+// Get returns a live image; ErrNotFound if it is missing or deleted. It
+// reflects every write committed before it started, by any process; the
+// image returned is the caller's to change.
 func (s *Store) Get(ctx context.Context, id string) (Image, error) {
+	if s.records == nil {
+		return s.get(ctx, id)
+	}
+	st, err := s.records.now(ctx)
+	if err != nil {
+		return Image{}, fmt.Errorf("reading image %s: %w", id, err)
+	}
+	if img, ok := s.records.get(id, st); ok {
+		return img, nil
+	}
+	img, err := s.get(ctx, id)
+	if err != nil {
+		return Image{}, err
+	}
+	s.records.put(st, img)
+	return img, nil
+}
+
+// get is Get from the database.
+func (s *Store) get(ctx context.Context, id string) (Image, error) {
 	// One statement is one snapshot: the row, its properties and its tags
 	// are read together without a transaction.
 	rows, err := s.getOne.QueryContext(ctx, id)

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -110,6 +111,12 @@ type Store struct {
 	create func(name string) (writeSyncCloser, error)
 	now    func() time.Time
 	getOne *sql.Stmt // Get's statement
+	// records caches Get's answers, exactly; nil when Options.RecordCache
+	// is negative.
+	records *records
+	// small caches SmallData; nil when Options.SmallDataCache is
+	// negative.
+	small *lru.Cache[smallKey, []byte]
 	// staleAfter is Options.StaleAfter.
 	staleAfter time.Duration
 	// afterPublish, when set (by tests), runs between moving an import's
@@ -130,6 +137,17 @@ type Options struct {
 	// ConnMaxIdleTime closes a connection left idle this long, so that
 	// an idle store holds no connection. Default one minute.
 	ConnMaxIdleTime time.Duration
+	// RecordCache is how many image records Get keeps in memory (least
+	// recently used first out) and answers from while the database is
+	// unchanged since their read, by whatever process: a cached answer is
+	// never older than the last commit before the Get. Checking costs one
+	// PRAGMA on one more connection (idle-closed as the others). 0 means
+	// DefaultRecordCache; negative, no cache.
+	RecordCache int
+	// SmallDataCache is how many images' data SmallData keeps in memory,
+	// each at most MaxSmallData bytes (least recently used first out).
+	// 0 means DefaultSmallDataCache (64 MiB at most); negative, none.
+	SmallDataCache int
 	// StaleAfter is how old (by modification time) an unlocked staging
 	// file or unreferenced data file must be before Sweep removes it.
 	// The locks already protect imports in progress; the grace period
@@ -137,6 +155,12 @@ type Options struct {
 	// upgrade). Default five minutes.
 	StaleAfter time.Duration
 }
+
+// DefaultRecordCache is Options.RecordCache's default.
+const DefaultRecordCache = 1024
+
+// DefaultSmallDataCache is Options.SmallDataCache's default.
+const DefaultSmallDataCache = 1024
 
 // withDefaults fills in zero fields; negative ones are ErrInvalid.
 func (o Options) withDefaults() (Options, error) {
@@ -155,6 +179,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StaleAfter == 0 {
 		o.StaleAfter = 5 * time.Minute
+	}
+	if o.RecordCache == 0 {
+		o.RecordCache = DefaultRecordCache
+	}
+	if o.SmallDataCache == 0 {
+		o.SmallDataCache = DefaultSmallDataCache
 	}
 	return o, nil
 }
@@ -220,12 +250,29 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if opts.SmallDataCache > 0 {
+		if s.small, err = lru.New[smallKey, []byte](opts.SmallDataCache); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("image data cache: %w", err)
+		}
+	}
+	if opts.RecordCache > 0 {
+		if s.records, err = newRecords(dsn, opts.RecordCache, opts.ConnMaxIdleTime); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // Close closes the database and lets other processes clean the directory.
 func (s *Store) Close() error {
 	err := s.db.Close()
+	if s.records != nil {
+		if cerr := s.records.close(); err == nil {
+			err = cerr
+		}
+	}
 	if s.lock != nil {
 		// Closing the file releases the flock.
 		if cerr := s.lock.Close(); err == nil {

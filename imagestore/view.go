@@ -30,32 +30,18 @@ type Attr struct {
 // Core returns img's core attributes, in the order Record prints them.
 // It never holds a location or a filesystem path.
 func (img Image) Core() []Attr {
-	tags := img.Tags
-	if tags == nil {
-		tags = []string{}
+	out := make([]Attr, len(coreNames))
+	for i, n := range coreNames {
+		v, _ := img.coreValue(n)
+		out[i] = Attr{n, v}
 	}
-	return []Attr{
-		{"id", img.ID},
-		{"name", str(img.Name)},
-		{"status", img.Status},
-		{"visibility", img.Visibility},
-		{"owner", str(img.Owner)},
-		{"size", num(img.Size)},
-		{"virtual_size", num(img.VirtualSize)},
-		{"checksum", str(img.Checksum)},
-		{"os_hash_algo", str(img.OSHashAlgo)},
-		{"os_hash_value", str(img.OSHashValue)},
-		{"disk_format", str(img.DiskFormat)},
-		{"container_format", str(img.ContainerFormat)},
-		{"min_disk", img.MinDisk},
-		{"min_ram", img.MinRAM},
-		{"protected", img.Protected},
-		{"os_hidden", img.Hidden},
-		{"tags", tags},
-		{"created_at", img.CreatedAt},
-		{"updated_at", img.UpdatedAt},
-	}
+	return out
 }
+
+// coreNames are the core attributes in Core's order; coreValue knows each.
+var coreNames = []string{"id", "name", "status", "visibility", "owner", "size", "virtual_size",
+	"checksum", "os_hash_algo", "os_hash_value", "disk_format", "container_format", "min_disk",
+	"min_ram", "protected", "os_hidden", "tags", "created_at", "updated_at"}
 
 // V2 is the image as Glance's v2 API shows it (the image schema): the
 // custom properties the caller may read (readable), the core attributes
@@ -177,35 +163,125 @@ func (img Image) V1Summary() OrderedJSON {
 func (img Image) Target(callerProject string) map[string]any {
 	core := img.Core()
 	t := make(map[string]any, len(img.Properties)+len(core)+5)
-	props := make(map[string]any, len(img.Properties))
 	for k, v := range img.Properties {
 		t[k] = v
-		props[k] = v
 	}
 	for _, a := range core {
-		switch v := a.Value.(type) {
-		case time.Time:
-			t[a.Name] = pythonTime(v)
-		case []string:
-			tags := make([]any, len(v))
-			for i, tag := range v {
-				tags[i] = tag
-			}
-			t[a.Name] = tags
-		default:
-			t[a.Name] = v
+		t[a.Name] = targetCore(a.Value)
+	}
+	for _, k := range aliases {
+		t[k], _ = img.alias(callerProject, k)
+	}
+	return t
+}
+
+// TargetKeys is Target with only the given keys (those Target has): the
+// same value for each. For a decision that can read only these keys (its
+// footprint) it is the same decision, without building a map of every
+// property.
+func (img Image) TargetKeys(callerProject string, keys []string) map[string]any {
+	t := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if v, ok := img.alias(callerProject, k); ok {
+			t[k] = v
+		} else if v, ok := img.coreValue(k); ok {
+			t[k] = targetCore(v)
+		} else if v, ok := img.Properties[k]; ok {
+			t[k] = v
 		}
 	}
-	var member any
-	if img.Visibility == Shared && callerProject != "" && (img.Owner == nil || *img.Owner != callerProject) {
-		member = callerProject
-	}
-	t["image_id"] = img.ID
-	t["project_id"] = str(img.Owner)
-	t["member"] = member
-	t["member_id"] = member
-	t["extra_properties"] = props
 	return t
+}
+
+// aliases are the target keys Target sets last, over core attributes and
+// properties.
+var aliases = []string{"image_id", "project_id", "member", "member_id", "extra_properties"}
+
+// alias is the value of one of aliases, false for any other key.
+func (img Image) alias(callerProject, k string) (any, bool) {
+	switch k {
+	case "image_id":
+		return img.ID, true
+	case "project_id":
+		return str(img.Owner), true
+	case "member", "member_id":
+		if img.Visibility == Shared && callerProject != "" && (img.Owner == nil || *img.Owner != callerProject) {
+			return callerProject, true
+		}
+		return nil, true
+	case "extra_properties":
+		props := make(map[string]any, len(img.Properties))
+		for k, v := range img.Properties {
+			props[k] = v
+		}
+		return props, true
+	}
+	return nil, false
+}
+
+// coreValue is the value Core gives the attribute named k, false for a
+// name Core does not have.
+func (img Image) coreValue(k string) (any, bool) {
+	switch k {
+	case "id":
+		return img.ID, true
+	case "name":
+		return str(img.Name), true
+	case "status":
+		return img.Status, true
+	case "visibility":
+		return img.Visibility, true
+	case "owner":
+		return str(img.Owner), true
+	case "size":
+		return num(img.Size), true
+	case "virtual_size":
+		return num(img.VirtualSize), true
+	case "checksum":
+		return str(img.Checksum), true
+	case "os_hash_algo":
+		return str(img.OSHashAlgo), true
+	case "os_hash_value":
+		return str(img.OSHashValue), true
+	case "disk_format":
+		return str(img.DiskFormat), true
+	case "container_format":
+		return str(img.ContainerFormat), true
+	case "min_disk":
+		return img.MinDisk, true
+	case "min_ram":
+		return img.MinRAM, true
+	case "protected":
+		return img.Protected, true
+	case "os_hidden":
+		return img.Hidden, true
+	case "tags":
+		if img.Tags == nil {
+			return []string{}, true
+		}
+		return img.Tags, true
+	case "created_at":
+		return img.CreatedAt, true
+	case "updated_at":
+		return img.UpdatedAt, true
+	}
+	return nil, false
+}
+
+// targetCore is a core attribute's value as the target holds it: times
+// as Python's str(datetime), tags as a list of any.
+func targetCore(v any) any {
+	switch v := v.(type) {
+	case time.Time:
+		return pythonTime(v)
+	case []string:
+		tags := make([]any, len(v))
+		for i, tag := range v {
+			tags[i] = tag
+		}
+		return tags
+	}
+	return v
 }
 
 // Record is the whole image as `oslorego image show` prints it: the core

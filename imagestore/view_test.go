@@ -194,3 +194,34 @@ func TestV1PropertyHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TargetKeys gives each key exactly Target's value, and no key Target
+// lacks: for every image shape, caller and single key.
+func TestTargetKeysIsTargetRestricted(t *testing.T) {
+	full := viewImage()
+	bare := Image{ID: "bare", Status: StatusQueued, Visibility: Private}
+	noOwner := viewImage()
+	noOwner.Owner, noOwner.Properties, noOwner.Tags = nil, nil, nil
+	for _, img := range []Image{full, bare, noOwner} {
+		for _, caller := range []string{"", "p1", "p2"} {
+			whole := img.Target(caller)
+			keys := []string{"no_such_key", ""}
+			for k := range whole {
+				keys = append(keys, k)
+			}
+			if got := img.TargetKeys(caller, keys); !reflect.DeepEqual(got, whole) {
+				t.Errorf("%s, caller %q: TargetKeys(all keys)\n%v\nTarget\n%v", img.ID, caller, got, whole)
+			}
+			for _, k := range keys {
+				got := img.TargetKeys(caller, []string{k})
+				want := map[string]any{}
+				if v, ok := whole[k]; ok {
+					want[k] = v
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s, caller %q, key %q: %v, want %v", img.ID, caller, k, got, want)
+				}
+			}
+		}
+	}
+}

@@ -30,8 +30,9 @@ func (s *Server) downloadV2(c *call) error {
 	if d.Answer != nil {
 		return s.relay(c, d.Answer, false)
 	}
-	f := d.File
-	defer f.Close()
+	if d.File != nil {
+		defer d.File.Close()
+	}
 	_, hasRange := req.Header["Range"]
 	_, hasCR := req.Header["Content-Range"]
 	// requestRange's only error is a *rangeError: every failure to read
@@ -47,10 +48,10 @@ func (s *Server) downloadV2(c *call) error {
 		h.Set("Content-MD5", *c.img.Checksum)
 	}
 	if rng == nil {
-		return s.sendFile(c, f, http.StatusOK, 0, size)
+		return s.sendData(c, d, http.StatusOK, 0, size)
 	}
 	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.Start+rng.Length-1, size))
-	return s.sendFile(c, f, http.StatusPartialContent, rng.Start, rng.Length)
+	return s.sendData(c, d, http.StatusPartialContent, rng.Start, rng.Length)
 }
 
 // downloadV1 is GET /v1/images/{id} (Glance ≤ Queens), after
@@ -93,8 +94,10 @@ func (s *Server) downloadV1(c *call) error {
 	if d.Answer != nil {
 		return s.relay(c, d.Answer, true)
 	}
-	defer d.File.Close()
-	return s.sendFile(c, d.File, http.StatusOK, 0, size)
+	if d.File != nil {
+		defer d.File.Close()
+	}
+	return s.sendData(c, d, http.StatusOK, 0, size)
 }
 
 // headV1 is HEAD /v1/images/{id}: the metadata headers, any status.
@@ -127,6 +130,25 @@ const smallBody = 64 << 10
 // a reader must take each chunk within Config.WriteProgressTimeout.
 const progressChunk = 256 << 10
 
+// sendData writes length bytes of d's data (Bytes or File) from offset.
+func (s *Server) sendData(c *call, d Data, status int, offset, length int64) error {
+	if d.File != nil {
+		return s.sendFile(c, d.File, status, offset, length)
+	}
+	if offset < 0 || length < 0 || offset+length > int64(len(d.Bytes)) {
+		return fmt.Errorf("sending image %s: bytes %d+%d of %d in memory", c.img.ID, offset, length, len(d.Bytes))
+	}
+	resp := c.Response()
+	resp.Header().Set("Content-Length", strconv.FormatInt(length, 10))
+	resp.WriteHeader(status)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	// The Writer itself: sent counts the bytes (echo's Write would too).
+	n, err := resp.Writer.Write(d.Bytes[offset : offset+length])
+	return s.sent(c, int64(n), length, err)
+}
+
 // sendFile writes length bytes of f from offset. Bodies above smallBody go
 // straight from the file to the socket: io.CopyN onto the net/http writer
 // of an *os.File is sendfile(2) on Linux, one progressChunk at a time so
@@ -155,7 +177,13 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 		}
 		n, err = s.copyProgress(c, f, length)
 	}
-	resp.Size += n
+	return s.sent(c, n, length, err)
+}
+
+// sent accounts for n of length bytes sent, with the error that ended
+// the sending.
+func (s *Server) sent(c *call, n, length int64, err error) error {
+	c.Response().Size += n
 	s.metrics.bytes.WithLabelValues(s.routeLabel(c)).Add(float64(n))
 	if err != nil {
 		c.rec.Reason = "transfer interrupted"

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -67,7 +69,8 @@ func (s *Server) policyState(ctx context.Context) (*policyState, error) {
 // isAdmin decides the credentials' is_admin with the context_is_admin
 // rule, as Glance's RequestContext does (target: the credentials).
 func (p *policyState) isAdmin(ctx context.Context, rule string, creds map[string]any) (bool, error) {
-	key, err := json.Marshal(creds) // map keys are sorted: a canonical key
+	var buf [512]byte
+	key, err := appendCredsKey(buf[:0], creds)
 	if err != nil {
 		return false, fmt.Errorf("credentials: %w", err)
 	}
@@ -88,6 +91,67 @@ func (p *policyState) isAdmin(ctx context.Context, rule string, creds map[string
 	p.admins[string(key)] = d.Allowed
 	p.adminMu.Unlock()
 	return d.Allowed, nil
+}
+
+// maxCredsKeys is how many credential names appendCredsKey sorts without
+// allocating: Credentials makes nine.
+const maxCredsKeys = 16
+
+// appendCredsKey appends a canonical encoding of creds to b: equal
+// credentials give equal keys and different ones different keys. Names
+// are sorted and every string is length-prefixed, so no value can spell
+// another's boundary. Values other than nil, strings, booleans and lists
+// of those are encoded as JSON (as the whole key once was).
+func appendCredsKey(b []byte, creds map[string]any) ([]byte, error) {
+	var arr [maxCredsKeys]string
+	names := arr[:0]
+	for k := range creds {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		b = appendKeyString(b, k)
+		var err error
+		if b, err = appendKeyValue(b, creds[k]); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func appendKeyString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendKeyValue is one value of appendCredsKey: a type letter, then the
+// value.
+func appendKeyValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return append(b, 'n'), nil
+	case bool:
+		if v {
+			return append(b, 't'), nil
+		}
+		return append(b, 'f'), nil
+	case string:
+		return appendKeyString(append(b, 's'), v), nil
+	case []any:
+		b = binary.AppendUvarint(append(b, 'l'), uint64(len(v)))
+		for _, e := range v {
+			var err error
+			if b, err = appendKeyValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return appendKeyString(append(b, 'j'), string(j)), nil
 }
 
 // readableProperties returns the custom properties the caller may read.

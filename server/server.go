@@ -437,7 +437,15 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 				rec.Result, rec.Reason = "deactivated", "image is deactivated"
 				return writeError(c, http.StatusForbidden, "The requested image has been deactivated. Image data download is forbidden.")
 			}
-			target = img.Target(id.ProjectID)
+			// Only what the rule can read: the engine converts no more
+			// (rego.Engine.Input), so the decision is the one on the
+			// whole target, without a map of every property. A shadow
+			// bundle's rule may read other keys: it gets the whole target.
+			if fp := pol.engine.Footprint(rt.Action); fp.Whole || s.cfg.Shadow != nil {
+				target = img.Target(id.ProjectID)
+			} else {
+				target = img.TargetKeys(id.ProjectID, fp.Target)
+			}
 		} else if rt.target != nil {
 			t, status, msg, err := rt.target(s, cl)
 			if err != nil {

@@ -359,3 +359,26 @@ func TestShadowUnloadedChangesNothing(t *testing.T) {
 		t.Error("an unloaded shadow reported a disagreement")
 	}
 }
+
+// The shadow decides on the whole target even when the enforced rule
+// reads none of it: a candidate that reads a property the enforced
+// rule does not must see it (a target cut to the enforced rule's
+// footprint would hide the marker and miss the disagreement).
+func TestShadowSeesPropertiesTheEnforcedRuleDoesNotRead(t *testing.T) {
+	enforced := dirPolicy(t, map[string]string{"policy.yaml": `"download_image": "role:member"` + "\n"})
+	candidate := dirPolicy(t, map[string]string{"policy.yaml": `"download_image": "role:member and not 'ntt_3251':%(x_billing_code_ntt)s"` + "\n"})
+	reg := prometheus.NewRegistry()
+	sh, err := shadow.New(shadow.Config{Policy: candidate, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, enforced, nil, func(c *server.Config) { c.Shadow, c.Registry = sh, reg })
+	img := h.image([]byte("data"), imagestore.ImportOptions{Visibility: "private", Owner: sp("demo"), Properties: map[string]string{"x_billing_code_ntt": "ntt_3251"}})
+	if r := h.do("GET", "/v2/images/"+img.ID+"/file", tok(h.token("demo", "member"))); r.Status != 200 {
+		t.Fatalf("enforced answer %d, want 200: %s", r.Status, r.Body)
+	}
+	sh.Close()
+	if got := metric(t, reg, "oslorego_shadow_decisions_total", "disagree"); got != 1 {
+		t.Errorf("shadow disagreements %v, want 1 (the candidate denies the marked image)", got)
+	}
+}

@@ -73,6 +73,15 @@ type DataRequest struct {
 type Data struct {
 	File   *os.File
 	Answer *http.Response
+	// Bytes, when File and Answer are nil, is the whole data in memory
+	// (a small image); the server must not change it.
+	Bytes []byte
+}
+
+// smallData is an Images that keeps small images' data in memory
+// (*imagestore.Store): no open, stat, read and close per download.
+type smallData interface {
+	SmallData(ctx context.Context, img imagestore.Image) ([]byte, error)
 }
 
 // localSource is the embedded store as a Source.
@@ -88,6 +97,10 @@ func (l localSource) Find(ctx context.Context, caller Caller, id string) (Found,
 }
 
 func (l localSource) Open(ctx context.Context, _ Caller, img imagestore.Image, _ DataRequest) (Data, error) {
+	if sd, ok := l.images.(smallData); ok && img.Size != nil && *img.Size <= imagestore.MaxSmallData {
+		b, err := sd.SmallData(ctx, img)
+		return Data{Bytes: b}, err
+	}
 	f, err := l.images.OpenData(ctx, img)
 	return Data{File: f}, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/internal/batchwriter"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/shadow"
@@ -611,21 +612,33 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, usageErr("--log-format %q: want text or json", format)
 }
 
-// decisionLogger opens the --decision-log destination.
+// decisionLogger opens the --decision-log destination. Lines reach it
+// through a batchwriter: off the request path, one write(2) per batch,
+// none dropped; the returned close writes what is pending.
 func decisionLogger(dest string, stdout, stderr io.Writer) (*slog.Logger, func(), error) {
+	var dst io.Writer
+	closeDst := func() {}
 	switch dest {
-	case "":
-		return slog.New(slog.NewJSONHandler(stderr, nil)), func() {}, nil
-	case "-":
-		return slog.New(slog.NewJSONHandler(stdout, nil)), func() {}, nil
 	case "off":
 		return slog.New(slog.DiscardHandler), func() {}, nil
+	case "":
+		dst = stderr
+	case "-":
+		dst = stdout
+	default:
+		fh, err := os.OpenFile(dest, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the decision log: %w", err)
+		}
+		dst, closeDst = fh, func() { fh.Close() }
 	}
-	fh, err := os.OpenFile(dest, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the decision log: %w", err)
-	}
-	return slog.New(slog.NewJSONHandler(fh, nil)), func() { fh.Close() }, nil
+	bw := batchwriter.New(dst, 0)
+	return slog.New(slog.NewJSONHandler(bw, nil)), func() {
+		if err := bw.Close(); err != nil {
+			fmt.Fprintf(stderr, "oslorego: decision log: %v\n", err)
+		}
+		closeDst()
+	}, nil
 }
 
 func runRoutes(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
