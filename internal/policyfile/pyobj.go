@@ -56,9 +56,34 @@ type pydict struct {
 
 func newDict() *pydict { return &pydict{index: map[string]int{}} }
 
+// newStrDict is a JSON object's dict: its keys are strings, found by a
+// scan while it is small (no index map, no key hash per member).
+func newStrDict() *pydict { return &pydict{} }
+
+// smallStrDict is how many string keys a dict without an index scans.
+const smallStrDict = 16
+
 // set stores key -> val with Python dict semantics: an existing equal key
 // keeps its key object and position, and gets the new value.
 func (d *pydict) set(key, val *pyObj, keyPos, valPos pos) error {
+	if d.index == nil {
+		// Every key so far is a str; a str equals only a str of the same
+		// text (hashKey's "s" + text).
+		if key.kind == pyStr && len(d.entries) < smallStrDict {
+			for i := range d.entries {
+				if d.entries[i].key.s == key.s {
+					d.entries[i].val, d.entries[i].valPos, d.entries[i].lastKeyPos = val, valPos, keyPos
+					return nil
+				}
+			}
+			d.entries = append(d.entries, dictEntry{key: key, val: val, keyPos: keyPos, valPos: valPos, lastKeyPos: keyPos})
+			return nil
+		}
+		d.index = make(map[string]int, len(d.entries)+1)
+		for i, e := range d.entries {
+			d.index["s"+e.key.s] = i
+		}
+	}
 	h, err := hashKey(key)
 	if err != nil {
 		return err
