@@ -400,6 +400,7 @@ func (s *Server) logDecision(ctx context.Context, r *record, start time.Time) {
 		}
 	}
 	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+	s.metrics.servedFor(r, time.Since(start))
 }
 
 // handleError answers what no handler did (unknown paths, wrong methods)
@@ -449,6 +450,9 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	duration  prometheus.Histogram
 	requests  *prometheus.CounterVec
+	// served is the server's own time per request, from the handler's
+	// start to the decision logged (the body read, parsed, decided).
+	served *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -463,8 +467,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_pdp_requests_total", Help: "PDP requests by protocol (oslo, opa) and status code.",
 		}, []string{"protocol", "code"}),
+		// About 26% apart from 10 µs to 1 s: a p99 near the 200 µs goal is
+		// read to within a bucket of that width.
+		served: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "oslorego_pdp_request_duration_seconds",
+			Help:    "PDP server time per request (read, parse, decide, log), by protocol (oslo, opa) and outcome (decided, refused).",
+			Buckets: prometheus.ExponentialBucketsRange(10e-6, 1, 50),
+		}, []string{"protocol", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests} {
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests, m.served} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the PDP metrics: %w", err)
 		}
@@ -479,6 +490,16 @@ func (m *metrics) observe(rule string, allowed bool, d time.Duration) {
 	}
 	m.decisions.WithLabelValues(rule, result).Inc()
 	m.duration.Observe(d.Seconds())
+}
+
+// servedFor records a request's server time; decided when it got an
+// allow or deny, refused otherwise.
+func (m *metrics) servedFor(r *record, d time.Duration) {
+	outcome := "refused"
+	if r.result == resultAllow || r.result == resultDeny {
+		outcome = "decided"
+	}
+	m.served.WithLabelValues(r.protocol, outcome).Observe(d.Seconds())
 }
 
 func (m *metrics) request(protocol string, status int) {

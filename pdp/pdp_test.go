@@ -12,12 +12,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/oslorego/oslorego/internal/policyfile"
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/translate"
@@ -486,5 +489,117 @@ func TestEngineFailure(t *testing.T) {
 		if r["result"] != "error" || r["bundle_revision"] != "rev-4" {
 			t.Errorf("decision log: %v, want result error", r)
 		}
+	}
+}
+
+// TestRequestDuration: the PDP measures its own server time per request
+// (read, parse, decide, log, answer), by protocol and outcome, in buckets
+// fine enough to tell a p99 under 200 µs.
+func TestRequestDuration(t *testing.T) {
+	p := newTestPDP(t, fixed{engine(t, testPolicy), "rev-1"})
+	ok := checkBody("compute:servers:create", map[string]any{"project_id": "p1"}, member)
+	for range 3 {
+		if code, body := p.post(t, CheckPath, "application/json", ok); code != 200 || body != "True" {
+			t.Fatalf("%d %q", code, body)
+		}
+	}
+	if code, _ := p.post(t, CheckPath, "application/json", `{"rule": `); code != 400 {
+		t.Fatalf("bad body: %d", code)
+	}
+	if code, _ := p.post(t, "/v1/data/compute/servers/create/allow", "application/json", opaBody(map[string]any{"project_id": "p1"}, member)); code != 200 {
+		t.Fatalf("OPA query: %d", code)
+	}
+	mfs, err := p.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	var bounds []float64
+	for _, mf := range mfs {
+		if mf.GetName() != "oslorego_pdp_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				key += l.GetName() + "=" + l.GetValue() + " "
+			}
+			counts[strings.TrimSpace(key)] = m.GetHistogram().GetSampleCount()
+			bounds = bounds[:0]
+			for _, b := range m.GetHistogram().GetBucket() {
+				bounds = append(bounds, b.GetUpperBound())
+			}
+		}
+	}
+	want := map[string]uint64{"outcome=decided protocol=oslo": 3, "outcome=refused protocol=oslo": 1, "outcome=decided protocol=opa": 1}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("request duration count{%s} = %d, want %d (all: %v)", k, counts[k], n, counts)
+		}
+	}
+	// Between 100 and 300 µs, at least four bounds: a p99 near 200 µs is
+	// read to within a quarter.
+	n := 0
+	for _, b := range bounds {
+		if b >= 100e-6 && b <= 300e-6 {
+			n++
+		}
+	}
+	if n < 4 {
+		t.Errorf("request duration buckets %v: %d bounds in [100 µs, 300 µs], want ≥ 4", bounds, n)
+	}
+}
+
+// referenceCheckJSON is parseCheckJSON as first written: the members
+// through policyfile.LoadJSONObject (which parses the body twice and keeps
+// each member's raw text). The PDP's reader must give the same answers.
+func referenceCheckJSON(body []byte) (checkRequest, error) {
+	if !utf8.Valid(body) {
+		return checkRequest{}, badRequest("the body is not valid UTF-8")
+	}
+	members, err := policyfile.LoadJSONObject(string(body))
+	if err != nil {
+		return checkRequest{}, badRequest("the body is not one JSON object: %s", jsonMessage(err))
+	}
+	return checkFromMembers(members)
+}
+
+// FuzzParseCheckSame: the PDP's JSON reader decides every body as the
+// reference does: the same request, or the same refusal.
+func FuzzParseCheckSame(f *testing.F) {
+	for _, s := range []string{
+		checkBody("a", map[string]any{"x": []any{1, "ü", nil, 1.5}}, member),
+		`{"rule": "a", "rule": "b", "target": {}, "credentials": {}}`,
+		`{"rule": "a", "target": {"k": 1, "k": 2, "j": NaN, "i": 1e400}, "credentials": {"x": -0.0}}`,
+		`{"rule": "a", "target": {}, "credentials": {}, "x": 1, "y": 2}`,
+		`[1]`, `"x"`, `{"rule": "a", "target": {"x": "\ud800"}, "credentials": {}}`, `{"rule": 1}`, ` {} `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, werr := referenceCheckJSON(body)
+		got, gerr := parseCheckJSON(body)
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) {
+			t.Fatalf("%q: error %v, reference %v", body, gerr, werr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %#v, reference %#v", body, got, want)
+		}
+	})
+}
+
+// TestParseCheckAllocations bounds what reading one HttpCheck body
+// allocates: the reader builds the request once, without re-parsing.
+func TestParseCheckAllocations(t *testing.T) {
+	body := []byte(`{"rule": "os_compute_api:servers:create", "target": {"project_id": "p1", "user_id": "u1"}, ` +
+		`"credentials": {"user_id": "u1", "project_id": "p1", "roles": ["member", "reader"], "is_admin": false, "system_scope": null, "domain_id": null}}`)
+	ref := testing.AllocsPerRun(50, func() { _, _ = referenceCheckJSON(body) })
+	got := testing.AllocsPerRun(50, func() {
+		if _, err := parseCheckJSON(body); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got > 0.75*ref {
+		t.Errorf("parseCheckJSON: %.0f allocations per body, want at most 3/4 of the reference's %.0f", got, ref)
 	}
 }

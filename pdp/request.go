@@ -37,6 +37,11 @@ func parseCheckJSON(body []byte) (checkRequest, error) {
 	if err != nil {
 		return checkRequest{}, err
 	}
+	return checkFromMembers(members)
+}
+
+// checkFromMembers is the request of a JSON body's members.
+func checkFromMembers(members []policyfile.Member) (checkRequest, error) {
 	fields, err := exactFields(members, checkFields)
 	if err != nil {
 		return checkRequest{}, err
@@ -135,14 +140,24 @@ func parseOPAInput(body []byte) (target, creds rego.Ordered, err error) {
 	return target, creds, err
 }
 
-// jsonObject decodes body as one JSON object, as Python's json.loads.
+// jsonObject decodes body as one JSON object, as Python's json.loads: a
+// dict, so a repeated member keeps its last value (at its first place).
+// One parse: the members' raw text, which LoadJSONObject also keeps, is
+// not needed here.
 func jsonObject(body []byte) ([]policyfile.Member, error) {
 	if !utf8.Valid(body) {
 		return nil, badRequest("the body is not valid UTF-8")
 	}
-	members, err := policyfile.LoadJSONObject(string(body))
+	v, err := policyfile.LoadJSON(string(body))
 	if err != nil {
 		return nil, badRequest("the body is not one JSON object: %s", jsonMessage(err))
+	}
+	if v.Kind != policyfile.Map {
+		return nil, badRequest("the body is not one JSON object: the value is not a JSON object")
+	}
+	members := make([]policyfile.Member, 0, len(v.Pairs))
+	for _, p := range v.Pairs {
+		members = append(members, policyfile.Member{Key: p.Key.Str, Value: p.Val})
 	}
 	return members, nil
 }

@@ -310,7 +310,7 @@ func hex4(h string) (rune, bool) {
 // object is _parse_object_unicode; i is just after '{'.
 func (p *jsonParser) object(i int) (*pyObj, int) {
 	s := p.s
-	d := newDict()
+	d := newStrDict()
 	i = p.ws(i)
 	if i < len(s) && s[i] == '}' {
 		return &pyObj{kind: pyDict, dict: d}, i + 1

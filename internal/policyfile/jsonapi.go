@@ -16,7 +16,7 @@ func LoadJSON(text string) (Value, error) {
 	if jerr != nil {
 		return Value{}, jsonErr(text, jerr)
 	}
-	v, err := newConverter().value(o, posAt(text, firstNonJSONSpace(text)))
+	v, err := newTreeConverter().value(o, posAt(text, firstNonJSONSpace(text)))
 	if err != nil {
 		return Value{}, err
 	}
@@ -111,7 +111,7 @@ func loadJSONObjectChecked(text string) ([]Member, error) {
 		return nil, &Error{Line: line, Col: col, Msg: "the value is not a JSON object"}
 	}
 	var out []Member
-	conv := newConverter()
+	conv := newTreeConverter()
 	i = p.ws(i + 1)
 	for text[i] != '}' {
 		key, end := p.str(i + 1)

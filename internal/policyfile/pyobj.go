@@ -56,9 +56,34 @@ type pydict struct {
 
 func newDict() *pydict { return &pydict{index: map[string]int{}} }
 
+// newStrDict is a JSON object's dict: its keys are strings, found by a
+// scan while it is small (no index map, no key hash per member).
+func newStrDict() *pydict { return &pydict{} }
+
+// smallStrDict is how many string keys a dict without an index scans.
+const smallStrDict = 16
+
 // set stores key -> val with Python dict semantics: an existing equal key
 // keeps its key object and position, and gets the new value.
 func (d *pydict) set(key, val *pyObj, keyPos, valPos pos) error {
+	if d.index == nil {
+		// Every key so far is a str; a str equals only a str of the same
+		// text (hashKey's "s" + text).
+		if key.kind == pyStr && len(d.entries) < smallStrDict {
+			for i := range d.entries {
+				if d.entries[i].key.s == key.s {
+					d.entries[i].val, d.entries[i].valPos, d.entries[i].lastKeyPos = val, valPos, keyPos
+					return nil
+				}
+			}
+			d.entries = append(d.entries, dictEntry{key: key, val: val, keyPos: keyPos, valPos: valPos, lastKeyPos: keyPos})
+			return nil
+		}
+		d.index = make(map[string]int, len(d.entries)+1)
+		for i, e := range d.entries {
+			d.index["s"+e.key.s] = i
+		}
+	}
 	h, err := hashKey(key)
 	if err != nil {
 		return err
@@ -184,13 +209,22 @@ func typeDesc(o *pyObj) string {
 type converter struct {
 	done   map[*pyObj]Value
 	active map[*pyObj]bool
+	// tree: every object is reached once (JSON has no aliases), so
+	// neither sharing nor cycles need tracking.
+	tree bool
 }
 
 func newConverter() *converter {
 	return &converter{done: map[*pyObj]Value{}, active: map[*pyObj]bool{}}
 }
 
+// newTreeConverter converts what parseJSON built: a tree.
+func newTreeConverter() *converter { return &converter{tree: true} }
+
 func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
+	if c.tree {
+		return c.convert(o, p)
+	}
 	if v, ok := c.done[o]; ok {
 		v.Line, v.Col = p.line, p.col
 		return v, nil
@@ -199,6 +233,18 @@ func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
 		return Value{}, &Error{Line: p.line, Col: p.col,
 			Msg: "recursive structure (an alias inside its own anchored node) is not supported"}
 	}
+	c.active[o] = true
+	v, err := c.convert(o, p)
+	delete(c.active, o)
+	if err != nil {
+		return Value{}, err
+	}
+	c.done[o] = v
+	return v, nil
+}
+
+// convert is one object's Value, its elements through value.
+func (c *converter) convert(o *pyObj, p pos) (Value, *Error) {
 	v := Value{Truthy: truthy(o), Line: p.line, Col: p.col}
 	switch o.kind {
 	case pyNone:
@@ -224,7 +270,6 @@ func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
 		v.Kind, v.Str, v.pystr = Other, o.dt.repr(), o.dt.str()
 	case pyList, pyTuple, pySet:
 		v.Kind = List
-		c.active[o] = true
 		v.Items = make([]Value, len(o.items))
 		for i, it := range o.items {
 			iv, err := c.value(it, o.pos[i])
@@ -233,10 +278,8 @@ func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
 			}
 			v.Items[i] = iv
 		}
-		delete(c.active, o)
 	case pyDict:
 		v.Kind = Map
-		c.active[o] = true
 		v.Pairs = make([]Pair, len(o.dict.entries))
 		for i, e := range o.dict.entries {
 			kv, err := c.value(e.key, e.keyPos)
@@ -249,9 +292,7 @@ func (c *converter) value(o *pyObj, p pos) (Value, *Error) {
 			}
 			v.Pairs[i] = Pair{kv, vv}
 		}
-		delete(c.active, o)
 	}
-	c.done[o] = v
 	return v, nil
 }
 

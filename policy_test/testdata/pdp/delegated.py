@@ -92,15 +92,16 @@ class OPAProtocolCheck(_checks.Check):
     exactly when the answer is 200 with a boolean "result" that is true.
     Target values that JSON cannot carry (a bare object()) are left out, as
     the plugin does. Unlike the plugin, a failure raises instead of falling
-    back to the registered default, so that the test sees it."""
+    back to the registered default, so that the test sees it. Like the
+    plugin, it keeps one requests.Session: connections are reused."""
 
-    base, verify, cert = None, True, None
+    base, verify, cert, session = None, True, None, None
 
     def __call__(self, target, creds, enforcer, current_rule=None):
         path = self.match.translate(str.maketrans({':': '/', '-': '_'}))
         keep = {k: v for k, v in target.items() if type(v) is not object}
         body = {'input': {'target': keep, 'credentials': dict(creds)}}
-        r = requests.post('%s/v1/data/%s/allow' % (self.base, path), json=body,
+        r = self.session.post('%s/v1/data/%s/allow' % (self.base, path), json=body,
                           verify=self.verify, cert=self.cert, timeout=30)
         if r.status_code != 200:
             raise RuntimeError('OPA query %s: %d %s' % (path, r.status_code, r.text))
@@ -113,6 +114,7 @@ def opa_enforcer(spec, defaults, conf, path):
     OPAProtocolCheck.base = spec['url']
     OPAProtocolCheck.verify = spec.get('verify') or True
     OPAProtocolCheck.cert = tuple(spec['cert']) if spec.get('cert') else None
+    OPAProtocolCheck.session = requests.Session()
     _checks.register('opa', OPAProtocolCheck)
     rules = {name: 'opa:' + name for name in list(defaults) + ['default']}
     with open(path, 'w') as f:
