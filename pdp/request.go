@@ -148,16 +148,9 @@ func jsonObject(body []byte) ([]policyfile.Member, error) {
 	if !utf8.Valid(body) {
 		return nil, badRequest("the body is not valid UTF-8")
 	}
-	v, err := policyfile.LoadJSON(string(body))
+	members, err := policyfile.LoadJSONObject(string(body))
 	if err != nil {
 		return nil, badRequest("the body is not one JSON object: %s", jsonMessage(err))
-	}
-	if v.Kind != policyfile.Map {
-		return nil, badRequest("the body is not one JSON object: the value is not a JSON object")
-	}
-	members := make([]policyfile.Member, 0, len(v.Pairs))
-	for _, p := range v.Pairs {
-		members = append(members, policyfile.Member{Key: p.Key.Str, Value: p.Val})
 	}
 	return members, nil
 }
