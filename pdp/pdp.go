@@ -43,6 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/shadow"
 )
 
 // PolicySource gives the policy in force (bundles.Watcher is one).
@@ -64,6 +65,10 @@ type Config struct {
 	// MaxBody bounds a request body (default DefaultMaxBody); a larger one
 	// is refused with 413.
 	MaxBody int64
+	// Shadow, when not nil, decides every decision again under a candidate
+	// bundle, off the request's path (serve --shadow-bundle); the answer is
+	// always Policy's.
+	Shadow *shadow.Shadow
 }
 
 // DefaultMaxBody is Config.MaxBody's default: far above any target and
@@ -188,9 +193,8 @@ const (
 )
 
 // decide is the PDP's one decision path: both protocols decide here, on
-// the bundle in force. (A candidate bundle decided beside it, --shadow-bundle,
-// belongs here too.)
-func (s *Server) decide(ctx context.Context, st *state, rule string, target, creds rego.Ordered) (rego.Decision, error) {
+// the bundle in force, and hand a copy to the shadow bundle, if any.
+func (s *Server) decide(ctx context.Context, st *state, decisionID, rule string, target, creds rego.Ordered) (rego.Decision, error) {
 	start := time.Now()
 	d, err := st.engine.Decide(ctx, rego.Request{Rule: rule, Target: target, Credentials: creds})
 	if err == nil {
@@ -206,6 +210,12 @@ func (s *Server) decide(ctx context.Context, st *state, rule string, target, cre
 		label = "(unknown)"
 	}
 	s.metrics.observe(label, d.Allowed, time.Since(start))
+	// The caller's is_admin is its own (AdminRule empty). The target keeps
+	// its key order; the credentials go as a map (their order matters
+	// only to a str() of a dict inside them).
+	cm, _ := creds.Value.(map[string]any)
+	s.cfg.Shadow.Submit(shadow.Request{ID: decisionID, Rule: rule, Target: target, Credentials: cm,
+		Enforced: d.Allowed, EnforcedRevision: st.revision})
 	return d, nil
 }
 
@@ -306,7 +316,7 @@ func (s *Server) opaData(c echo.Context) error {
 // fills rec; an error is the engine's failure (a 500), logged here.
 func (s *Server) decideFor(ctx context.Context, rec *record, st *state, rule string, target, creds rego.Ordered) (bool, error) {
 	rec.revision = st.revision
-	d, err := s.decide(ctx, st, rule, target, creds)
+	d, err := s.decide(ctx, st, rec.id, rule, target, creds)
 	if err != nil {
 		rec.result, rec.reason = resultError, err.Error()
 		s.cfg.Log.ErrorContext(ctx, "PDP decision failed", "rule", rule, "error", err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/shadow"
 	"github.com/oslorego/oslorego/translate"
 	"github.com/oslorego/oslorego/translate/oslo"
 )
@@ -561,5 +562,58 @@ func TestParseCheckAllocations(t *testing.T) {
 	})
 	if got > 150 {
 		t.Errorf("parseCheckJSON: %.0f allocations per body, want at most 150", got)
+	}
+}
+
+// The PDP shadows too: each decision is taken again under the candidate
+// (serve --shadow-bundle), the answer stays the enforced one, and a
+// disagreement is counted, with the target's values, on both protocols.
+func TestShadowed(t *testing.T) {
+	candidate := strings.Replace(testPolicy, `"rule:owner and role:member"`, `"rule:owner and role:member and 'no':%(locked)s"`, 1)
+	if candidate == testPolicy {
+		t.Fatal("the candidate policy did not change")
+	}
+	reg := prometheus.NewRegistry()
+	var shadowLog bytes.Buffer
+	sh, err := shadow.New(shadow.Config{Policy: fixed{engine(t, candidate), "cand-1"}, Registry: reg,
+		DecisionLog: slog.New(slog.NewJSONHandler(&shadowLog, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Policy: fixed{engine(t, testPolicy), "rev-1"}, Registry: prometheus.NewRegistry(), Shadow: sh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPDP{s, &bytes.Buffer{}, nil}
+	for _, c := range []struct {
+		locked string
+		agree  bool
+	}{{"no", true}, {"yes", false}} {
+		target := map[string]any{"project_id": "p1", "locked": c.locked}
+		if code, body := p.post(t, CheckPath, "application/json", checkBody("compute:servers:create", target, member)); code != 200 || body != "True" {
+			t.Fatalf("locked=%s: %d %q, want the enforced True", c.locked, code, body)
+		}
+		if code, body := p.post(t, "/v1/data/compute/servers/create/allow", "application/json", opaBody(target, member)); code != 200 || !strings.Contains(body, "true") {
+			t.Fatalf("locked=%s, oslo.policy.opa: %d %q, want the enforced true", c.locked, code, body)
+		}
+	}
+	sh.Close()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() == "oslorego_shadow_decisions_total" {
+			for _, m := range mf.GetMetric() {
+				got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if got["agree"] != 2 || got["disagree"] != 2 {
+		t.Errorf("shadow decisions %v, want 2 agree and 2 disagree", got)
+	}
+	if !strings.Contains(shadowLog.String(), `"target":{"locked":"yes","project_id":"p1"}`) && !strings.Contains(shadowLog.String(), `"target":{"project_id":"p1","locked":"yes"}`) {
+		t.Errorf("disagreement lines do not show the target's values:\n%s", shadowLog.String())
 	}
 }

@@ -284,7 +284,11 @@ func (s *Shadow) logDisagreement(ctx context.Context, req Request, d Decision) {
 	if d.IsAdmin != nil {
 		attrs = append(attrs, slog.Bool("shadow_is_admin", *d.IsAdmin))
 	}
-	attrs = append(attrs, slog.Any("target", req.Target), slog.Any("credentials", MaskCredentials(req.Credentials)))
+	target := req.Target
+	if o, ok := target.(rego.Ordered); ok {
+		target = o.Value // a PDP's target: the values, not the struct
+	}
+	attrs = append(attrs, slog.Any("target", target), slog.Any("credentials", MaskCredentials(req.Credentials)))
 	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "shadow_disagreement", attrs...)
 }
 

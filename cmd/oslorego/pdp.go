@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/oslorego/oslorego/pdp"
+	"github.com/oslorego/oslorego/shadow"
 )
 
 // pdpFlags are serve's policy decision point flags.
@@ -66,8 +67,8 @@ type pdpServer struct {
 
 // start listens on --pdp-listen and builds the PDP on the policy in force;
 // serve starts answering.
-func (f *pdpFlags) start(ctx context.Context, public net.Addr, maxConns int, tlsCfg *tls.Config, policy pdp.PolicySource, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
-	handler, err := pdp.New(pdp.Config{Policy: policy, Log: log, DecisionLog: dlog, Registry: reg})
+func (f *pdpFlags) start(ctx context.Context, public net.Addr, maxConns int, tlsCfg *tls.Config, policy pdp.PolicySource, sh *shadow.Shadow, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
+	handler, err := pdp.New(pdp.Config{Policy: policy, Log: log, DecisionLog: dlog, Registry: reg, Shadow: sh})
 	if err != nil {
 		return nil, err
 	}
