@@ -65,6 +65,11 @@ type Config struct {
 	// MaxBody bounds a request body (default DefaultMaxBody); a larger one
 	// is refused with 413.
 	MaxBody int64
+	// DecisionMemo bounds the exact decision memo (rego.Memo) kept per
+	// policy revision, in decisions; 0 is none. Services ask the same
+	// checks again and again: a repeated one is answered without
+	// evaluating, with the same decision.
+	DecisionMemo int
 	// Shadow, when not nil, decides every decision again under a candidate
 	// bundle, off the request's path (serve --shadow-bundle); the answer is
 	// always Policy's.
@@ -90,11 +95,14 @@ type Server struct {
 
 	mu    sync.Mutex
 	state atomic.Pointer[state]
+
+	memoStats rego.MemoStats
 }
 
 // state is what the PDP derives from one engine, once.
 type state struct {
 	engine   *rego.Engine
+	memo     *rego.Memo // on engine; a reload starts an empty one
 	revision string
 	index    *pathIndex
 	known    map[string]bool // the bundle's rule names: the only rule labels
@@ -118,11 +126,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	m, err := newMetrics(cfg.Registry)
+	s := &Server{cfg: cfg}
+	m, err := newMetrics(cfg.Registry, &s.memoStats)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, metrics: m}
+	s.metrics = m
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -155,7 +164,7 @@ func (s *Server) current(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the rule names of bundle %s: %w", revision, err)
 	}
-	st := &state{engine: eng, revision: revision, known: map[string]bool{}, index: newPathIndex(names)}
+	st := &state{engine: eng, memo: rego.NewMemo(eng, s.cfg.DecisionMemo, &s.memoStats), revision: revision, known: map[string]bool{}, index: newPathIndex(names)}
 	for _, n := range names {
 		st.known[n] = true
 	}
@@ -196,7 +205,7 @@ const (
 // the bundle in force, and hand a copy to the shadow bundle, if any.
 func (s *Server) decide(ctx context.Context, st *state, decisionID, rule string, target, creds rego.Ordered) (rego.Decision, error) {
 	start := time.Now()
-	d, err := st.engine.Decide(ctx, rego.Request{Rule: rule, Target: target, Credentials: creds})
+	d, _, err := st.memo.Decide(ctx, rego.Request{Rule: rule, Target: target, Credentials: creds})
 	if err == nil {
 		// Decided while being cancelled (the caller went away, the server
 		// is stopping): not an answer to trust.
@@ -465,7 +474,7 @@ type metrics struct {
 	served *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, memo *rego.MemoStats) (*metrics, error) {
 	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_pdp_decisions_total", Help: "PDP decisions by rule (\"(unknown)\" for a name the bundle does not define) and result.",
@@ -485,7 +494,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBucketsRange(10e-6, 1, 50),
 		}, []string{"protocol", "outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests, m.served} {
+	memoLookups := func(result string, n *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "oslorego_pdp_decision_memo_lookups_total", Help: "PDP decisions by what the decision memo did: hit (answered from it), miss (evaluated and kept), bypass (not memoised).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(n.Load()) })
+	}
+	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests, m.served,
+		memoLookups("hit", &memo.Hits), memoLookups("miss", &memo.Misses), memoLookups("bypass", &memo.Bypassed)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the PDP metrics: %w", err)
 		}

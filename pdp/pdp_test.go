@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -615,5 +616,45 @@ func TestShadowed(t *testing.T) {
 	}
 	if !strings.Contains(shadowLog.String(), `"target":{"locked":"yes","project_id":"p1"}`) && !strings.Contains(shadowLog.String(), `"target":{"project_id":"p1","locked":"yes"}`) {
 		t.Errorf("disagreement lines do not show the target's values:\n%s", shadowLog.String())
+	}
+}
+
+// A repeated check is answered from the decision memo with the same
+// answer; another target is evaluated; the memo is off by default.
+func TestDecisionMemo(t *testing.T) {
+	for _, size := range []int{0, 100} {
+		reg := prometheus.NewRegistry()
+		s, err := New(Config{Policy: fixed{engine(t, testPolicy), "rev-1"}, Registry: reg, DecisionMemo: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := testPDP{s, &bytes.Buffer{}, reg}
+		for i, c := range []struct {
+			project, want string
+		}{{"p1", "True"}, {"p1", "True"}, {"p2", "False"}, {"p2", "False"}, {"p1", "True"}} {
+			body := checkBody("compute:servers:create", map[string]any{"project_id": c.project}, member)
+			if code, got := p.post(t, CheckPath, "application/json", body); code != 200 || got != c.want {
+				t.Fatalf("memo %d, request %d: %d %q, want %q", size, i, code, got, c.want)
+			}
+		}
+		got := map[string]float64{}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "oslorego_pdp_decision_memo_lookups_total" {
+				for _, m := range mf.GetMetric() {
+					got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+		want := map[string]float64{"hit": 3, "miss": 2, "bypass": 0}
+		if size == 0 {
+			want = map[string]float64{"hit": 0, "miss": 0, "bypass": 0} // off: not counted
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("memo %d: lookups %v, want %v", size, got, want)
+		}
 	}
 }

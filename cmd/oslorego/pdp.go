@@ -67,8 +67,8 @@ type pdpServer struct {
 
 // start listens on --pdp-listen and builds the PDP on the policy in force;
 // serve starts answering.
-func (f *pdpFlags) start(ctx context.Context, public net.Addr, maxConns int, tlsCfg *tls.Config, policy pdp.PolicySource, sh *shadow.Shadow, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
-	handler, err := pdp.New(pdp.Config{Policy: policy, Log: log, DecisionLog: dlog, Registry: reg, Shadow: sh})
+func (f *pdpFlags) start(ctx context.Context, public net.Addr, maxConns int, tlsCfg *tls.Config, policy pdp.PolicySource, memo int, sh *shadow.Shadow, reg prometheus.Registerer, log, dlog *slog.Logger) (*pdpServer, error) {
+	handler, err := pdp.New(pdp.Config{Policy: policy, Log: log, DecisionLog: dlog, Registry: reg, Shadow: sh, DecisionMemo: memo})
 	if err != nil {
 		return nil, err
 	}

@@ -360,7 +360,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	var pdpSrv *pdpServer
 	if f.pdp.listen != "" {
-		if pdpSrv, err = f.pdp.start(reqCtx, ln.Addr(), f.maxConns, pdpTLS, policy, sh, reg, log, dlog); err != nil {
+		if pdpSrv, err = f.pdp.start(reqCtx, ln.Addr(), f.maxConns, pdpTLS, policy, f.decisionMemo, sh, reg, log, dlog); err != nil {
 			return err
 		}
 		defer pdpSrv.hs.Close() // when serve returns early; harmless after Shutdown
