@@ -8,6 +8,8 @@
 #
 #   bench/pdp/run.sh                                   # all five services
 #   SERVICES="nova glance" CONNS=4 DURATION=5s bench/pdp/run.sh
+#   MEMO=10000 bench/pdp/run.sh    # with the decision memo (default 0: every
+#                                  # decision evaluated; the load repeats its cases)
 #
 # Prints one block per service and the load average before each; results
 # and logs go to $WORK (default a temporary directory, removed after).
@@ -21,6 +23,7 @@ CONNS="${CONNS:-8}"
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 CONTENT_TYPE="${CONTENT_TYPE:-application/json}"
+MEMO="${MEMO:-0}"                         # serve --decision-memo
 DECISION_LOG="${DECISION_LOG:-file}"     # file (under $WORK, as in production) or off
 PORT="${PORT:-19510}"                     # public listener; the PDP listens on PORT+1
 KEEP_WORK="${KEEP_WORK:-0}"
@@ -47,7 +50,7 @@ for svc in $SERVICES; do
   [ "$DECISION_LOG" = file ] && dlog="$WORK/$svc/decisions.jsonl"
   "$WORK/oslorego" serve --listen "127.0.0.1:$PORT" --pdp-listen "127.0.0.1:$((PORT + 1))" \
     --data-dir "$WORK/$svc/data" --auth headers --trusted-proxy 127.0.0.1/32 --bundle "$bundle" --decision-log "$dlog" \
-    2> "$WORK/$svc/serve.log" &
+    --decision-memo "$MEMO" 2> "$WORK/$svc/serve.log" &
   SERVER_PID=$!
   ready=0
   for _ in $(seq 200); do
