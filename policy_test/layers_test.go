@@ -43,6 +43,7 @@ var layers = []struct {
 	{"policydiff", 6},      // two policies compared rule by rule (oslorego diff)
 	{"cmd/...", 7},         // the command
 	{"policy_test/...", 8}, // the suites and their tooling
+	{"bench/...", 9},       // benchmark programs: they drive the layers with the suites' generators
 }
 
 // layerOf returns the index in layers of the entry that ranks pkg (a path
