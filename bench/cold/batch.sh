@@ -3,9 +3,9 @@
 # N JSON Lines requests that do not repeat (every target has its own id)
 # per real policy file, read on stdin, one answer line out each; process
 # start and policy load included. The two run alternately, ROUNDS times
+# each, in the same run; the answers must agree line by line.
 # The decision memo is off (--decision-memo 0): the lines differ in their ids,
 # which most rules never read, so a memo would answer them from earlier lines.
-# each, in the same run; the answers must agree line by line.
 #
 #   sh bench/cold/batch.sh                  # from the repository root
 #   N=100000 POLICIES="nova neutron" sh bench/cold/batch.sh
