@@ -20,7 +20,9 @@
 # each path and token from memory after asking Glance once: with the upstream's time near zero,
 # that gateway's latency is what the gateway itself adds. The one-at-a-time runs also read the
 # gateway's /metrics around them: the upstream calls' time as the gateway sees it
-# (oslorego_upstream_request_duration_seconds) against its own time per request.
+# (oslorego_upstream_request_duration_seconds) against its own time per request, and
+# bench/gateway/paired.go alternates a gateway download with the two direct calls it makes,
+# round by round ($PAIRED_N rounds, default 400), so that drift in Glance cancels out.
 #
 # PARTS=cache: downloads through a gateway with a warm --cache-dir, through the cold gateway,
 # and from `oslorego serve` with the same images imported into its embedded store (same
@@ -48,6 +50,7 @@ WARMUP="${WARMUP:-2s}"
 RESULTS="${RESULTS:-$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 PARTS="${PARTS:-cold cache}"
 ROUNDS="${ROUNDS:-3}"
+PAIRED_N="${PAIRED_N:-400}"
 CACHE_CONNS="${CACHE_CONNS:-$SMALL_CONNS}" CACHE_THREADS="${CACHE_THREADS:-$SMALL_THREADS}"
 
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -111,7 +114,8 @@ SMALL=$(image "$WORK/small.img")
 LARGE=$(image "$WORK/large.img")
 
 echo "== oslorego serve --upstream (built from $REPO)"
-(cd "$REPO" && go build -o "$WORK/oslorego" ./cmd/oslorego && go build -o "$WORK/replay" bench/gateway/replay.go)
+(cd "$REPO" && go build -o "$WORK/oslorego" ./cmd/oslorego && go build -o "$WORK/replay" bench/gateway/replay.go \
+  && go build -o "$WORK/paired" bench/gateway/paired.go)
 printf '%s\n' "$KEYSTONE_PW" >"$WORK/pw"
 RPORT=$(free_port)
 REPLAY="http://127.0.0.1:$RPORT"
@@ -216,6 +220,10 @@ case " $PARTS " in *" cold "*)
   run c1-meta-replay "$REPLAY/v2/images/$SMALL" 1 1
   run c1-small-replay "$REPLAY/v2/images/$SMALL/file" 1 1
   run c1-small-gateway-replay "$GATEWAY_REPLAY/v2/images/$SMALL/file" 1 1
+  # The same comparison side by side: Glance's latency drifts within seconds, so the runs
+  # above, minutes apart, can differ by more than the gateway costs; paired.go alternates a
+  # gateway download and the two direct calls, round by round.
+  "$WORK/paired" -glance "$GLANCE" -gateway "$GATEWAY" -token "$ALICE" -image "$SMALL" -n "$PAIRED_N" >"$RESULTS/paired.txt"
 
   adds() {  # PREFIX SUFFIX LABEL: the gateway's median minus the upstream's two medians
     local m f g
@@ -238,6 +246,10 @@ case " $PARTS " in *" cold "*)
     echo "|---|---|---|---|---|"
     adds glance "" "real Glance"
     adds replay "-replay" "replayed Glance (upstream time near zero)"
+    echo
+    echo "Side by side, one request at a time, $PAIRED_N rounds alternating a gateway download and the two direct calls (bench/gateway/paired.go):"
+    echo
+    sed 's/^/    /' "$RESULTS/paired.txt"
     echo
     echo "During c1-small-gateway, as the gateway saw it (means from its /metrics):"
     echo
