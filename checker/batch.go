@@ -55,7 +55,16 @@ type Batch struct {
 	// decisions; 0 is none. Stats, if not nil, counts what the memos did.
 	Memo  int
 	Stats *rego.MemoStats
+	// MaxLine bounds a request line, in bytes (0: DefaultMaxLine). A
+	// longer line is answered with an error, without being held in
+	// memory, and the lines after it are read as usual.
+	MaxLine int
 }
+
+// DefaultMaxLine is Batch.MaxLine's default: far above any real request
+// (the PDP's default body bound is 1 MiB), far below what would exhaust
+// memory when a stream holds no newline.
+const DefaultMaxLine = 64 << 20
 
 // rulesEngines is how many "rules" engines a Batch keeps.
 const rulesEngines = 64
@@ -99,11 +108,21 @@ func (b *Batch) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 		defer close(order)
 		defer close(jobs)
 		in := bufio.NewReaderSize(r, 1<<20)
+		maxLine := b.MaxLine
+		if maxLine <= 0 {
+			maxLine = DefaultMaxLine
+		}
 		for num := 1; ctx.Err() == nil; num++ {
-			line, err := in.ReadBytes('\n')
-			if line = pyStrip(line); len(line) > 0 {
+			line, long, err := readLine(in, maxLine)
+			if line = pyStrip(line); len(line) > 0 || long {
 				j := &job{num, line, make(chan answer, 1)}
-				for _, ch := range []chan *job{order, jobs} {
+				to := []chan *job{order, jobs}
+				if long {
+					// Answered here: the workers never see it.
+					j.answer <- answer{Error: fmt.Sprintf("line %d: longer than %d bytes (the bound on a request line)", num, maxLine)}
+					to = to[:1]
+				}
+				for _, ch := range to {
 					select {
 					case ch <- j:
 					case <-ctx.Done():
@@ -231,6 +250,24 @@ func (d defaultRule) key() string {
 // fields are the fields of a request line. Names are exact: Go's
 // encoding/json would also take "Creds" or "CREDS" for "creds".
 var fields = map[string]bool{"rule": true, "rules": true, "target": true, "creds": true, "default_rule": true}
+
+// readLine reads one line, through its newline. A line longer than max
+// is read to its end but not kept: long is true and line is nil.
+func readLine(in *bufio.Reader, max int) (line []byte, long bool, err error) {
+	for {
+		chunk, err := in.ReadSlice('\n')
+		if !long {
+			if len(line)+len(chunk) > max {
+				long, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err != bufio.ErrBufferFull {
+			return line, long, err
+		}
+	}
+}
 
 // pyStrip is Python's str.strip() of a line (the oracle and
 // oslopolicy-checker-style readers strip before json.loads): Unicode white

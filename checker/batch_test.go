@@ -188,3 +188,30 @@ func TestBatchNoPolicy(t *testing.T) {
 		t.Errorf("answers %+v", got)
 	}
 }
+
+// TestBatchBoundsLines: a line longer than MaxLine is answered with an
+// error that names it, whatever its length against the read buffer, and
+// the lines around it are decided as usual.
+func TestBatchBoundsLines(t *testing.T) {
+	ok := `{"rule": "r", "rules": {"r": "@"}}`
+	for _, n := range []int{65, 4 << 10, 3 << 20} {
+		b := newBatch()
+		b.MaxLine = 64
+		long := `{"rule": "r", "rules": {"r": "@"}, "target": {"x": "` + strings.Repeat("a", n) + `"}}`
+		got := runBatch(t, b, ok+"\n"+long+"\n"+ok+"\n"+long)
+		if len(got) != 4 {
+			t.Fatalf("n=%d: %d answers, want 4: %+v", n, len(got), got)
+		}
+		for i, want := range []string{"", "line 2: longer than 64 bytes", "", "line 4: longer than 64 bytes"} {
+			if got[i].Allowed != (want == "") || !strings.HasPrefix(got[i].Error, want) {
+				t.Errorf("n=%d: answer %d = %+v, want allowed=%t error %q", n, i+1, got[i], want == "", want)
+			}
+		}
+	}
+	// A line of exactly MaxLine bytes (its newline included) is read.
+	b := newBatch()
+	b.MaxLine = len(ok) + 1
+	if got := runBatch(t, b, ok+"\n"); len(got) != 1 || !got[0].Allowed {
+		t.Errorf("a line at the bound: %+v, want allowed", got)
+	}
+}

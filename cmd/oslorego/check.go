@@ -18,6 +18,7 @@ type checkFlags struct {
 	rule     string
 	explain  bool
 	batch    bool
+	maxLine  int
 	memo     int
 }
 
@@ -56,6 +57,7 @@ with the load error and the exit status is 1.`, stdout)
 	fs.BoolVar(&cf.explain, "explain", false, "explain each decision: the oslo sub-expressions evaluated and which failed, with file:line")
 	fs.BoolVar(&cf.batch, "batch", false, "read JSON Lines requests on stdin and write one decision per line")
 	fs.IntVar(&cf.memo, "decision-memo", rego.DefaultMemoSize, "with --batch: decisions kept per policy to answer repeated requests without evaluating (exact: keyed on what the rule reads; 0: off)")
+	fs.IntVar(&cf.maxLine, "max-line", checker.DefaultMaxLine, "with --batch: the longest request line in bytes; a longer one is answered with an error and skipped")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
@@ -64,6 +66,9 @@ with the load error and the exit status is 1.`, stdout)
 	}
 	if cf.memo < 0 {
 		return usageErr("--decision-memo %d: want a number of decisions, 0 for none", cf.memo)
+	}
+	if cf.maxLine <= 0 {
+		return usageErr("--max-line %d: want a number of bytes above 0", cf.maxLine)
 	}
 	if cf.batch {
 		return runBatch(ctx, &pf, &cf, stdin, stdout)
@@ -117,6 +122,7 @@ func runBatch(ctx context.Context, pf *policyFlags, cf *checkFlags, stdin io.Rea
 		Compile: pf.engine,
 		Explain: cf.explain,
 		Memo:    cf.memo,
+		MaxLine: cf.maxLine,
 	}
 	if len(cf.policies) > 0 || pf.defaults != "" {
 		b.Policy, b.PolicyErr = buildEngine(ctx, pf, cf.policies)
