@@ -58,7 +58,9 @@ type harness struct {
 type engineOrErr struct {
 	eng  *rego.Engine
 	memo *rego.Memo
-	err  error
+	// opa is eng without the native path.
+	opa *rego.Engine
+	err error
 }
 
 // harnessMemo is the decision memo's size per engine in the harness.
@@ -110,6 +112,14 @@ func (h *harness) decide(ctx context.Context, c oracle.Case) (outcome, error) {
 		return outcome{}, err
 	}
 	got := outcome{Allowed: d.Allowed, Error: d.Error}
+	// The native path decides as OPA's evaluator does.
+	o, err := eng.opa.DecideInput(ctx, rule, in)
+	if err != nil {
+		return outcome{}, err
+	}
+	if o != d {
+		return got, fmt.Errorf("%s: with the native path %+v, without %+v", c.ID, d, o)
+	}
 	// Deciding through the decision memo, which converts the rule's
 	// input footprint alone and may answer from an earlier case,
 	// changes nothing.
@@ -143,7 +153,7 @@ func (h *harness) engine(ctx context.Context, c oracle.Case) (engineOrErr, error
 		if err != nil {
 			return e, fmt.Errorf("compile: %w", err)
 		}
-		e = engineOrErr{eng: eng, memo: rego.NewMemo(eng, harnessMemo, &h.memo)}
+		e = engineOrErr{eng: eng, memo: rego.NewMemo(eng, harnessMemo, &h.memo), opa: eng.WithoutNative()}
 	}
 	h.mu.Lock()
 	if !h.keep {

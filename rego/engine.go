@@ -73,6 +73,10 @@ type Engine struct {
 	// holds decides sane input to safe rules without result's dispatch;
 	// nil for the exact engine and without a translation.
 	holds *holdsPath
+	// native decides sane input to the safe rules it compiled in Go, ahead
+	// of holds (see native.go); nil when off or when no rule compiled.
+	native    *nativeProgram
+	nativeCov NativeCoverage
 }
 
 // Option configures New.
@@ -84,6 +88,8 @@ type config struct {
 	pkg     string
 	modules []translate.Module
 	data    map[string]any
+	// noNative turns the native path off (Native(false)).
+	noNative bool
 }
 
 // Policy compiles the oslo policy p: New declares on p the rules
@@ -116,6 +122,14 @@ func Package(pkg string) Option {
 // built bundle's, which carry the library and the translated rules.
 func Module(file, source string) Option {
 	return func(c *config) { c.modules = append(c.modules, translate.Module{File: file, Text: source}) }
+}
+
+// Native turns the native path on (the default) or off. On, sane input
+// to a safe rule whose holds form the engine compiled to Go is decided
+// there, without OPA's evaluator; the decisions are the same either way
+// (tests compare them), and off is for those comparisons.
+func Native(on bool) Option {
+	return func(c *config) { c.noNative = !on }
 }
 
 // Data gives the policy this data document (data.json of a bundle).
@@ -158,9 +172,13 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 			return nil, err
 		}
 	}
+	// sources are the modules' texts by file, for the native path's check
+	// that the library is the embedded one.
+	sources := map[string]string{}
 	parse := func() (map[string]*ast.Module, error) {
 		modules := map[string]*ast.Module{}
 		if tr != nil {
+			sources[translate.LibModule().File] = translate.LibModule().Text
 			lib, err := parsedLib()
 			if err != nil {
 				return nil, err
@@ -170,12 +188,14 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 				if err := addModule(modules, m.File, m.Text); err != nil {
 					return nil, err
 				}
+				sources[m.File] = m.Text
 			}
 		}
 		for _, m := range cfg.modules {
 			if err := addModule(modules, m.File, m.Text); err != nil {
 				return nil, err
 			}
+			sources[m.File] = m.Text
 		}
 		return modules, nil
 	}
@@ -211,6 +231,14 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		if e.holds, err = newHoldsPath(ctx, e); err != nil {
 			return nil, fmt.Errorf("preparing the holds form: %w", err)
 		}
+	}
+	switch {
+	case e.holds == nil:
+		e.nativeCov.Disabled = "no holds path"
+	case cfg.noNative:
+		e.nativeCov = NativeCoverage{Safe: len(e.holds.safe), Disabled: "turned off"}
+	default:
+		e.native, e.nativeCov = newNative(compiler, e.holds.pkg, e.holds.safe, sources, cfg.data)
 	}
 	return e, nil
 }
@@ -323,6 +351,11 @@ func (e *Engine) Translation() *translate.Translation { return e.tr }
 // converted to OPA's value form: a target value the rule never reads is
 // neither converted nor checked.
 func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
+	if e.native != nil {
+		if d, ok := e.decideNativeGo(ctx, req); ok {
+			return e.finish(d), nil
+		}
+	}
 	in, err := e.Input(req)
 	if err != nil {
 		return Decision{Rule: req.Rule, Error: err.Error()}, nil
@@ -351,7 +384,17 @@ func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (De
 		holds bool
 	)
 	if e.holds != nil {
-		d.Allowed, holds, err = e.holds.decide(ctx, in)
+		name, target, creds, sane := saneParts(in)
+		if sane && e.native != nil && ctx.Err() == nil {
+			if id, ok := e.native.byName[name]; ok {
+				if d.Allowed, ok = e.native.decide(id, target, creds); ok {
+					return e.finish(d), nil
+				}
+			}
+		}
+		if sane && e.holds.safe[name] {
+			d.Allowed, holds, err = e.holds.decide(ctx, name, in)
+		}
 	}
 	if !holds && err == nil {
 		rs, err = e.query.Eval(ctx, oparego.EvalParsedInput(in))
@@ -380,16 +423,21 @@ func (e *Engine) DecideInput(ctx context.Context, rule string, in ast.Value) (De
 			d.Error = fmt.Sprintf("policy evaluation produced %T, not a decision", v)
 		}
 	}
+	return e.finish(d), nil
+}
+
+// finish names the rule that decided d.
+func (e *Engine) finish(d Decision) Decision {
 	if e.tr == nil {
-		return d, nil
+		return d
 	}
-	if name, ok := e.resolve(rule); ok {
+	if name, ok := e.resolve(d.Rule); ok {
 		d.Evaluated = name
 		if r := e.tr.Policy.Rule(name); r != nil {
 			d.Origin = r.Origin.String()
 		}
 	}
-	return d, nil
+	return d
 }
 
 // resolve is the rule the Rego entry point evaluates for rule (oslo's

@@ -75,14 +75,10 @@ func asStrings(v any) []string {
 	return out
 }
 
-// decide answers in by the holds form when it applies: ok is false when
-// the input is not plainly sane or the rule is not safe, and the caller
-// must evaluate result.
-func (h *holdsPath) decide(ctx context.Context, in ast.Value) (allowed, ok bool, err error) {
-	name, sane := saneInput(in)
-	if !sane || !h.safe[name] {
-		return false, false, nil
-	}
+// decide answers in, plainly sane input (saneParts) to the safe rule
+// name, by the holds form; ok is false when the holds query cannot be
+// prepared, and the caller must evaluate result.
+func (h *holdsPath) decide(ctx context.Context, name string, in ast.Value) (allowed, ok bool, err error) {
 	q, err := h.query(ctx, name)
 	if err != nil {
 		return false, false, err
@@ -110,39 +106,39 @@ func (h *holdsPath) query(ctx context.Context, name string) (oparego.PreparedEva
 	return q.query, q.err
 }
 
-// saneInput is input.rule, and whether the input is plainly sane: a rule
-// name, target and credentials objects, and credentials roles absent, a
-// string, an object or an array of strings. That is lib.sane's test
-// (which also takes a missing target or credentials); true here implies
-// lib.sane, and a false only sends the decision the longer way.
-func saneInput(in ast.Value) (string, bool) {
+// saneParts is input.rule, target and credentials, and whether the input
+// is plainly sane: a rule name, target and credentials objects, and
+// credentials roles absent, a string, an object or an array of strings.
+// That is lib.sane's test (which also takes a missing target or
+// credentials); true here implies lib.sane, and a false only sends the
+// decision the longer way.
+func saneParts(in ast.Value) (name string, target, creds ast.Object, sane bool) {
 	obj, ok := in.(ast.Object)
 	if !ok {
-		return "", false
+		return "", nil, nil, false
 	}
 	rule, ok := valueOf(obj, keyRule).(ast.String)
 	if !ok {
-		return "", false
+		return "", nil, nil, false
 	}
-	if _, ok := valueOf(obj, keyTarget).(ast.Object); !ok {
-		return "", false
+	if target, ok = valueOf(obj, keyTarget).(ast.Object); !ok {
+		return "", nil, nil, false
 	}
-	creds, ok := valueOf(obj, keyCredentials).(ast.Object)
-	if !ok {
-		return "", false
+	if creds, ok = valueOf(obj, keyCredentials).(ast.Object); !ok {
+		return "", nil, nil, false
 	}
 	switch roles := valueOf(creds, keyRoles).(type) {
 	case nil, ast.String, ast.Object:
 	case *ast.Array:
 		for i := range roles.Len() {
 			if _, ok := roles.Elem(i).Value.(ast.String); !ok {
-				return "", false
+				return "", nil, nil, false
 			}
 		}
 	default:
-		return "", false
+		return "", nil, nil, false
 	}
-	return string(rule), true
+	return string(rule), target, creds, true
 }
 
 var (

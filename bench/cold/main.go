@@ -3,7 +3,7 @@
 // real policy file, on the same requests oslo.policy is timed on.
 //
 //	go run ./bench/cold gen -policies ../shared/policies -out DIR
-//	go run ./bench/cold time -policy FILE|-defaults META -requests DIR/NAME.jsonl -n 20000
+//	go run ./bench/cold time -policy FILE|-defaults META -requests DIR/NAME.jsonl -n 20000 [-native=false]
 //	go run ./bench/cold batch -requests DIR/NAME.jsonl -n 100000 > LINES.jsonl
 //
 // gen writes, per real policy file, the requests of casegen.RealPolicies
@@ -192,6 +192,7 @@ func timeDecisions(args []string) error {
 	requests := fs.String("requests", "", "JSON Lines requests (from gen)")
 	n := fs.Int("n", 20000, "decisions to time (the requests repeated in order)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed decisions to this file")
+	native := fs.Bool("native", true, "decide with the native path where it applies (false: OPA's evaluator for every decision)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func timeDecisions(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	e, err := rego.New(ctx, rego.Policy(p))
+	e, err := rego.New(ctx, rego.Policy(p), rego.Native(*native))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,148 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/oslorego/oslorego/internal/testenv"
+	"github.com/oslorego/oslorego/policy_test/casegen"
+	"github.com/oslorego/oslorego/policy_test/oracle"
+	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/translate/oslo"
+)
+
+// TestNativeRealPolicies loads every real policy file as a service does
+// (a policy file; a .meta.json as the registered defaults, under the four
+// option sets casegen uses) and checks that the native path compiles every
+// safe rule, and that it decides casegen.RealPolicies' requests as OPA's
+// evaluator does, request by request, on OPA's values and on Go's. With
+// -short, every tenth request.
+func TestNativeRealPolicies(t *testing.T) {
+	dir := testenv.Shared(t, "policies")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	areas, err := casegen.RealPolicies(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(areas) != len(files) {
+		t.Fatalf("%d areas for %d files", len(areas), len(files))
+	}
+	ctx := context.Background()
+	totalNative, total := 0, 0
+	for i, f := range files {
+		engines := map[oslo.Options]*rego.Engine{}
+		native, n := 0, 0
+		for j, c := range areas[i].Cases {
+			if testing.Short() && j%10 != 0 {
+				continue
+			}
+			opts := oslo.Options{EnforceScope: c.Conf["enforce_scope"], EnforceNewDefaults: c.Conf["enforce_new_defaults"]}
+			e := engines[opts]
+			if e == nil {
+				e = realEngine(t, f, opts)
+				engines[opts] = e
+				cov := e.NativeCoverage()
+				t.Logf("%s %+v: %d of %d safe rules native", filepath.Base(f), opts, cov.Native, cov.Safe)
+				if cov.Native != cov.Safe || len(cov.Fallback) > 0 || cov.Disabled != "" {
+					t.Errorf("%s %+v: not native: %s %v", filepath.Base(f), opts, cov.Disabled, cov.Fallback)
+				}
+			}
+			ok, err := sameNative(ctx, e, c)
+			if err != nil {
+				t.Errorf("%s: %s: %v", filepath.Base(f), c.Note, err)
+			}
+			n++
+			if ok {
+				native++
+			}
+		}
+		t.Logf("%s: %d of %d requests decided natively", filepath.Base(f), native, n)
+		totalNative += native
+		total += n
+	}
+	t.Logf("%d of %d requests decided natively", totalNative, total)
+	if totalNative < total/2 {
+		t.Errorf("only %d of %d requests decided natively", totalNative, total)
+	}
+}
+
+// realEngine loads a real policy file as bench/cold does.
+func realEngine(t *testing.T, file string, opts oslo.Options) *rego.Engine {
+	t.Helper()
+	var (
+		p   *oslo.Policy
+		err error
+	)
+	if strings.HasSuffix(file, ".meta.json") {
+		p, err = oslo.Load(nil, file, opts)
+	} else {
+		p, err = oslo.Load([]string{file}, "", opts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := rego.New(context.Background(), rego.Policy(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// sameNative decides c's request with and without the native path, on
+// the input document and on Go values; it reports whether the native path
+// decided it.
+func sameNative(ctx context.Context, e *rego.Engine, c oracle.Case) (bool, error) {
+	target, err := json.Marshal(c.Target)
+	if err != nil {
+		return false, err
+	}
+	creds, err := json.Marshal(c.Creds)
+	if err != nil {
+		return false, err
+	}
+	in, err := rego.InputJSON(c.Rule, target, creds)
+	if err != nil {
+		return false, err
+	}
+	opa := e.WithoutNative()
+	want, err := opa.DecideInput(ctx, c.Rule, in)
+	if err != nil {
+		return false, err
+	}
+	got, err := e.DecideInput(ctx, c.Rule, in)
+	if err != nil {
+		return false, err
+	}
+	if got != want {
+		return false, fmt.Errorf("native on %+v, off %+v", got, want)
+	}
+	tv, err := rego.DecodeJSON(target)
+	if err != nil {
+		return false, err
+	}
+	cv, err := rego.DecodeJSON(creds)
+	if err != nil {
+		return false, err
+	}
+	req := rego.Request{Rule: c.Rule, Target: tv, Credentials: cv}
+	if got, err = e.Decide(ctx, req); err != nil {
+		return false, err
+	}
+	if want, err = opa.Decide(ctx, req); err != nil {
+		return false, err
+	}
+	if got != want {
+		return false, fmt.Errorf("on Go values: native on %+v, off %+v", got, want)
+	}
+	_, ok := e.DecideNative(in)
+	return ok, nil
+}
