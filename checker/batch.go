@@ -247,9 +247,69 @@ func (d defaultRule) key() string {
 	return "name:" + d.name
 }
 
-// fields are the fields of a request line. Names are exact: Go's
-// encoding/json would also take "Creds" or "CREDS" for "creds".
-var fields = map[string]bool{"rule": true, "rules": true, "target": true, "creds": true, "default_rule": true}
+// Request line fields, by index in lineFields.
+const (
+	fieldRule = iota
+	fieldRules
+	fieldTarget
+	fieldCreds
+	fieldDefaultRule
+	numFields
+)
+
+// fieldIndex is the index of a request line field, -1 for another name.
+// Names are exact: Go's encoding/json would also take "Creds" or "CREDS"
+// for "creds".
+func fieldIndex(key string) int {
+	switch key {
+	case "rule":
+		return fieldRule
+	case "rules":
+		return fieldRules
+	case "target":
+		return fieldTarget
+	case "creds":
+		return fieldCreds
+	case "default_rule":
+		return fieldDefaultRule
+	}
+	return -1
+}
+
+// field is one member of a request line, read by either decoder.
+type field struct {
+	set  bool
+	kind policyfile.Kind
+	str  string // a String's text
+	n    int    // a List's or a Map's length
+	raw  string // the JSON text
+	// value is the converted value when decoded; slow otherwise.
+	value   rego.Ordered
+	decoded bool
+	slow    policyfile.Value
+}
+
+// ordered is f's value with its key order.
+func (f *field) ordered() (rego.Ordered, error) {
+	if f.decoded {
+		return f.value, nil
+	}
+	return rego.OrderedValue(f.slow)
+}
+
+// lineFields are a line's fields: a repeated one keeps its last value.
+type lineFields [numFields]field
+
+// add records a member, or refuses an unknown name.
+func (fs *lineFields) add(key string, f field) error {
+	i := fieldIndex(key)
+	if i < 0 {
+		return fmt.Errorf("unknown field %s (the fields are \"rule\", \"rules\", \"target\", \"creds\" and \"default_rule\", spelt exactly)", python.StrReprWTF8(key))
+	}
+	f.set = true
+	fs[i] = f
+	return nil
+}
 
 // readLine reads one line, through its newline. A line longer than max
 // is read to its end but not kept: long is true and line is nil.
@@ -276,45 +336,85 @@ func pyStrip(line []byte) []byte {
 	return bytes.TrimFunc(line, func(r rune) bool { return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f) })
 }
 
+// readFields reads a line's members: in one pass straight to Go values
+// for the usual line, through json.loads's exact reading for any other,
+// which reports its errors.
+func readFields(text string, fs *lineFields) error {
+	if ok, err := readFieldsFast(text, fs); ok {
+		return err
+	}
+	return readFieldsExact(text, fs)
+}
+
+// readFieldsFast is readFields with rego.DecodeMembers: ok is false, and
+// nothing read, when the line is not the usual.
+func readFieldsFast(text string, fs *lineFields) (ok bool, err error) {
+	members, ok := rego.DecodeMembers(text)
+	if !ok {
+		return false, nil
+	}
+	for _, m := range members {
+		f := field{kind: m.Kind(), n: m.Len(), raw: m.Raw, value: m.Value, decoded: true}
+		f.str, _ = m.Value.Value.(string)
+		if err := fs.add(m.Key, f); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// readFieldsExact is readFields with policyfile.LoadJSONObject.
+func readFieldsExact(text string, fs *lineFields) error {
+	if !utf8.ValidString(text) {
+		return fmt.Errorf("the line is not valid UTF-8")
+	}
+	members, err := policyfile.LoadJSONObject(text)
+	if err != nil {
+		var pe *policyfile.Error
+		if errors.As(err, &pe) {
+			return fmt.Errorf("not one JSON object: %s", pe.Msg)
+		}
+		return fmt.Errorf("not one JSON object: %w", err)
+	}
+	for _, m := range members {
+		v := m.Value
+		if err := fs.add(m.Key, field{kind: v.Kind, str: v.Str, n: len(v.Items) + len(v.Pairs), raw: m.Raw, slow: v}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // parseLine decodes one request line as Python's json.loads does: one
 // JSON object and nothing after it, exact field names (an unknown field is
 // refused, not ignored), a repeated field keeps its last value.
 func parseLine(line []byte) (request, error) {
+	var fs lineFields
+	if err := readFields(string(line), &fs); err != nil {
+		return request{target: map[string]any{}, creds: map[string]any{}}, err
+	}
+	return requestOf(&fs)
+}
+
+// requestOf is the request of a line's fields.
+func requestOf(fs *lineFields) (request, error) {
 	req := request{target: map[string]any{}, creds: map[string]any{}}
-	if !utf8.Valid(line) {
-		return req, fmt.Errorf("the line is not valid UTF-8")
-	}
-	members, err := policyfile.LoadJSONObject(string(line))
-	if err != nil {
-		var pe *policyfile.Error
-		if errors.As(err, &pe) {
-			return req, fmt.Errorf("not one JSON object: %s", pe.Msg)
-		}
-		return req, fmt.Errorf("not one JSON object: %w", err)
-	}
-	last := map[string]policyfile.Member{}
-	for _, m := range members {
-		if !fields[m.Key] {
-			return req, fmt.Errorf("unknown field %s (the fields are \"rule\", \"rules\", \"target\", \"creds\" and \"default_rule\", spelt exactly)", python.StrReprWTF8(m.Key))
-		}
-		last[m.Key] = m
-	}
-	if m, ok := last["rules"]; ok {
-		if m.Value.Kind != policyfile.Map {
+	if f := &fs[fieldRules]; f.set {
+		if f.kind != policyfile.Map {
 			// Rules.from_dict calls .items().
-			return req, fmt.Errorf("\"rules\" must be an object (oslo: AttributeError: '%s' object has no attribute 'items')", pyTypeName(m.Value))
+			return req, fmt.Errorf("\"rules\" must be an object (oslo: AttributeError: '%s' object has no attribute 'items')", pyTypeName(f.kind))
 		}
-		req.rules, req.emptyRules = m.Raw, len(m.Value.Pairs) == 0
+		req.rules, req.emptyRules = f.raw, f.n == 0
 	}
-	if m, ok := last["default_rule"]; ok {
+	if f := &fs[fieldDefaultRule]; f.set {
 		if req.rules == "" {
 			return req, fmt.Errorf("\"default_rule\" goes with \"rules\"")
 		}
 		req.defaultRule.set = true
-		switch v := m.Value; {
-		case v.Kind == policyfile.String && v.Str != "":
-			req.defaultRule.name = v.Str
-		case v.Kind == policyfile.List && len(v.Items) > 0:
+		switch {
+		case f.kind == policyfile.String && f.str != "":
+			req.defaultRule.name = f.str
+		case f.kind == policyfile.List && f.n > 0:
 			// oslo raises TypeError (unhashable) from every lookup of a
 			// missing rule; refused here rather than reproduced.
 			return req, fmt.Errorf("\"default_rule\" must be a string or null, not a non-empty list")
@@ -324,17 +424,17 @@ func parseLine(line []byte) (request, error) {
 			req.defaultRule.none = true
 		}
 	}
-	if m, ok := last["rule"]; ok {
-		switch v := m.Value; v.Kind {
+	if f := &fs[fieldRule]; f.set {
+		switch f.kind {
 		case policyfile.String:
-			req.rule = v.Str
+			req.rule = f.str
 		case policyfile.List, policyfile.Map:
 			// self.rules[rule] raises TypeError, after `not self.rules`.
-			req.ruleErr = fmt.Sprintf("TypeError: unhashable type: '%s'", pyTypeName(v))
+			req.ruleErr = fmt.Sprintf("TypeError: unhashable type: '%s'", pyTypeName(f.kind))
 		default:
 			req.rule = nil
 		}
-		if v := m.Value; v.Kind != policyfile.String && req.rules == "" {
+		if f.kind != policyfile.String && req.rules == "" {
 			return req, fmt.Errorf("\"rule\" must be a string with --policy")
 		}
 	} else if req.rules == "" {
@@ -344,12 +444,13 @@ func parseLine(line []byte) (request, error) {
 		return req, fmt.Errorf("rule: the name %s holds a lone surrogate: %w", python.StrReprWTF8(s), rego.ErrUnrepresentable)
 	}
 	for _, f := range []struct {
-		name string
-		dst  *any
-	}{{"target", &req.target}, {"creds", &req.creds}} {
-		if m, ok := last[f.name]; ok {
+		name  string
+		field int
+		dst   *any
+	}{{"target", fieldTarget, &req.target}, {"creds", fieldCreds, &req.creds}} {
+		if fs[f.field].set {
 			// With the key order: Python prints dicts in JSON order.
-			v, err := rego.OrderedValue(m.Value)
+			v, err := fs[f.field].ordered()
 			if err != nil {
 				return req, fmt.Errorf("%s: %w", f.name, err)
 			}
@@ -359,8 +460,8 @@ func parseLine(line []byte) (request, error) {
 	return req, nil
 }
 
-func pyTypeName(v policyfile.Value) string {
-	switch v.Kind {
+func pyTypeName(k policyfile.Kind) string {
+	switch k {
 	case policyfile.List:
 		return "list"
 	case policyfile.Map:

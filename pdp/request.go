@@ -33,11 +33,48 @@ var checkFields = []string{"rule", "target", "credentials"}
 // "credentials"}) as Python's json.loads would: exact field names, a
 // repeated field keeps its last value, other fields are refused.
 func parseCheckJSON(body []byte) (checkRequest, error) {
+	if req, ok := fastCheckJSON(body); ok {
+		return req, nil
+	}
+	return parseCheckJSONExact(body)
+}
+
+// parseCheckJSONExact is parseCheckJSON through json.loads's exact
+// reading, which reports the errors.
+func parseCheckJSONExact(body []byte) (checkRequest, error) {
 	members, err := jsonObject(body)
 	if err != nil {
 		return checkRequest{}, err
 	}
 	return checkFromMembers(members)
+}
+
+// fastCheckJSON is parseCheckJSON for the usual body, read in one pass by
+// rego.DecodeMembers: each field once, a string rule, object target and
+// credentials. ok is false for any other body, which parseCheckJSON then
+// reads as before, and refuses if it must.
+func fastCheckJSON(body []byte) (req checkRequest, ok bool) {
+	members, ok := rego.DecodeMembers(string(body))
+	if !ok || len(members) != len(checkFields) {
+		return req, false
+	}
+	seen := 0
+	for _, m := range members {
+		switch _, isMap := m.Value.Value.(map[string]any); {
+		case m.Key == "rule":
+			if req.rule, ok = m.Value.Value.(string); !ok {
+				return req, false
+			}
+			seen |= 1
+		case m.Key == "target" && isMap:
+			req.target, seen = m.Value, seen|2
+		case m.Key == "credentials" && isMap:
+			req.credentials, seen = m.Value, seen|4
+		default:
+			return req, false
+		}
+	}
+	return req, seen == 7
 }
 
 // checkFromMembers is the request of a JSON body's members.
@@ -113,6 +150,15 @@ func parseCheckForm(body []byte) (checkRequest, error) {
 // parseOPAInput reads oslo.policy.opa's body: {"input": {"target": {...},
 // "credentials": {...}}}.
 func parseOPAInput(body []byte) (target, creds rego.Ordered, err error) {
+	if target, creds, ok := fastOPAInput(body); ok {
+		return target, creds, nil
+	}
+	return parseOPAInputExact(body)
+}
+
+// parseOPAInputExact is parseOPAInput through json.loads's exact reading,
+// which reports the errors.
+func parseOPAInputExact(body []byte) (target, creds rego.Ordered, err error) {
 	members, err := jsonObject(body)
 	if err != nil {
 		return target, creds, err
@@ -138,6 +184,25 @@ func parseOPAInput(body []byte) (target, creds rego.Ordered, err error) {
 	}
 	creds, err = object("credentials", fields["credentials"])
 	return target, creds, err
+}
+
+// fastOPAInput is parseOPAInput for the usual body, read in one pass by
+// rego.DecodeMembers; ok is false for any other body, which parseOPAInput
+// then reads as before, and refuses if it must.
+func fastOPAInput(body []byte) (target, creds rego.Ordered, ok bool) {
+	members, ok := rego.DecodeMembers(string(body))
+	if !ok || len(members) != 1 || members[0].Key != "input" {
+		return target, creds, false
+	}
+	in := members[0].Value
+	if m, isMap := in.Value.(map[string]any); !isMap || len(m) != 2 {
+		return target, creds, false
+	}
+	target, okT := in.Get("target")
+	creds, okC := in.Get("credentials")
+	_, tMap := target.Value.(map[string]any)
+	_, cMap := creds.Value.(map[string]any)
+	return target, creds, okT && okC && tMap && cMap
 }
 
 // jsonObject decodes body as one JSON object, as Python's json.loads: a

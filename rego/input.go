@@ -168,10 +168,14 @@ func DecodeJSON(data []byte) (any, error) {
 
 // DecodeOrdered is DecodeJSON keeping the objects' key order.
 func DecodeOrdered(data []byte) (Ordered, error) {
-	if !utf8.Valid(data) {
+	text := string(data)
+	if o, ok := decodeFast(text); ok {
+		return o, nil
+	}
+	if !utf8.ValidString(text) {
 		return Ordered{}, errors.New("not valid UTF-8")
 	}
-	v, err := policyfile.LoadJSON(string(data))
+	v, err := policyfile.LoadJSON(text)
 	if err != nil {
 		var pe *policyfile.Error
 		if errors.As(err, &pe) {
