@@ -4,7 +4,10 @@
 # operator's policy file (as TestPDPDelegated builds it), loaded by
 # bench/pdp (keep-alive connections POSTing oslo HttpCheck bodies of the
 # service's real-policy cases); decisions/s from the client, p50/p99 from
-# the server's own oslorego_pdp_request_duration_seconds.
+# the server's own oslorego_pdp_request_duration_seconds; and the server
+# process's CPU time (/proc/PID/stat, user + system, its GC and other
+# goroutines included) per request answered over warm-up and run, which a
+# busy machine disturbs far less than the latencies.
 #
 #   bench/pdp/run.sh                                   # all five services
 #   SERVICES="nova glance" CONNS=4 DURATION=5s bench/pdp/run.sh
@@ -44,6 +47,8 @@ mkdir -p "$WORK"
 declare -A ORIGINAL=([nova]=nova-legacy.json [cinder]=cinder-legacy.json [glance]=glance-legacy.json)
 
 SERVER_PID=""
+# cpu_ticks is a process's user + system CPU time, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   if [ "$OWN_WORK" = 1 ] && [ "$KEEP_WORK" != 1 ]; then rm -rf "$WORK"; fi
@@ -70,8 +75,13 @@ for svc in $SERVICES; do
   done
   if [ "$ready" != 1 ]; then echo "$svc: the PDP never got ready:" >&2; cat "$WORK/$svc/serve.log" >&2; exit 1; fi
   echo "== $svc (load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores${PIN:+; server on CPU ${PIN%%/*}, load generator on CPU ${PIN#*/}})"
+  cpu0=$(cpu_ticks "$SERVER_PID")
   "${CLIENT_PIN[@]}" "$WORK/pdp-load" -policies "$POLICIES" -service "$svc" -conns "$CONNS" -duration "$DURATION" -warmup "$WARMUP" \
     -content-type "$CONTENT_TYPE" \
     -url "http://127.0.0.1:$((PORT + 1))/v1/oslo/check" -metrics "http://127.0.0.1:$PORT/metrics"
+  cpu1=$(cpu_ticks "$SERVER_PID")
+  requests=$(curl -fsS "http://127.0.0.1:$PORT/metrics" | awk '/^oslorego_pdp_requests_total/ {n += $2} END {printf "%d", n}')
+  awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN {printf "server_cpu requests=%d cpu_s=%.2f us_per_request=%.0f\n", n, t / hz, 1e6 * t / hz / n}'
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 done
