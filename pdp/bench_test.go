@@ -2,6 +2,9 @@ package pdp
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,4 +73,35 @@ func BenchmarkCheckParts(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCheckServed is BenchmarkCheck as `oslorego serve` runs it: the
+// decision log a JSON line per request (to io.Discard here), with the
+// decision memo off and at serve's default (every request after the first
+// a memo hit): the PDP's own cost per request around the decision.
+func BenchmarkCheckServed(b *testing.B) {
+	l, err := bundles.Open(context.Background(), bundles.Path("../bundles/nova"), bundles.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"rule": "os_compute_api:servers:create", "target": {"project_id": "p1", "user_id": "u1"}, ` +
+		`"credentials": {"user_id": "u1", "project_id": "p1", "roles": ["member", "reader"], "is_admin": false, "system_scope": null, "domain_id": null}}`
+	for _, memo := range []int{0, 10000} {
+		b.Run(fmt.Sprintf("memo=%d", memo), func(b *testing.B) {
+			s, err := New(Config{Policy: l, DecisionMemo: memo, DecisionLog: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, CheckPath, strings.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || w.Body.String() != "True" {
+					b.Fatalf("%d %q", w.Code, w.Body.String())
+				}
+			}
+		})
+	}
 }

@@ -26,7 +26,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -97,6 +96,7 @@ type Server struct {
 	state atomic.Pointer[state]
 
 	memoStats rego.MemoStats
+	bodies    sync.Pool // of *bodyBuffer
 }
 
 // state is what the PDP derives from one engine, once.
@@ -105,7 +105,10 @@ type state struct {
 	memo     *rego.Memo // on engine; a reload starts an empty one
 	revision string
 	index    *pathIndex
-	known    map[string]bool // the bundle's rule names: the only rule labels
+	// rules are the bundle's rule names, the only rule labels, and
+	// their counters; unknown counts every other name.
+	rules   map[string]*ruleCounters
+	unknown *ruleCounters
 }
 
 // New builds the PDP's routes.
@@ -164,9 +167,10 @@ func (s *Server) current(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the rule names of bundle %s: %w", revision, err)
 	}
-	st := &state{engine: eng, memo: rego.NewMemo(eng, s.cfg.DecisionMemo, &s.memoStats), revision: revision, known: map[string]bool{}, index: newPathIndex(names)}
+	st := &state{engine: eng, memo: rego.NewMemo(eng, s.cfg.DecisionMemo, &s.memoStats), revision: revision, index: newPathIndex(names),
+		rules: make(map[string]*ruleCounters, len(names)), unknown: &ruleCounters{label: "(unknown)"}}
 	for _, n := range names {
-		st.known[n] = true
+		st.rules[n] = &ruleCounters{label: n}
 	}
 	s.state.Store(st)
 	return st, nil
@@ -184,12 +188,13 @@ func (s *Server) ready(c echo.Context) error {
 // record is one line of the decision log. It holds what identifies the
 // caller, never a credential secret.
 type record struct {
-	id, protocol, rule, path string
-	result, reason           string
-	evaluated, policyError   string
-	revision, caller         string
-	creds                    rego.Ordered
-	hasCreds                 bool
+	protocol               protocol
+	id, rule, path         string
+	result, reason         string
+	evaluated, policyError string
+	revision, caller       string
+	creds                  rego.Ordered
+	hasCreds               bool
 }
 
 // Results of the decision log and the metrics.
@@ -214,11 +219,14 @@ func (s *Server) decide(ctx context.Context, st *state, decisionID, rule string,
 	if err != nil {
 		return rego.Decision{}, fmt.Errorf("deciding %q: %w", rule, err)
 	}
-	label := rule
-	if !st.known[rule] {
-		label = "(unknown)"
+	counters, ok := st.rules[rule]
+	if !ok {
+		counters = st.unknown
 	}
-	s.metrics.observe(label, d.Allowed, time.Since(start))
+	s.metrics.observe(counters, d.Allowed, time.Since(start))
+	if s.cfg.Shadow == nil {
+		return d, nil
+	}
 	// The caller's is_admin is its own (AdminRule empty). The target keeps
 	// its key order; the credentials go as a map (their order matters
 	// only to a str() of a dict inside them).
@@ -230,9 +238,9 @@ func (s *Server) decide(ctx context.Context, st *state, decisionID, rule string,
 
 // check serves HttpCheck: True or False.
 func (s *Server) check(c echo.Context) error {
-	rec := s.newRecord(c, "oslo")
+	rec := s.newRecord(c, protoOslo)
 	start := time.Now()
-	defer func() { s.logDecision(c.Request().Context(), rec, start) }()
+	defer func() { s.logDecision(c.Request().Context(), &rec, start) }()
 	answer := func(status int, body string) error {
 		s.metrics.request(rec.protocol, status)
 		return c.String(status, body)
@@ -245,14 +253,16 @@ func (s *Server) check(c echo.Context) error {
 	var req checkRequest
 	switch ct := mediaType(c.Request()); ct {
 	case "application/json", "":
-		req, err = parseCheckJSON(body)
+		req, err = parseCheckJSON(body.Bytes())
 	case "application/x-www-form-urlencoded":
-		req, err = parseCheckForm(body)
+		req, err = parseCheckForm(body.Bytes())
 	default:
+		s.release(body)
 		err = fmt.Errorf("content type %q: want application/json or application/x-www-form-urlencoded (oslo's remote_content_type)", ct)
 		rec.result, rec.reason = resultBadRequest, err.Error()
 		return answer(http.StatusUnsupportedMediaType, "False: "+err.Error()+"\n")
 	}
+	s.release(body) // the request holds copies of what it keeps
 	if err != nil {
 		rec.result, rec.reason = resultBadRequest, err.Error()
 		return answer(http.StatusBadRequest, "False: "+err.Error()+"\n")
@@ -263,7 +273,7 @@ func (s *Server) check(c echo.Context) error {
 		rec.result, rec.reason = resultUnavailable, err.Error()
 		return answer(http.StatusServiceUnavailable, "False: "+err.Error()+"\n")
 	}
-	allowed, err := s.decideFor(c.Request().Context(), rec, st, req.rule, req.target, req.credentials)
+	allowed, err := s.decideFor(c.Request().Context(), &rec, st, req.rule, req.target, req.credentials)
 	if err != nil {
 		return answer(http.StatusInternalServerError, "False: "+err.Error()+"\n")
 	}
@@ -275,9 +285,9 @@ func (s *Server) check(c echo.Context) error {
 
 // opaData serves oslo.policy.opa's query: {"result": bool}.
 func (s *Server) opaData(c echo.Context) error {
-	rec := s.newRecord(c, "opa")
+	rec := s.newRecord(c, protoOPA)
 	start := time.Now()
-	defer func() { s.logDecision(c.Request().Context(), rec, start) }()
+	defer func() { s.logDecision(c.Request().Context(), &rec, start) }()
 	answer := func(status int, v any) error {
 		s.metrics.request(rec.protocol, status)
 		return c.JSON(status, v)
@@ -297,7 +307,8 @@ func (s *Server) opaData(c echo.Context) error {
 		rec.result, rec.reason = resultBadRequest, err.Error()
 		return refuse(status, "invalid_parameter", err)
 	}
-	target, creds, err := parseOPAInput(body)
+	target, creds, err := parseOPAInput(body.Bytes())
+	s.release(body) // target and creds hold copies
 	if err != nil {
 		rec.result, rec.reason = resultBadRequest, err.Error()
 		return refuse(http.StatusBadRequest, "invalid_parameter", err)
@@ -314,11 +325,16 @@ func (s *Server) opaData(c echo.Context) error {
 		return refuse(http.StatusBadRequest, "invalid_parameter", err)
 	}
 	rec.rule = rule
-	allowed, err := s.decideFor(c.Request().Context(), rec, st, rule, target, creds)
+	allowed, err := s.decideFor(c.Request().Context(), &rec, st, rule, target, creds)
 	if err != nil {
 		return refuse(http.StatusInternalServerError, "internal_error", err)
 	}
-	return answer(http.StatusOK, map[string]any{"decision_id": rec.id, "result": allowed})
+	if c.Request().URL.RawQuery != "" {
+		// c.JSON's answer, which ?pretty indents.
+		return answer(http.StatusOK, map[string]any{"decision_id": rec.id, "result": allowed})
+	}
+	s.metrics.request(rec.protocol, http.StatusOK)
+	return c.JSONBlob(http.StatusOK, opaResult(rec.id, allowed))
 }
 
 // decideFor decides rule for a request on st, the policy in force, and
@@ -339,24 +355,12 @@ func (s *Server) decideFor(ctx context.Context, rec *record, st *state, rule str
 	return d.Allowed, nil
 }
 
-// readBody reads the request body up to MaxBody; an error comes with its
-// status.
-func (s *Server) readBody(c echo.Context) ([]byte, int, error) {
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, s.cfg.MaxBody+1))
-	if err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("%w: reading the body: %v", errBadRequest, err)
-	}
-	if int64(len(body)) > s.cfg.MaxBody {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: the body is larger than %d bytes", errBadRequest, s.cfg.MaxBody)
-	}
-	return body, 0, nil
-}
-
 // mediaType is the request's content type without parameters.
 func mediaType(r *http.Request) string {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return ""
+	switch ct {
+	case "", "application/json", "application/x-www-form-urlencoded":
+		return ct // what ParseMediaType would give, without its map
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
@@ -365,8 +369,8 @@ func mediaType(r *http.Request) string {
 	return mt
 }
 
-func (s *Server) newRecord(c echo.Context, protocol string) *record {
-	return &record{id: uuid.NewString(), protocol: protocol, result: resultError, caller: Caller(c.Request())}
+func (s *Server) newRecord(c echo.Context, p protocol) record {
+	return record{id: uuid.NewString(), protocol: p, result: resultError, caller: Caller(c.Request())}
 }
 
 // Caller names the calling service: the subject of its verified client
@@ -386,15 +390,16 @@ func Caller(r *http.Request) string {
 var loggedCreds = []string{"user_id", "project_id", "domain_id", "system_scope", "roles", "is_admin"}
 
 func (s *Server) logDecision(ctx context.Context, r *record, start time.Time) {
-	attrs := []slog.Attr{
+	var buf [12]slog.Attr // on the stack: LogAttrs copies them
+	attrs := append(buf[:0],
 		slog.String("decision_id", r.id),
-		slog.String("pdp", r.protocol),
+		slog.String("pdp", r.protocol.String()),
 		slog.String("rule", r.rule),
 		slog.String("result", r.result),
 		slog.String("bundle_revision", r.revision),
 		slog.String("caller", r.caller),
 		slog.Duration("duration", time.Since(start)),
-	}
+	)
 	if r.path != "" {
 		attrs = append(attrs, slog.String("path", r.path))
 	}
@@ -407,15 +412,22 @@ func (s *Server) logDecision(ctx context.Context, r *record, start time.Time) {
 	if r.policyError != "" {
 		attrs = append(attrs, slog.String("policy_error", r.policyError))
 	}
-	if r.hasCreds {
-		var who []any
+	if cm, _ := r.creds.Value.(map[string]any); r.hasCreds {
+		// The group keeps its attributes: one slice, built as Attrs (a
+		// slog.Group of ...any boxes each and copies them again). The
+		// values are the map's (Ordered.Get would build their order
+		// trees too).
+		var who []slog.Attr
 		for _, k := range loggedCreds {
-			if v, ok := r.creds.Get(k); ok {
-				who = append(who, slog.Any(k, v.Value))
+			if v, ok := cm[k]; ok {
+				if who == nil {
+					who = make([]slog.Attr, 0, len(loggedCreds))
+				}
+				who = append(who, slog.Any(k, v))
 			}
 		}
 		if len(who) > 0 {
-			attrs = append(attrs, slog.Group("credentials", who...))
+			attrs = append(attrs, slog.Attr{Key: "credentials", Value: slog.GroupValue(who...)})
 		}
 	}
 	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
@@ -461,73 +473,4 @@ func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return cfg, nil
-}
-
-// metrics are the PDP's collectors. Rule labels come from the bundle's
-// rule names alone, so a caller cannot grow the series.
-type metrics struct {
-	decisions *prometheus.CounterVec
-	duration  prometheus.Histogram
-	requests  *prometheus.CounterVec
-	// served is the server's own time per request, from the handler's
-	// start to the decision logged (the body read, parsed, decided).
-	served *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer, memo *rego.MemoStats) (*metrics, error) {
-	m := &metrics{
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "oslorego_pdp_decisions_total", Help: "PDP decisions by rule (\"(unknown)\" for a name the bundle does not define) and result.",
-		}, []string{"rule", "result"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "oslorego_pdp_decision_duration_seconds", Help: "Time to decide one PDP request's rule.",
-			Buckets: prometheus.ExponentialBuckets(0.00001, 2, 14),
-		}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "oslorego_pdp_requests_total", Help: "PDP requests by protocol (oslo, opa) and status code.",
-		}, []string{"protocol", "code"}),
-		// About 26% apart from 10 µs to 1 s: a p99 near the 200 µs goal is
-		// read to within a bucket of that width.
-		served: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "oslorego_pdp_request_duration_seconds",
-			Help:    "PDP server time per request (read, parse, decide, log), by protocol (oslo, opa) and outcome (decided, refused).",
-			Buckets: prometheus.ExponentialBucketsRange(10e-6, 1, 50),
-		}, []string{"protocol", "outcome"}),
-	}
-	memoLookups := func(result string, n *atomic.Uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "oslorego_pdp_decision_memo_lookups_total", Help: "PDP decisions by what the decision memo did: hit (answered from it), miss (evaluated and kept), bypass (not memoised).",
-			ConstLabels: prometheus.Labels{"result": result},
-		}, func() float64 { return float64(n.Load()) })
-	}
-	for _, c := range []prometheus.Collector{m.decisions, m.duration, m.requests, m.served,
-		memoLookups("hit", &memo.Hits), memoLookups("miss", &memo.Misses), memoLookups("bypass", &memo.Bypassed)} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("registering the PDP metrics: %w", err)
-		}
-	}
-	return m, nil
-}
-
-func (m *metrics) observe(rule string, allowed bool, d time.Duration) {
-	result := resultDeny
-	if allowed {
-		result = resultAllow
-	}
-	m.decisions.WithLabelValues(rule, result).Inc()
-	m.duration.Observe(d.Seconds())
-}
-
-// servedFor records a request's server time; decided when it got an
-// allow or deny, refused otherwise.
-func (m *metrics) servedFor(r *record, d time.Duration) {
-	outcome := "refused"
-	if r.result == resultAllow || r.result == resultDeny {
-		outcome = "decided"
-	}
-	m.served.WithLabelValues(r.protocol, outcome).Observe(d.Seconds())
-}
-
-func (m *metrics) request(protocol string, status int) {
-	m.requests.WithLabelValues(protocol, strconv.Itoa(status)).Inc()
 }

@@ -32,7 +32,8 @@ type decisionRecord struct {
 }
 
 func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.Time) {
-	attrs := []slog.Attr{
+	var buf [14]slog.Attr // on the stack: LogAttrs copies them
+	attrs := append(buf[:0],
 		slog.String("decision_id", r.ID),
 		slog.String("request_id", r.RequestID),
 		slog.String("action", r.Action),
@@ -41,7 +42,7 @@ func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.
 		slog.String("result", r.Result),
 		slog.String("bundle_revision", r.Revision),
 		slog.Duration("duration", time.Since(start)),
-	}
+	)
 	if r.UpstreamRequestID != "" {
 		attrs = append(attrs, slog.String("upstream_request_id", r.UpstreamRequestID))
 	}
@@ -58,14 +59,16 @@ func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.
 		attrs = append(attrs, slog.String("memo", r.Memo.String()))
 	}
 	if id := r.Credentials; id != nil {
-		attrs = append(attrs, slog.Group("credentials",
+		// One slice the group keeps (slog.Group's ...any would box each
+		// attribute and copy them again).
+		attrs = append(attrs, slog.Attr{Key: "credentials", Value: slog.GroupValue(
 			slog.String("user_id", id.UserID),
 			slog.String("project_id", id.ProjectID),
 			slog.String("domain_id", id.DomainID),
 			slog.String("system_scope", id.SystemScope),
 			slog.Any("roles", id.Roles),
 			slog.Bool("is_admin", r.IsAdmin),
-		))
+		)})
 	}
 	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
 }
