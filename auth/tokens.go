@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,15 +96,15 @@ type TokenFile struct {
 	onError OnError
 
 	mu        sync.Mutex
-	seen      fs.FileInfo // the file as last read (good or bad); nil when absent
-	absent    bool        // the file did not exist at the last read
-	good      bool        // some read succeeded (an absent file counts)
-	tokens    map[string]tokenEntryJSON
-	lastErr   error     // the last read's failure, nil after a good read
-	loggedErr string    // lastErr as last logged, so a failure is logged once
-	lastGood  time.Time // when the last good read was
-	badSince  time.Time // when the current run of failures began
-	failures  uint64    // failed reads
+	seen      fs.FileInfo           // the file as last read (good or bad); nil when absent
+	absent    bool                  // the file did not exist at the last read
+	good      bool                  // some read succeeded (an absent file counts)
+	tokens    map[string]tokenEntry // by Hash
+	lastErr   error                 // the last read's failure, nil after a good read
+	loggedErr string                // lastErr as last logged, so a failure is logged once
+	lastGood  time.Time             // when the last good read was
+	badSince  time.Time             // when the current run of failures began
+	failures  uint64                // failed reads
 
 	descOK, descErrors, descLastGood, descTokens *prometheus.Desc
 }
@@ -144,26 +145,45 @@ func (f *TokenFile) Authenticate(ctx context.Context, r *http.Request) (*Identit
 		return nil, err
 	}
 	sum := sha256.Sum256([]byte(token))
-	e, ok := tokens[hex.EncodeToString(sum[:])]
-	if !ok {
-		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
-	}
+	// The hex digest on the stack: the lookup allocates nothing.
+	var digest [2 * sha256.Size]byte
+	hex.Encode(digest[:], sum[:])
+	e, ok := tokens[string(digest[:])]
 	// The map lookup already matched; the constant-time compare keeps the
 	// check honest should the lookup ever become a prefix or fuzzy one.
-	stored, err := hex.DecodeString(e.Hash)
-	if err != nil || subtle.ConstantTimeCompare(stored, sum[:]) != 1 {
+	if !ok || subtle.ConstantTimeCompare(e.sum[:], sum[:]) != 1 {
 		return nil, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
 	}
 	if !e.ExpiresAt.IsZero() && !f.now().Before(e.ExpiresAt) {
 		return nil, fmt.Errorf("%w: token %s expired", ErrUnauthenticated, e.ID)
 	}
 	return &Identity{
-		UserID:         e.UserID,
-		ProjectID:      e.ProjectID,
-		DomainID:       e.DomainID,
-		Roles:          normalizeRoles(e.Roles),
+		UserID:    e.UserID,
+		ProjectID: e.ProjectID,
+		DomainID:  e.DomainID,
+		// A copy: the caller may change its Identity.
+		Roles:          slices.Clone(e.roles),
 		IsAdminProject: true, // oslo.context's default when unknown
 	}, nil
+}
+
+// tokenEntry is a token in force: its entry in the file, with what every
+// request needs worked out once per read of the file.
+type tokenEntry struct {
+	tokenEntryJSON
+	sum   [sha256.Size]byte // Hash decoded
+	roles []string          // normalizeRoles(Roles): never nil
+}
+
+// newTokenEntry prepares an entry that parseTokenFile accepted.
+func newTokenEntry(e tokenEntryJSON) tokenEntry {
+	t := tokenEntry{tokenEntryJSON: e, roles: normalizeRoles(e.Roles)}
+	// parseTokenFile checked that Hash is a SHA-256 hex digest; were it
+	// not, sum stays zero and matches no token's digest.
+	if b, err := hex.DecodeString(e.Hash); err == nil && len(b) == sha256.Size {
+		copy(t.sum[:], b)
+	}
+	return t
 }
 
 // Reload re-reads the file now, whether or not it changed, and returns
@@ -177,7 +197,7 @@ func (f *TokenFile) Reload() error {
 
 // current returns the tokens in force, re-reading the file first if it
 // changed.
-func (f *TokenFile) current() (map[string]tokenEntryJSON, error) {
+func (f *TokenFile) current() (map[string]tokenEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refreshLocked()
@@ -226,7 +246,7 @@ func (f *TokenFile) readLocked() error {
 	data, fi, err := readStable(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		f.seen, f.absent = nil, true
-		f.succeededLocked(map[string]tokenEntryJSON{})
+		f.succeededLocked(map[string]tokenEntry{})
 		return nil
 	}
 	if err != nil {
@@ -241,16 +261,16 @@ func (f *TokenFile) readLocked() error {
 		f.failedLocked(err)
 		return err
 	}
-	m := make(map[string]tokenEntryJSON, len(doc.Tokens))
+	m := make(map[string]tokenEntry, len(doc.Tokens))
 	for _, e := range doc.Tokens {
-		m[e.Hash] = e
+		m[e.Hash] = newTokenEntry(e)
 	}
 	f.succeededLocked(m)
 	return nil
 }
 
 // succeededLocked records a good read; f.mu must be held.
-func (f *TokenFile) succeededLocked(tokens map[string]tokenEntryJSON) {
+func (f *TokenFile) succeededLocked(tokens map[string]tokenEntry) {
 	if f.lastErr != nil {
 		f.log.Info("tokens file readable again; its tokens are in force", "path", f.path, "tokens", len(tokens))
 	}

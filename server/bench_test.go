@@ -11,18 +11,22 @@ import (
 
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/rego"
+	"github.com/oslorego/oslorego/server"
 )
 
 // BenchmarkDownload is one authorised download over loopback HTTP with
 // the built-in bundle and token auth: authentication, context_is_admin,
-// the image lookup, download_image and the transfer.
+// the image lookup, download_image and the transfer. The -memo case has
+// the decision memo on, as `oslorego serve` by default: every decision
+// after the first is a memo hit.
 func BenchmarkDownload(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		size int
-	}{{"4KiB", 4 << 10}, {"1MiB", 1 << 20}} {
+		memo int
+	}{{"4KiB", 4 << 10, 0}, {"1MiB", 1 << 20, 0}, {"4KiB-memo", 4 << 10, rego.DefaultMemoSize}} {
 		b.Run(c.name, func(b *testing.B) {
-			h := newHarness(b, glancePolicy(b), nil)
+			h := newHarness(b, glancePolicy(b), nil, func(cfg *server.Config) { cfg.DecisionMemo = c.memo })
 			img := h.image([]byte(strings.Repeat("x", c.size)), imagestore.ImportOptions{Owner: sp(p1), Properties: map[string]string{"x_billing_code_ntt": "ntt_0001"}})
 			token := h.token(p1, "member", "reader")
 			client := h.srv.Client()

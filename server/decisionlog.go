@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/oslorego/oslorego/auth"
@@ -29,6 +30,22 @@ type decisionRecord struct {
 	IsAdmin           bool
 	// Memo is what the decision memo did for the decision.
 	Memo rego.MemoOutcome
+	// credsLog, when a group, is credentialsLog(Credentials, IsAdmin)
+	// made once for the caller.
+	credsLog slog.Value
+}
+
+// credentialsLog is the decision log's credentials group: who the caller
+// is, never a secret.
+func credentialsLog(id *auth.Identity, isAdmin bool) slog.Value {
+	return slog.GroupValue(
+		slog.String("user_id", id.UserID),
+		slog.String("project_id", id.ProjectID),
+		slog.String("domain_id", id.DomainID),
+		slog.String("system_scope", id.SystemScope),
+		slog.Any("roles", slices.Clone(id.Roles)),
+		slog.Bool("is_admin", isAdmin),
+	)
 }
 
 func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.Time) {
@@ -58,17 +75,11 @@ func (s *Server) logDecision(ctx context.Context, r *decisionRecord, start time.
 	if r.Memo != rego.MemoOff {
 		attrs = append(attrs, slog.String("memo", r.Memo.String()))
 	}
-	if id := r.Credentials; id != nil {
-		// One slice the group keeps (slog.Group's ...any would box each
-		// attribute and copy them again).
-		attrs = append(attrs, slog.Attr{Key: "credentials", Value: slog.GroupValue(
-			slog.String("user_id", id.UserID),
-			slog.String("project_id", id.ProjectID),
-			slog.String("domain_id", id.DomainID),
-			slog.String("system_scope", id.SystemScope),
-			slog.Any("roles", id.Roles),
-			slog.Bool("is_admin", r.IsAdmin),
-		)})
+	switch {
+	case r.credsLog.Kind() == slog.KindGroup:
+		attrs = append(attrs, slog.Attr{Key: "credentials", Value: r.credsLog})
+	case r.Credentials != nil:
+		attrs = append(attrs, slog.Attr{Key: "credentials", Value: credentialsLog(r.Credentials, r.IsAdmin)})
 	}
 	s.cfg.DecisionLog.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
 }

@@ -184,7 +184,7 @@ func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64)
 // the sending.
 func (s *Server) sent(c *call, n, length int64, err error) error {
 	c.Response().Size += n
-	s.metrics.bytes.WithLabelValues(s.routeLabel(c)).Add(float64(n))
+	s.metrics.bytesBy.with(s.routeLabel(c)).Add(float64(n))
 	if err != nil {
 		c.rec.Reason = "transfer interrupted"
 		return fmt.Errorf("sending image %s (%d of %d bytes): %w", c.img.ID, n, length, err)

@@ -3,9 +3,9 @@ package server
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -21,6 +21,52 @@ type metrics struct {
 	// sourceUnavailable counts 503s for an image source that could not
 	// answer (gateway mode: the upstream Glance down, slow or failing).
 	sourceUnavailable *prometheus.CounterVec
+
+	// The children of the vectors above that requests use, by label
+	// values: a request's metrics cost a map read each, not hashing and
+	// checking every label (all label sets are bounded, see observe).
+	requestsBy  children[requestLabels, prometheus.Counter]
+	durationBy  children[routeMethod, prometheus.Observer]
+	bytesBy     children[string, prometheus.Counter]
+	decisionsBy children[decisionLabels, prometheus.Counter]
+	decideDurBy children[string, prometheus.Observer]
+}
+
+type routeMethod struct{ route, method string }
+
+type requestLabels struct {
+	routeMethod
+	code int
+}
+
+type decisionLabels struct {
+	action  string
+	allowed bool
+}
+
+// children caches a metric vector's children by their label values.
+type children[K comparable, M any] struct {
+	mu  sync.RWMutex
+	m   map[K]M
+	new func(K) M
+}
+
+// with returns the child for k, made with new the first time.
+func (c *children[K, M]) with(k K) M {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = c.new(k)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[K]M{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
 }
 
 // newMetrics registers the server's collectors, and others.
@@ -50,6 +96,19 @@ func newMetrics(reg prometheus.Registerer, others ...prometheus.Collector) (*met
 			Name: "oslorego_source_unavailable_total", Help: "Requests answered 503 or broken off because the image source (the upstream Glance in gateway mode) failed, by step: find, open, transfer.",
 		}, []string{"step"}),
 	}
+	m.requestsBy.new = func(k requestLabels) prometheus.Counter {
+		return m.requests.WithLabelValues(k.route, k.method, codeLabel(k.code))
+	}
+	m.durationBy.new = func(k routeMethod) prometheus.Observer { return m.duration.WithLabelValues(k.route, k.method) }
+	m.bytesBy.new = func(route string) prometheus.Counter { return m.bytes.WithLabelValues(route) }
+	m.decisionsBy.new = func(k decisionLabels) prometheus.Counter {
+		result := "deny"
+		if k.allowed {
+			result = "allow"
+		}
+		return m.decisions.WithLabelValues(k.action, result)
+	}
+	m.decideDurBy.new = func(action string) prometheus.Observer { return m.decideDur.WithLabelValues(action) }
 	for _, c := range append([]prometheus.Collector{m.requests, m.duration, m.decisions, m.decideDur, m.bytes, m.rejected, m.sourceUnavailable}, others...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
@@ -93,12 +152,8 @@ func (c memoCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *metrics) observeDecision(action string, allowed bool, d time.Duration) {
-	result := "deny"
-	if allowed {
-		result = "allow"
-	}
-	m.decisions.WithLabelValues(action, result).Inc()
-	m.decideDur.WithLabelValues(action).Observe(d.Seconds())
+	m.decisionsBy.with(decisionLabels{action, allowed}).Inc()
+	m.decideDurBy.with(action).Observe(d.Seconds())
 }
 
 // observe gives every response a request id and counts it. Every label
@@ -106,14 +161,19 @@ func (m *metrics) observeDecision(action string, allowed bool, d time.Duration) 
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		c.Response().Header().Set(headerRequestID, "req-"+uuid.NewString())
+		// The key is canonical: set it without Set's canonicalisation.
+		c.Response().Header()[headerRequestID] = []string{newRequestID()}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
-		route, method := s.routeLabel(c), methodLabel(c.Request().Method)
-		s.metrics.requests.WithLabelValues(route, method, codeLabel(c.Response().Status)).Inc()
-		s.metrics.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		rm := routeMethod{s.routeLabel(c), methodLabel(c.Request().Method)}
+		code := c.Response().Status
+		if code < 100 || code > 599 {
+			code = 0 // one key for every code codeLabel calls "other"
+		}
+		s.metrics.requestsBy.with(requestLabels{rm, code}).Inc()
+		s.metrics.durationBy.with(rm).Observe(time.Since(start).Seconds())
 		return nil
 	}
 }

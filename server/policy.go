@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
+	"github.com/oslorego/oslorego/auth"
 	"github.com/oslorego/oslorego/rego"
 )
 
@@ -31,13 +33,79 @@ type policyState struct {
 
 	// admins caches context_is_admin per credentials: the decision is a
 	// function of the credentials and this bundle alone, and callers
-	// repeat.
+	// repeat. callers caches a caller's credentials per identity.
 	adminMu sync.Mutex
 	admins  map[string]bool
+	callers map[string]*callerCreds
 }
 
-// maxAdminCache bounds the is_admin cache; it starts over when full.
+// maxAdminCache bounds the is_admin and caller caches; each starts over
+// when full.
 const maxAdminCache = 4096
+
+// maxCallerKey bounds the identity key of a cached caller: a longer
+// identity (a header-authenticated caller with a huge role list) is
+// worked out again on every request rather than held.
+const maxCallerKey = 4096
+
+// callerCreds are one caller's policy credentials under one policy: what
+// Credentials makes, with is_admin decided. Requests of the same identity
+// share them, so nothing may change them once made.
+type callerCreds struct {
+	creds   map[string]any
+	isAdmin bool
+	// log is the decision log's credentials group.
+	log slog.Value
+}
+
+// credentials returns the caller's credentials with is_admin decided by
+// rule (context_is_admin), cached per identity: they are a function of
+// the identity and this bundle alone. A failed decision is an error and
+// is not cached.
+func (p *policyState) credentials(ctx context.Context, rule string, id *auth.Identity) (*callerCreds, error) {
+	var buf [512]byte
+	key := appendIdentityKey(buf[:0], id)
+	p.adminMu.Lock()
+	cc, ok := p.callers[string(key)]
+	p.adminMu.Unlock()
+	if ok {
+		return cc, nil
+	}
+	creds := Credentials(id)
+	isAdmin, err := p.isAdmin(ctx, rule, creds)
+	if err != nil {
+		return nil, err
+	}
+	creds["is_admin"] = isAdmin
+	cc = &callerCreds{creds: creds, isAdmin: isAdmin, log: credentialsLog(id, isAdmin)}
+	if len(key) > maxCallerKey {
+		return cc, nil
+	}
+	p.adminMu.Lock()
+	if p.callers == nil || len(p.callers) >= maxAdminCache {
+		p.callers = map[string]*callerCreds{}
+	}
+	p.callers[string(key)] = cc
+	p.adminMu.Unlock()
+	return cc, nil
+}
+
+// appendIdentityKey appends an encoding of every Identity field that
+// Credentials reads: equal keys are identities with equal credentials.
+// Strings are length-prefixed, so no value can spell another's boundary.
+func appendIdentityKey(b []byte, id *auth.Identity) []byte {
+	for _, s := range [...]string{id.UserID, id.UserDomainID, id.ProjectID, id.ProjectDomainID, id.DomainID, id.SystemScope} {
+		b = appendKeyString(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(id.Roles)))
+	for _, r := range id.Roles {
+		b = appendKeyString(b, r)
+	}
+	if id.IsAdminProject {
+		return append(b, 't')
+	}
+	return append(b, 'f')
+}
 
 // policyState returns the prepared state for the policy in force,
 // preparing it once per engine (a reload makes a new one).

@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -378,13 +377,14 @@ func (s *Server) refuseIdentity(c echo.Context, err error) error {
 // the image the caller may see, decide the route's action once, then run
 // the handler. Nothing below it checks policy again.
 func (s *Server) enforce(rt Route) echo.HandlerFunc {
+	route := rt.Method + " " + rt.Path
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		rec := &decisionRecord{
-			ID:        uuid.NewString(),
+			ID:        newUUID(),
 			RequestID: requestID(c),
 			Action:    rt.Action,
-			Route:     rt.Method + " " + rt.Path,
+			Route:     route,
 			ImageID:   clip(c.Param("id")),
 			Result:    "error",
 		}
@@ -407,14 +407,13 @@ func (s *Server) enforce(rt Route) echo.HandlerFunc {
 			rec.Result, rec.Reason = "bad_request", "request body on GET"
 			return writeError(c, http.StatusBadRequest, "A body is not expected with this request.")
 		}
-		creds := Credentials(id)
-		isAdmin, err := pol.isAdmin(ctx, s.cfg.AdminRule, creds)
+		cc, err := pol.credentials(ctx, s.cfg.AdminRule, id)
 		if err != nil {
 			return err
 		}
-		creds["is_admin"] = isAdmin
-		rec.Credentials = id
-		rec.IsAdmin = isAdmin
+		// Shared with the caller's other requests: read only.
+		creds, isAdmin := cc.creds, cc.isAdmin
+		rec.Credentials, rec.IsAdmin, rec.credsLog = id, isAdmin, cc.log
 		cl := &call{Context: c, id: id, creds: creds, isAdmin: isAdmin, policy: pol, rec: rec}
 
 		var target map[string]any

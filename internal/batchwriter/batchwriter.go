@@ -9,11 +9,18 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // DefaultMax is the pending bytes past which Write waits for the writer
 // goroutine (New with max ≤ 0).
 const DefaultMax = 1 << 20
+
+// Linger is how long the writer goroutine, woken by a first line, lets
+// more lines gather before it writes them: under load a line per request
+// would otherwise wake it for every line, and a wake-up costs more than
+// the line.
+const Linger = time.Millisecond
 
 // ErrClosed is Write's error after Close.
 var ErrClosed = errors.New("batchwriter: closed")
@@ -21,8 +28,9 @@ var ErrClosed = errors.New("batchwriter: closed")
 // Writer is an io.WriteCloser over a destination. Every Write's bytes
 // reach the destination whole and in order; none is ever dropped: when
 // max bytes are pending, Write waits (backpressure) rather than lose a
-// line. Bytes wait in memory at most one destination write (and are lost
-// if the process is killed before it); Close writes what is pending. It
+// line. Bytes wait in memory at most Linger and one destination write (and
+// are lost if the process is killed before it); Close writes what is
+// pending. It
 // is safe for concurrent use.
 type Writer struct {
 	dst io.Writer
@@ -81,6 +89,11 @@ func (w *Writer) run() {
 	var batch []byte
 	for {
 		_, open := <-w.kick
+		if open {
+			// Lines written meanwhile join this batch; their kicks find
+			// the channel full and wake nobody.
+			time.Sleep(Linger)
+		}
 		w.mu.Lock()
 		batch, w.pending = w.pending, batch[:0]
 		w.room.Broadcast()

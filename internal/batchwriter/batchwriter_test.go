@@ -90,3 +90,31 @@ func TestErrorsAndClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// Lines written while the goroutine lingers go out together: a burst of
+// lines from one writer, faster than Linger, takes far fewer writes than
+// lines, and every line arrives.
+func TestLingerGathersLines(t *testing.T) {
+	dst := &recorder{}
+	w := New(dst, 0)
+	const lines = 100
+	for i := range lines {
+		if _, err := fmt.Fprintf(w, "line %d\n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dst.mu.Lock()
+	defer dst.mu.Unlock()
+	if got := strings.Count(dst.buf.String(), "\n"); got != lines {
+		t.Fatalf("%d lines arrived, want %d", got, lines)
+	}
+	// 100 short Writes take microseconds, far less than Linger: one or
+	// two batches, unless the machine stalls the writer for a whole
+	// Linger between lines.
+	if dst.writes >= lines/2 {
+		t.Errorf("%d destination writes for %d lines", dst.writes, lines)
+	}
+}
