@@ -34,6 +34,7 @@ type UpstreamSource struct {
 	lookups *prometheus.CounterVec
 
 	images *imagecache.Cache // nil: no cache
+	views  *callerViews      // nil: the caller's GET on every request
 }
 
 type cachedImage struct {
@@ -53,6 +54,16 @@ type UpstreamOptions struct {
 	// that policy allowed and the caller may see is served from it when
 	// the image's current hash is there, and a whole download fills it.
 	Cache *imagecache.Cache
+	// CallerViewTTL, when positive, keeps each caller's successful (200)
+	// GET /v2/images/{id} for that long, per SHA-256 of the token and
+	// image, and uses it instead of asking Glance again while the
+	// gateway's own read agrees with it (see Find). 0: the caller's GET on
+	// every request. It may not exceed MetadataTTL (nor be set with a
+	// negative one).
+	CallerViewTTL time.Duration
+	// MaxCallerViews bounds the caller views kept, least recently used
+	// dropped first (0: DefaultMaxCallerViews).
+	MaxCallerViews int
 }
 
 // DefaultMetadataTTL is UpstreamOptions.MetadataTTL's default: a property
@@ -72,9 +83,31 @@ func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSou
 			Name: "oslorego_upstream_metadata_lookups_total",
 			Help: "The gateway's own reads of image metadata (the policy target), by result: hit (cached), miss (read upstream), error.",
 		}, []string{"result"})}
+	collectors := []prometheus.Collector{u.lookups}
+	switch {
+	case o.CallerViewTTL < 0:
+		return nil, fmt.Errorf("caller view TTL %v: negative", o.CallerViewTTL)
+	case o.CallerViewTTL > 0 && o.MetadataTTL < 0:
+		return nil, fmt.Errorf("caller view TTL %v with a metadata TTL that keeps nothing", o.CallerViewTTL)
+	case o.CallerViewTTL > 0 && o.CallerViewTTL > o.MetadataTTL:
+		// The own read is what tells a kept view is out of date: it must
+		// be read again at least as often as a view is kept.
+		return nil, fmt.Errorf("caller view TTL %v: longer than the metadata TTL %v", o.CallerViewTTL, o.MetadataTTL)
+	case o.CallerViewTTL > 0:
+		if o.MaxCallerViews <= 0 {
+			o.MaxCallerViews = DefaultMaxCallerViews
+		}
+		var err error
+		if u.views, err = newCallerViews(o.CallerViewTTL, o.MaxCallerViews); err != nil {
+			return nil, fmt.Errorf("caller views: %w", err)
+		}
+		collectors = append(collectors, u.views.lookups)
+	}
 	if o.Registerer != nil {
-		if err := o.Registerer.Register(u.lookups); err != nil {
-			return nil, fmt.Errorf("registering the upstream metrics: %w", err)
+		for _, c := range collectors {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("registering the upstream metrics: %w", err)
+			}
 		}
 	}
 	return u, nil
@@ -87,11 +120,38 @@ func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSou
 // read. The target is only ever the own, unfiltered read: when that
 // fails the request fails (503), never falling back to the caller's
 // filtered view.
+//
+// With caller views (UpstreamOptions.CallerViewTTL) a fresh kept view
+// of the caller's stands for the caller's GET, but only once the own read
+// is in and agrees with it (an active image, unchanged since the view
+// was read); otherwise the view is dropped and the caller asked again.
+// The target is the own read either way, and only 200s are kept.
 func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Found, error) {
 	if caller.Token == "" {
 		return Found{}, fmt.Errorf("%w: no X-Auth-Token to send upstream", auth.ErrUnauthenticated)
 	}
 	own := u.whole(ctx, id, caller.RequestID)
+	var key viewKey
+	var epoch uint64
+	if u.views != nil {
+		key = u.views.key(caller.Token, id)
+		var kept imagestore.Image
+		var ok bool
+		if kept, epoch, ok = u.views.get(key); ok {
+			img, err := own(ctx)
+			if err == nil && agrees(img, kept) {
+				u.views.lookups.WithLabelValues(viewHit).Inc()
+				return Found{Image: img, Shown: kept.Properties}, nil
+			}
+			// Changed, or unknown: no one's kept view of it holds.
+			u.views.lookups.WithLabelValues(viewDropped).Inc()
+			epoch = u.views.forget(id)
+			if ctx.Err() != nil {
+				return Found{}, ctx.Err()
+			}
+			own = func(context.Context) (imagestore.Image, error) { return img, err }
+		}
+	}
 	view, err := u.client.CallerImage(ctx, id, caller.Token, caller.RequestID)
 	if err != nil {
 		return Found{}, fromUpstream(err)
@@ -114,6 +174,9 @@ func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Fo
 		if img, err = u.whole(ctx, id, caller.RequestID)(ctx); err != nil {
 			return Found{}, err
 		}
+	}
+	if u.views != nil && agrees(img, caller2) {
+		u.views.put(key, caller2, epoch)
 	}
 	return Found{Image: img, Shown: caller2.Properties}, nil
 }

@@ -140,6 +140,14 @@ func (p *peers) gatewayWith(t *testing.T, adminToken string, reg *prometheus.Reg
 // none) and every route when all is set.
 func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus.Registry, policy server.PolicySource, cache *imagecache.Cache, all bool) (*httptest.Server, *syncBuffer) {
 	t.Helper()
+	return p.gatewayOverOpts(t, adminToken, policy, server.UpstreamOptions{Registerer: reg, Cache: cache}, all)
+}
+
+// gatewayOverOpts is gatewayOverWith with the source's options (their
+// Registerer a *prometheus.Registry).
+func (p *peers) gatewayOverOpts(t *testing.T, adminToken string, policy server.PolicySource, o server.UpstreamOptions, all bool) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	reg := o.Registerer.(*prometheus.Registry)
 	k, err := auth.NewKeystone(auth.KeystoneOptions{URL: p.keystone, ServiceToken: p.token("oslorego", "service")})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +160,7 @@ func (p *peers) gatewayOverWith(t *testing.T, adminToken string, reg *prometheus
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := server.NewUpstreamSource(c, server.UpstreamOptions{Registerer: reg, Cache: cache})
+	src, err := server.NewUpstreamSource(c, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +287,9 @@ func TestGatewayAgainstGlance(t *testing.T) {
 			paths = append(paths, "/v2/images/"+id+"/file", "/v1/images/"+id)
 		}
 		cachedHitAndMiss(t, p, admin, tokens, paths, images["absent"], data)
+	})
+	t.Run("caller views", func(t *testing.T) {
+		keptCallerViews(t, p, admin, tokens, images, data)
 	})
 	// /readyz reports the real Glance: ready now, 503 once it is gone.
 	if got, body := call(t, "GET", gw.URL+"/readyz", "", "", nil); got != 200 || !strings.Contains(string(body), "upstream: ready; Glance at "+p.glance) {
@@ -410,6 +421,45 @@ func cachedHitAndMiss(t *testing.T, p *peers, admin string, tokens map[string]st
 	for _, pth := range []string{path, "/v1/images/" + absent} {
 		if r := get(pth, tokens["admin"], nil); r.Status != 403 {
 			t.Errorf("%s after the policy refused: %d, want 403", pth, r.Status)
+		}
+	}
+}
+
+// keptCallerViews: a gateway keeping callers' views (an hour, the own
+// read too) in front of the real Glance answers the blueprint matrix the
+// same from kept views as from the callers' GETs; a deactivation and a
+// reactivation through the gateway apply at once.
+func keptCallerViews(t *testing.T, p *peers, admin string, tokens, images map[string]string, data []byte) {
+	reg := prometheus.NewRegistry()
+	gw, _ := p.gatewayOverOpts(t, admin, glancePolicy(t), server.UpstreamOptions{Registerer: reg, MetadataTTL: time.Hour, CallerViewTTL: time.Hour}, true)
+	get := func(id, token string) (int, []byte) {
+		t.Helper()
+		return call(t, "GET", gw.URL+"/v2/images/"+id+"/file", token, "", nil)
+	}
+	cells := 0
+	for round := range 2 {
+		for who, row := range blueprintWant {
+			for img, want := range row {
+				cells++
+				if got, body := get(images[img], tokens[who]); got != want || want == 200 && !bytes.Equal(body, data) {
+					t.Errorf("round %d, %s, marker %s: %d (%d bytes), want %d", round, who, img, got, len(body), want)
+				}
+			}
+		}
+	}
+	if hits := metric(t, reg, "oslorego_upstream_caller_view_lookups_total", "hit"); int(hits) != cells/2 {
+		t.Errorf("%v hits, want %d (every cell of the second round)", hits, cells/2)
+	}
+	absent := images["absent"]
+	for _, c := range []struct {
+		action string
+		want   int
+	}{{"deactivate", 403}, {"reactivate", 200}} {
+		if got, out := call(t, "POST", gw.URL+"/v2/images/"+absent+"/actions/"+c.action, tokens["admin"], "", nil); got != 204 {
+			t.Fatalf("%s through the gateway: %d %s", c.action, got, out)
+		}
+		if got, _ := get(absent, tokens["member"]); got != c.want {
+			t.Errorf("member right after the %s: %d, want %d", c.action, got, c.want)
 		}
 	}
 }

@@ -51,27 +51,32 @@ func (s *Server) proxy(c *call) error {
 		req.Body = s.progressBody(c, req.Body)
 	}
 	up, err := s.cfg.Upstream.Forward(req.Context(), req, requestID(c))
+	if id := c.Param("id"); id != "" && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		// A change made through this gateway is in force here at once
+		// (other replicas: within the metadata TTL). Whatever the answer:
+		// a write that failed or timed out may still have been made.
+		if u, ok := s.source.(*UpstreamSource); ok {
+			u.forget(id)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, upstream.ErrUnavailable) {
 			return s.upstreamFailed(c, "proxy", err)
 		}
 		return fmt.Errorf("proxying %s %s: %w", req.Method, clip(req.URL.Path), err)
 	}
-	if id := c.Param("id"); id != "" && up.StatusCode < 400 && req.Method != http.MethodGet && req.Method != http.MethodHead {
-		// A change made through this gateway is in force here at once
-		// (other replicas: within the metadata TTL).
-		if u, ok := s.source.(*UpstreamSource); ok {
-			u.forget(id)
-		}
-	}
 	return s.relayProxied(c.Context, up, strings.HasPrefix(c.Path(), "/v2/images"), c.rec)
 }
 
-// forget drops the gateway's cached read of image id.
+// forget drops the gateway's cached read of image id, and every
+// caller's kept view of it.
 func (u *UpstreamSource) forget(id string) {
 	u.mu.Lock()
 	delete(u.cache, id)
 	u.mu.Unlock()
+	if u.views != nil {
+		u.views.forget(id)
+	}
 }
 
 // upstreamFailed answers 503 for an upstream that could not answer.

@@ -5,6 +5,7 @@
 #   PARTS=cold bench/gateway/run.sh               # the cold path only
 #   PARTS=cache ROUNDS=5 bench/gateway/run.sh     # warm cache vs cold vs embedded store only
 #   DURATION=5s LARGE_MB=16 bench/gateway/run.sh  # quicker
+#   PARTS=cache CALLER_VIEW_TTL=5s bench/gateway/run.sh  # the warm cache also keeps callers' views
 #
 # Starts its own private keystone peer (../shared/keystone-peer, on a free port, the unpacked
 # package root reused) and glance peer (../shared/glance-peer, FLAVOR=keystone, file store),
@@ -28,7 +29,9 @@
 # and from `oslorego serve` with the same images imported into its embedded store (same
 # Keystone authentication, same policy), side by side: ROUNDS rounds, each running every
 # server once per image size, the order rotating between rounds; the summary gives each
-# round's ratios (the machine may be shared: compare within a round).
+# round's ratios (the machine may be shared: compare within a round). CALLER_VIEW_TTL, when set,
+# is the warm-cache gateway's --upstream-caller-view-ttl (default: unset, the caller's GET upstream
+# on every download); the summary says which.
 #
 # Writes the wrk outputs and summary.md to $RESULTS (default bench/gateway/results/<UTC stamp>/,
 # not committed) and prints the summary.
@@ -52,6 +55,7 @@ PARTS="${PARTS:-cold cache}"
 ROUNDS="${ROUNDS:-3}"
 PAIRED_N="${PAIRED_N:-400}"
 CACHE_CONNS="${CACHE_CONNS:-$SMALL_CONNS}" CACHE_THREADS="${CACHE_THREADS:-$SMALL_THREADS}"
+CALLER_VIEW_TTL="${CALLER_VIEW_TTL:-}"
 
 command -v wrk >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v curl >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
@@ -140,7 +144,8 @@ serve "$OPORT2" --upstream "$REPLAY"
 # The warm cache, and the embedded store with the same images (same ids, owner demo).
 CPORT=$(free_port)
 CACHED="http://127.0.0.1:$CPORT"
-serve "$CPORT" --upstream "$GLANCE" --cache-dir "$WORK/cache" --cache-size "$((2 * LARGE_MB + 64))M"
+serve "$CPORT" --upstream "$GLANCE" --cache-dir "$WORK/cache" --cache-size "$((2 * LARGE_MB + 64))M" \
+  ${CALLER_VIEW_TTL:+--upstream-caller-view-ttl "$CALLER_VIEW_TTL"}
 for pair in "$SMALL:small" "$LARGE:large"; do
   "$WORK/oslorego" image import "$WORK/${pair##*:}.img" --data-dir "$WORK/store" --id "${pair%%:*}" --name bench \
     --owner "$PROJECT_DEMO" --visibility private >/dev/null
@@ -169,7 +174,7 @@ curl -s "$CACHED/metrics" | grep -q '^oslorego_image_cache_entries 2$' || { echo
   echo "uptime: $(uptime)"
   echo "nproc: $(nproc); go: $(go version); wrk: $(wrk -v 2>&1 | head -1)"
   echo "revision: $(cd "$REPO" && git rev-parse --short HEAD)"
-  echo "parts: $PARTS; rounds: $ROUNDS; duration: $DURATION"
+  echo "parts: $PARTS; rounds: $ROUNDS; duration: $DURATION; warm cache --upstream-caller-view-ttl: ${CALLER_VIEW_TTL:-unset (off)}"
 } >"$RESULTS/env.txt"
 
 # run NAME URL THREADS CONNS: one wrk measurement (after an unrecorded warm-up)
@@ -265,7 +270,9 @@ case " $PARTS " in *" cache "*)
   echo "== warm cache, cold gateway, embedded store ($ROUNDS rounds of $DURATION each)"
   servers=(embedded warm cold)
   declare -A base=([embedded]="$EMBEDDED" [warm]="$CACHED" [cold]="$GATEWAY")
+  declare -A load=()
   for r in $(seq "$ROUNDS"); do
+    load[$r]=$(cut -d' ' -f1-3 /proc/loadavg)
     for size in small large; do
       id=$SMALL t=$CACHE_THREADS c=$CACHE_CONNS
       [ "$size" = large ] && id=$LARGE t=$LARGE_THREADS c=$LARGE_CONNS
@@ -275,9 +282,12 @@ case " $PARTS " in *" cache "*)
       done
     done
   done
-  curl -s "$CACHED/metrics" | grep -E '^oslorego_image_cache_lookups_total' >"$RESULTS/cache.metrics"
+  curl -s "$CACHED/metrics" | grep -E '^oslorego_(image_cache|upstream_caller_view)_lookups_total' >"$RESULTS/cache.metrics"
   {
     echo "## Warm cache vs cold gateway vs embedded store"
+    echo
+    echo "Revision $(cd "$REPO" && git rev-parse --short HEAD); $(uptime | sed 's/.*load/load/') at the end."
+    echo "Warm cache gateway's --upstream-caller-view-ttl: ${CALLER_VIEW_TTL:-unset (off: the caller GETs the image upstream on every download)}."
     echo
     for size in small large; do
       names=()
@@ -285,16 +295,16 @@ case " $PARTS " in *" cache "*)
       table "${names[@]}"
       echo
     done
-    echo "| round | image | embedded downloads/s | warm cache | cold gateway | warm / embedded | cold / embedded |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| round | load average at its start | image | embedded downloads/s | warm cache | cold gateway | warm / embedded | cold / embedded |"
+    echo "|---|---|---|---|---|---|---|---|"
     for r in $(seq "$ROUNDS"); do
       for size in small large; do
         e=$(field "r$r-$size-embedded" Requests/sec:) w=$(field "r$r-$size-warm" Requests/sec:) c=$(field "r$r-$size-cold" Requests/sec:)
-        echo "| $r | $size | $e | $w | $c | $(awk -v a="$w" -v b="$e" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$c" -v b="$e" 'BEGIN { printf "%.2f", a / b }') |"
+        echo "| $r | ${load[$r]} | $size | $e | $w | $c | $(awk -v a="$w" -v b="$e" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$c" -v b="$e" 'BEGIN { printf "%.2f", a / b }') |"
       done
     done
     echo
-    echo "Cache lookups on the warm gateway: $(tr '\n' ' ' <"$RESULTS/cache.metrics")"
+    echo "Lookups on the warm gateway (image cache, caller views): $(tr '\n' ' ' <"$RESULTS/cache.metrics")"
   } >>"$RESULTS/summary.md"
 esac
 cat "$RESULTS/summary.md"

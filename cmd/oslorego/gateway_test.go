@@ -35,10 +35,42 @@ func TestServeUpstreamUsage(t *testing.T) {
 		}
 	}
 	code, _, stderr := runCLI(t, "", "serve", "--help")
-	for _, flag := range []string{"--upstream string", "--upstream-token-file string", "--upstream-metadata-ttl duration", "(default 5s)", "--upstream-timeout duration", "(default 30s)", "Gateway mode"} {
+	for _, flag := range []string{"--upstream string", "--upstream-token-file string", "--upstream-metadata-ttl duration", "(default 5s)", "--upstream-timeout duration", "(default 30s)", "Gateway mode",
+		"--upstream-caller-view-ttl duration", "membership change"} {
 		if code != 0 || !strings.Contains(stderr, flag) {
 			t.Errorf("serve --help lacks %q", flag)
 		}
+	}
+}
+
+// --upstream-caller-view-ttl is refused beyond the metadata TTL (which
+// must then keep reads), negative, or without --upstream.
+func TestServeCallerViewTTLUsage(t *testing.T) {
+	dir := t.TempDir()
+	svc := filepath.Join(dir, "svc")
+	if err := os.WriteFile(svc, []byte("service-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := []string{"serve", "--auth", "keystone", "--keystone-url", "http://127.0.0.1:1", "--keystone-service-token-file", svc,
+		"--data-dir", dir, "--upstream", "http://127.0.0.1:1", "--upstream-token-file", svc}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--upstream-caller-view-ttl", "6s"}, "--upstream-caller-view-ttl 6s is longer than --upstream-metadata-ttl 5s"},
+		{[]string{"--upstream-caller-view-ttl", "2s", "--upstream-metadata-ttl", "1s"}, "--upstream-caller-view-ttl 2s is longer than --upstream-metadata-ttl 1s"},
+		{[]string{"--upstream-caller-view-ttl", "1s", "--upstream-metadata-ttl", "-1s"}, "with a negative --upstream-metadata-ttl"},
+		{[]string{"--upstream-caller-view-ttl", "-1s"}, "--upstream-caller-view-ttl -1s: negative"},
+	} {
+		args := append(append([]string{}, gw...), c.args...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	code, _, stderr := runCLI(t, "", "serve", "--data-dir", dir, "--upstream-caller-view-ttl", "1s")
+	if code != 2 || !strings.Contains(stderr, "--upstream-caller-view-ttl needs --upstream") {
+		t.Errorf("without --upstream: exit %d, stderr %q", code, stderr)
 	}
 }
 

@@ -128,6 +128,13 @@ With --cache-dir, downloads that policy allowed (decided on every request,
 after the caller's own GET upstream) are served from a local cache of
 image bytes keyed by id and os_hash_value, filled by whole downloads and
 verified against the hash before use; see 'oslorego cache --help'.
+With --upstream-caller-view-ttl D (off by default; D at most
+--upstream-metadata-ttl) the caller's successful GET upstream is kept per
+token and image for D and stands for the next ones while the gateway's own
+read agrees with it (an active image, unchanged): a visibility or
+membership change made outside this gateway then takes up to D to reach a
+caller who already read the image. The decision is still taken on every
+request on the own read.
 
 Policy decision point (--pdp-listen, off by default): other OpenStack
 services ask for decisions on a listener of its own, never the public one:
