@@ -226,13 +226,44 @@ func (c content) open(ctx context.Context, b *bundle.Bundle, opts Options) (*Loa
 }
 
 // engine compiles a bundle's modules and data, deciding with the rules of
-// package pkg ("" for translate.DefaultPackage).
+// package pkg ("" for translate.DefaultPackage). When the bundle records
+// the oslo sources it was built from and its modules carry exactly their
+// translation (rego.Built checks that), the engine knows the translation:
+// it names the rule that decided and takes the holds and native paths.
+// Otherwise (no sources, or modules edited after the build) it compiles
+// the modules alone, deciding the same way, only slower.
 func engine(ctx context.Context, b *bundle.Bundle, pkg string) (*rego.Engine, error) {
-	opts := []rego.Option{rego.Package(pkg), rego.Data(b.Data)}
+	opts := []rego.Option{rego.Data(b.Data)}
 	for _, m := range b.Modules {
 		opts = append(opts, rego.Module(strings.TrimPrefix(m.Path, "/"), string(m.Raw)))
 	}
-	return rego.New(ctx, opts...)
+	if tr := builtFrom(b, pkg); tr != nil {
+		if eng, err := rego.New(ctx, append(opts, rego.Built(tr))...); err == nil {
+			return eng, nil
+		}
+	}
+	return rego.New(ctx, append(opts, rego.Package(pkg))...)
+}
+
+// builtFrom translates the oslo sources b records in package pkg; nil when
+// it records none, in another package, or they no longer translate.
+func builtFrom(b *bundle.Bundle, pkg string) *translate.Translation {
+	if pkg == "" {
+		pkg = translate.DefaultPackage
+	}
+	rec, err := recordedSources(b)
+	if err != nil || rec == nil || rec.Package != pkg {
+		return nil
+	}
+	p, _, err := bundlePolicy(b, pkg)
+	if err != nil || p == nil {
+		return nil
+	}
+	tr, err := translate.Translate(p, pkg)
+	if err != nil {
+		return nil
+	}
+	return tr
 }
 
 // fetch GETs a bundle, with If-None-Match when etag is not "".

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/internal/testenv"
 	"github.com/oslorego/oslorego/policy_test/casegen"
 	"github.com/oslorego/oslorego/policy_test/oracle"
@@ -145,4 +147,85 @@ func sameNative(ctx context.Context, e *rego.Engine, c oracle.Case) (bool, error
 	}
 	_, ok := e.DecideNative(in)
 	return ok, nil
+}
+
+// TestNativeRealPolicyBundles builds a bundle of every real policy file
+// (a policy file as policy.json; a .meta.json as the registered defaults
+// beside an empty policy.json, as the PDP tests do) and checks that the
+// engine opened from it knows its translation, decides every safe rule
+// natively, and decides casegen.RealPolicies' requests as the engine
+// built from the policy itself does. With -short, every tenth request.
+func TestNativeRealPolicyBundles(t *testing.T) {
+	dir := testenv.Shared(t, "policies")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	areas, err := casegen.RealPolicies(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(areas) != len(files) {
+		t.Fatalf("%d areas for %d files", len(areas), len(files))
+	}
+	ctx := context.Background()
+	for i, f := range files {
+		type pair struct{ bundle, policy *rego.Engine }
+		engines := map[oslo.Options]pair{}
+		n := 0
+		for j, c := range areas[i].Cases {
+			if testing.Short() && j%10 != 0 {
+				continue
+			}
+			opts := oslo.Options{EnforceScope: c.Conf["enforce_scope"], EnforceNewDefaults: c.Conf["enforce_new_defaults"]}
+			e, ok := engines[opts]
+			if !ok {
+				e = pair{bundleEngine(t, f, opts), realEngine(t, f, opts)}
+				engines[opts] = e
+				cov, want := e.bundle.NativeCoverage(), e.policy.NativeCoverage()
+				if e.bundle.Translation() == nil || cov.Native != want.Native || cov.Safe != want.Safe || cov.Native == 0 {
+					t.Errorf("%s %+v: bundle engine native %+v, policy engine %+v", filepath.Base(f), opts, cov, want)
+				}
+			}
+			req := rego.Request{Rule: c.Rule, Target: c.Target, Credentials: c.Creds}
+			got, err := e.bundle.Decide(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := e.policy.Decide(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Allowed != want.Allowed || got.Evaluated != want.Evaluated || got.Error != want.Error {
+				t.Errorf("%s: %s: bundle %+v, policy %+v", filepath.Base(f), c.Note, got, want)
+			}
+			n++
+		}
+		t.Logf("%s: %d requests", filepath.Base(f), n)
+	}
+}
+
+// bundleEngine opens a bundle built from one real policy file.
+func bundleEngine(t *testing.T, file string, opts oslo.Options) *rego.Engine {
+	t.Helper()
+	dir := t.TempDir()
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{"policy.json": text}
+	if strings.HasSuffix(file, ".meta.json") {
+		files = map[string][]byte{"defaults.json": text, "policy.json": []byte("{}")}
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := bundles.Open(context.Background(), bundles.Path(dir), bundles.Options{Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Engine
 }

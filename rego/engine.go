@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -90,6 +91,8 @@ type config struct {
 	data    map[string]any
 	// noNative turns the native path off (Native(false)).
 	noNative bool
+	// built is the translation the modules carry (Built).
+	built *translate.Translation
 }
 
 // Policy compiles the oslo policy p: New declares on p the rules
@@ -124,6 +127,17 @@ func Module(file, source string) Option {
 	return func(c *config) { c.modules = append(c.modules, translate.Module{File: file, Text: source}) }
 }
 
+// Built says that the Module options are a built bundle's modules and
+// carry the oslo library and the modules of tr (formatted, under the
+// bundle's own paths). New checks that they do, module by module as
+// parsed, and fails otherwise. The engine then compiles the bundle's own
+// texts, yet names the rule that decided, explains, and takes the holds
+// and native paths as an engine built from Translation(tr) does. Give it
+// instead of Policy or Translation.
+func Built(tr *translate.Translation) Option {
+	return func(c *config) { c.built = tr }
+}
+
 // Native turns the native path on (the default) or off. On, sane input
 // to a safe rule whose holds form the engine compiled to Go is decided
 // there, without OPA's evaluator; the decisions are the same either way
@@ -150,7 +164,13 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if cfg.policy != nil && cfg.tr != nil {
 		return nil, errors.New("rego.New: give Policy or Translation, not both")
 	}
+	if cfg.built != nil && (cfg.policy != nil || cfg.tr != nil) {
+		return nil, errors.New("rego.New: give Built alone, without Policy or Translation")
+	}
 	tr := cfg.tr
+	if cfg.built != nil {
+		tr = cfg.built
+	}
 	pkg := cfg.pkg
 	if tr != nil {
 		if pkg != "" && pkg != tr.Package {
@@ -177,7 +197,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	sources := map[string]string{}
 	parse := func() (map[string]*ast.Module, error) {
 		modules := map[string]*ast.Module{}
-		if tr != nil {
+		if tr != nil && cfg.built == nil {
 			sources[translate.LibModule().File] = translate.LibModule().Text
 			lib, err := parsedLib()
 			if err != nil {
@@ -196,6 +216,11 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 				return nil, err
 			}
 			sources[m.File] = m.Text
+		}
+		if cfg.built != nil {
+			if err := carries(modules, cfg.built); err != nil {
+				return nil, err
+			}
 		}
 		return modules, nil
 	}
@@ -320,6 +345,51 @@ func addModule(modules map[string]*ast.Module, file, text string) error {
 		return fmt.Errorf("parsing %s: %w", file, err)
 	}
 	modules[file] = m
+	return nil
+}
+
+// carries checks that modules hold the library and every module of tr,
+// each equal as parsed (locations, layout and comments aside) to one of
+// them, as tr writes it or as "opa fmt" does (which a build writes, and
+// which turns some "x := true if" heads into "x if"): what a bundle built
+// from tr holds.
+func carries(modules map[string]*ast.Module, tr *translate.Translation) error {
+	lib, err := parsedLib()
+	if err != nil {
+		return err
+	}
+	formatted, err := tr.Formatted()
+	if err != nil {
+		return err
+	}
+	// forms are the accepted parses of each module, the library first.
+	forms := [][]*ast.Module{{lib}}
+	names := []string{translate.LibModule().File}
+	for i, m := range tr.Modules {
+		var f []*ast.Module
+		for _, text := range []string{m.Text, formatted[i].Text} {
+			pm, err := ast.ParseModuleWithOpts(m.File, text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+			if err != nil {
+				return fmt.Errorf("parsing translated module %s: %w", m.File, err)
+			}
+			f = append(f, pm)
+		}
+		forms = append(forms, f)
+		names = append(names, m.File)
+	}
+	used := map[string]bool{}
+	for i, f := range forms {
+		found := false
+		for file, m := range modules {
+			if !used[file] && slices.ContainsFunc(f, m.Equal) {
+				used[file], found = true, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("the modules do not carry the translation's %s as built", names[i])
+		}
+	}
 	return nil
 }
 
