@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -261,9 +262,12 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	case e.holds == nil:
 		e.nativeCov.Disabled = "no holds path"
 	case cfg.noNative:
-		e.nativeCov = NativeCoverage{Safe: len(e.holds.safe), Disabled: "turned off"}
+		e.nativeCov = NativeCoverage{Safe: len(e.holds.safe) + len(e.holds.guarded), Guarded: len(e.holds.guarded), Disabled: "turned off"}
 	default:
-		e.native, e.nativeCov = newNative(compiler, e.holds.pkg, e.holds.safe, sources, cfg.data)
+		candidates := maps.Clone(e.holds.safe)
+		maps.Copy(candidates, e.holds.guarded)
+		e.native, e.nativeCov = newNative(compiler, e.holds.pkg, candidates, sources, cfg.data)
+		e.nativeCov.Guarded = len(e.holds.guarded)
 	}
 	return e, nil
 }

@@ -22,7 +22,11 @@ type holdsPath struct {
 	// safe are the rules whose holds form decides sane input, less those
 	// the scope check can deny.
 	safe map[string]bool
-	e    *Engine
+	// guarded are the rules whose holds form decides sane input only where
+	// their credentials walks index objects alone (guarded_rules, less the
+	// scoped ones): the native path checks that, OPA's holds form cannot.
+	guarded map[string]bool
+	e       *Engine
 	// queries are the prepared holds queries by rule name (*holdsQuery).
 	queries sync.Map
 }
@@ -33,8 +37,10 @@ type holdsQuery struct {
 	err   error
 }
 
-// newHoldsPath reads safe_rules, enforce_scope and scope_types from the
-// compiled translation of package pkg; nil when no rule is safe.
+// newHoldsPath reads safe_rules, guarded_rules (when the translation has
+// them: a bundle built before them has not), enforce_scope and scope_types
+// from the compiled translation of package pkg; nil when no rule is safe
+// or guarded.
 func newHoldsPath(ctx context.Context, e *Engine) (*holdsPath, error) {
 	pkg, err := ast.ParseRef("data." + e.pkg)
 	if err != nil {
@@ -53,15 +59,32 @@ func newHoldsPath(ctx context.Context, e *Engine) (*holdsPath, error) {
 	for _, n := range asStrings(m["safe"]) {
 		safe[n] = true
 	}
+	guarded := map[string]bool{}
+	if ref := "data." + e.pkg + ".guarded_rules"; e.Defines(ref) {
+		q, err := e.PrepareQuery(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		v, ok, err := q.Eval(ctx, ast.NewObject())
+		if err != nil || !ok {
+			return nil, fmt.Errorf("reading guarded_rules: %v (defined: %t)", err, ok)
+		}
+		for _, n := range asStrings(v) {
+			if !safe[n] {
+				guarded[n] = true
+			}
+		}
+	}
 	if scope, _ := m["scope"].(bool); scope {
 		for _, n := range asStrings(m["scoped"]) {
 			delete(safe, n)
+			delete(guarded, n)
 		}
 	}
-	if len(safe) == 0 {
+	if len(safe) == 0 && len(guarded) == 0 {
 		return nil, nil
 	}
-	return &holdsPath{pkg: pkg, safe: safe, e: e}, nil
+	return &holdsPath{pkg: pkg, safe: safe, guarded: guarded, e: e}, nil
 }
 
 func asStrings(v any) []string {

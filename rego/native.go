@@ -30,9 +30,12 @@ type nativeProgram struct {
 }
 
 // NativeCoverage says how many of an engine's safe rules the native path
-// decides; Fallback names the others (sorted).
+// decides; Fallback names the others (sorted). Safe counts the guarded
+// rules too (Guarded of them: rules with a dot path into the credentials,
+// decided natively only where that walk indexes objects alone).
 type NativeCoverage struct {
 	Safe, Native int
+	Guarded      int
 	Fallback     []string
 	// Disabled says why nothing is native ("" when the native path is on).
 	Disabled string
@@ -58,18 +61,19 @@ type nBody struct {
 type opCode uint8
 
 const (
-	opConst    opCode = iota // holds iff val.b
-	opRule                   // holds iff rule holds (its value is true)
-	opRoles                  // slot out := lib.roles
-	opCopy                   // slot out := arg 0
-	opEqual                  // arg 0 == arg 1
-	opIsString               // is_string(arg 0)
-	opMember                 // arg 0 in lib.roles
-	opValue                  // out := lib.value(arg 0)
-	opText                   // out := lib.text(arg 0)
-	opFormat                 // out := lib.format(segs, _)
-	opPyLower                // out := lib.py_lower(arg 0)
-	opCredsEq                // lib.creds_eq(arg 0, arg 1)
+	opConst     opCode = iota // holds iff val.b
+	opRule                    // holds iff rule holds (its value is true)
+	opRoles                   // slot out := lib.roles
+	opCopy                    // slot out := arg 0
+	opEqual                   // arg 0 == arg 1
+	opIsString                // is_string(arg 0)
+	opMember                  // arg 0 in lib.roles
+	opValue                   // out := lib.value(arg 0)
+	opText                    // out := lib.text(arg 0)
+	opFormat                  // out := lib.format(segs, _)
+	opPyLower                 // out := lib.py_lower(arg 0)
+	opCredsEq                 // lib.creds_eq(arg 0, arg 1)
+	opCredsPath               // lib.creds_path(path, arg 1)
 )
 
 // nOp is one expression of a body.
@@ -81,6 +85,8 @@ type nOp struct {
 	args [2]nArg
 	val  nval
 	segs []fmtSeg
+	// path is lib.creds_path's dot path into the credentials.
+	path []nval
 }
 
 // nArg is a slot of the body (slot >= 0) or a constant.
@@ -141,11 +147,12 @@ var (
 
 // The library functions the holds form calls.
 const (
-	libValue   = "data.oslo.lib.value"
-	libText    = "data.oslo.lib.text"
-	libFormat  = "data.oslo.lib.format"
-	libPyLower = "data.oslo.lib.py_lower"
-	libCredsEq = "data.oslo.lib.creds_eq"
+	libValue     = "data.oslo.lib.value"
+	libText      = "data.oslo.lib.text"
+	libFormat    = "data.oslo.lib.format"
+	libPyLower   = "data.oslo.lib.py_lower"
+	libCredsEq   = "data.oslo.lib.creds_eq"
+	libCredsPath = "data.oslo.lib.creds_path"
 )
 
 // newNative compiles the holds rules of the safe names natively. sources
@@ -440,6 +447,13 @@ func (nc *nativeCompiler) expr(e *ast.Expr, vars map[ast.Var]slotVar, keys map[s
 			k, ok1 := arg(args[0], vars)
 			m, ok2 := arg(args[1], vars)
 			return nOp{code: opCredsEq, neg: e.Negated, args: [2]nArg{k, m}}, ok1 && ok2
+		case libCredsPath:
+			if len(args) != 2 {
+				return nOp{}, false
+			}
+			path, ok1 := constPath(args[0])
+			m, ok2 := arg(args[1], vars)
+			return nOp{code: opCredsPath, neg: e.Negated, path: path, args: [2]nArg{{}, m}}, ok1 && ok2
 		case libValue, libText, libPyLower:
 			if e.Negated || len(args) != 2 {
 				return nOp{}, false
@@ -477,6 +491,23 @@ func (nc *nativeCompiler) expr(e *ast.Expr, vars map[ast.Var]slotVar, keys map[s
 		}
 	}
 	return nOp{}, false
+}
+
+// constPath reads a constant array of at least two strings.
+func constPath(t *ast.Term) ([]nval, bool) {
+	arr, ok := t.Value.(*ast.Array)
+	if !ok || arr.Len() < 2 {
+		return nil, false
+	}
+	path := make([]nval, arr.Len())
+	for i := range arr.Len() {
+		s, ok := arr.Elem(i).Value.(ast.String)
+		if !ok {
+			return nil, false
+		}
+		path[i] = nval{k: nStr, s: string(s), t: ast.StringTerm(string(s))}
+	}
+	return path, true
 }
 
 // equal compiles a == b of two bound values.

@@ -183,6 +183,10 @@ func (p *nativeProgram) op(st *nState, op *nOp, base int) bool {
 		holds, ok := st.credsEq(st.arg(op.args[0], base), st.arg(op.args[1], base))
 		st.fallback = !ok
 		return holds
+	case opCredsPath:
+		holds, ok := st.credsPath(op.path, st.arg(op.args[1], base))
+		st.fallback = !ok
+		return holds
 	}
 	st.fallback = true
 	return false
@@ -403,6 +407,65 @@ func (st *nState) credsEq(key, m nval) (holds, ok bool) {
 	}
 	s, ok := pyStr(v)
 	return ok && s == m.s, ok
+}
+
+// credsPath is lib.creds_path(path, m): oslo's _find_in_dict along path
+// from the credentials, fanning out over lists. ok is false, for OPA's
+// exact rules to decide, unless the walk indexes objects alone (where oslo
+// would raise, or could, depending on the order it walks in) and every
+// value it reaches renders as the library renders it.
+func (st *nState) credsPath(path []nval, m nval) (holds, ok bool) {
+	if m.k != nStr {
+		return false, m.k == nOther
+	}
+	v, found, ok := st.cred(path[0])
+	if !ok || !found {
+		return false, ok
+	}
+	return walkPath(v, path[1:], m.s)
+}
+
+// walkPath continues the walk at v, a value reached by a key: a list fans
+// out over its elements.
+func walkPath(v any, rest []nval, m string) (holds, ok bool) {
+	switch a := v.(type) {
+	case *ast.Array:
+		for i := range a.Len() {
+			h, ok := walkStep(a.Elem(i).Value, rest, m)
+			if !ok {
+				return false, false
+			}
+			holds = holds || h
+		}
+		return holds, true
+	case []any:
+		for _, e := range a {
+			h, ok := walkStep(e, rest, m)
+			if !ok {
+				return false, false
+			}
+			holds = holds || h
+		}
+		return holds, true
+	}
+	return walkStep(v, rest, m)
+}
+
+// walkStep is one _find_in_dict call: compare v at the end of the path,
+// else index it, which only an object allows without raising.
+func walkStep(v any, rest []nval, m string) (holds, ok bool) {
+	if len(rest) == 0 {
+		s, ok := pyStr(v)
+		return ok && s == m, ok
+	}
+	if !isObject(v) {
+		return false, false
+	}
+	next, found := lookup(v, rest[0])
+	if !found {
+		return false, true
+	}
+	return walkPath(next, rest[1:], m)
 }
 
 var (

@@ -34,6 +34,10 @@ const nativePolicy = `{
 	"group": "group:%(g)s",
 	"const": "user_id:abc",
 	"bad": "'x':%(a)d",
+	"deep": "token.domain.id:%(domain_id)s or token.project.domain.id:%(domain_id)s",
+	"deepsys": "system.x:y or (role:admin and not token.project.id:%(project_id)s)",
+	"deepmix": "rule:owner or token.user.id:u-%(user_id)s",
+	"toolong": "a.b.c.d.e.f.g.h.i.j.k.l.m:x",
 	"default": "role:admin"
 }`
 
@@ -43,6 +47,8 @@ var nativeTargets = []string{
 	`{"project_id": "p1", "user_id": "u1", "x_billing_code_ntt": "ntt_3251"}`,
 	`{"project_id": "p1", "x_billing_code_ntt": "ntt_0001", "role": "Member", "flag": true}`,
 	`{"a": "x", "b": "    y", "c": "zz", "d": "q", "e": "r", "flag": "True", "g": 1}`,
+	`{"domain_id": "d1", "project_id": "p1", "user_id": "u1"}`,
+	`{"domain_id": 1, "project_id": true}`,
 	`{"a": "it's", "b": "y", "c": "zzzz", "d": "é", "e": "\"", "flag": null, "g": [1]}`,
 	`{"a": 1, "b": true, "c": null, "d": 1.5, "e": {"k": 1}, "flag": 1, "role": "ΣA"}`,
 	`{"project_id": 1, "user_id": -0, "role": "admin", "flag": 1.0, "g": "g1"}`,
@@ -65,6 +71,16 @@ var nativeCreds = []string{
 	`{"roles": ["c"], "system_scope": 1.0, "system": "all", "user_id": true, "is_admin": false}`,
 	`{"roles": "İ", "user_id": "abc"}`,
 	`{"roles": ["İ"], "user_id": "abc", "project_id": ["p1", "p2"]}`,
+	`{"roles": ["admin"], "token": {"domain": {"id": "d1"}, "project": {"domain": {"id": "d2"}}, "user": {"id": "u-u1"}}}`,
+	`{"roles": ["member"], "token": {"domain": {"id": ["d0", "d1"]}, "project": {"id": "p1"}}}`,
+	`{"roles": ["admin"], "token": [{"domain": {"id": "d0"}}, {"domain": {"id": "d1"}}], "system_scope": {"x": "y"}}`,
+	`{"roles": ["admin"], "token": [{"domain": {"id": "d1"}}, "str"], "system_scope": {"x": ["z", "y"]}}`,
+	`{"roles": ["admin"], "token": ["str", {"domain": {"id": "d1"}}], "system": {"x": "y"}}`,
+	`{"roles": ["admin"], "token": {"domain": "d1", "project": null, "user": [["u-u1"]]}}`,
+	`{"roles": ["admin"], "token": {"domain": {"id": 1}, "project": {"domain": {"id": [true, null, 1.5]}}, "project": {"id": "p1"}}}`,
+	`{"roles": ["admin"], "token": null, "system_scope": "all"}`,
+	`{"roles": ["admin"], "token": "abc", "system_scope": {"x": {"y": 1}}}`,
+	`{"roles": ["admin"], "token": {}, "system_scope": [{"x": "y"}]}`,
 }
 
 // nativeEngine compiles policy (JSON) with the extra options, the native
@@ -137,8 +153,10 @@ func TestNativeSameAsOPA(t *testing.T) {
 	for _, opts := range []oslo.Options{{}, {EnforceScope: true}} {
 		e := nativeEngine(t, nativePolicy, opts)
 		cov := e.NativeCoverage()
-		// "bad" is not safe (%d can raise), so not counted.
-		if cov.Disabled != "" || len(cov.Fallback) != 0 || cov.Native != cov.Safe || cov.Safe < 19 {
+		// "bad" is not safe (%d can raise), nor is "toolong" (a path
+		// deeper than the library walks), so neither is counted; "deep",
+		// "deepsys" and "deepmix" are guarded.
+		if cov.Disabled != "" || len(cov.Fallback) != 0 || cov.Native != cov.Safe || cov.Safe < 22 || cov.Guarded != 3 {
 			t.Fatalf("coverage %+v", cov)
 		}
 		rules, err := e.RuleNames(context.Background())
@@ -368,8 +386,8 @@ func FuzzNative(f *testing.F) {
 		tj, cj, rj, sj, oj := jsonOr(tv), jsonOr(cv), jsonOr(roles), jsonOr(scope), jsonOr(other)
 		target := fmt.Sprintf(`{"project_id": %s, "user_id": %s, "x_billing_code_ntt": %s, "role": %s, "a": %s, "b": %s, "c": %s, "d": %s, "e": %s, "flag": %s, "g": %s}`,
 			tj, cj, tj, rj, tj, cj, oj, tj, cj, oj, tj)
-		creds := fmt.Sprintf(`{"roles": %s, "project_id": %s, "user_id": %s, "system_scope": %s, "system": %s, "is_admin": %s, "group": %s}`,
-			rj, tj, cj, sj, oj, oj, cj)
+		creds := fmt.Sprintf(`{"roles": %s, "project_id": %s, "user_id": %s, "system_scope": %s, "system": %s, "is_admin": %s, "group": %s, "token": {"domain": %s, "project": {"domain": %s}, "user": %s, "": %s}}`,
+			rj, tj, cj, sj, oj, oj, cj, oj, sj, tj, cj)
 		if _, err := DecodeJSON([]byte(target)); err != nil {
 			return
 		}

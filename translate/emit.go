@@ -111,7 +111,7 @@ func Translate(p *oslo.Policy, pkg string) (*Translation, error) {
 			b.WriteString("\n")
 			writeRuleComment(&b, r)
 			fmt.Fprintf(&b, "rules[%s] := %s\n", quote(r.Name), bodies[r.Name])
-			if e.safe[r.Name] {
+			if e.safe[r.Name] || e.guarded[r.Name] {
 				e.holds.emit(&b, r)
 			}
 		}
@@ -233,6 +233,7 @@ func formatRego(name, src string) (string, error) {
 type emitter struct {
 	p           *oslo.Policy
 	safe        map[string]bool
+	guarded     map[string]bool
 	holds       *holdsEmitter
 	scc         map[string]int
 	cyclic      map[string]bool
@@ -245,7 +246,13 @@ type emitter struct {
 func newEmitter(p *oslo.Policy) *emitter {
 	e := &emitter{p: p, rulesRef: "rules", variantsRef: "unrolled", variants: map[string]string{}}
 	e.scc, e.cyclic = p.Components()
-	e.safe = safeRules(p, e.cyclic)
+	e.safe = safeRules(p, e.cyclic, false)
+	e.guarded = safeRules(p, e.cyclic, true)
+	for n, ok := range e.guarded {
+		if !ok || e.safe[n] {
+			delete(e.guarded, n)
+		}
+	}
 	e.holds = &holdsEmitter{p: p}
 	return e
 }
@@ -441,6 +448,12 @@ rule_names := %[6]s
 # sane input exactly: nothing in them can raise.
 safe_rules := %[10]s
 
+# guarded_rules have a holds form too, exact for sane input on which every
+# walk of a dot path into the credentials (lib.creds_path) indexes objects
+# alone, so that oslo cannot raise. result does not use it; oslorego's
+# native path checks the walks and decides them.
+guarded_rules := %[12]s
+
 %[7]s
 # invalid_creds is oslo's InvalidContextObject: credentials that are not
 # an object.
@@ -483,7 +496,7 @@ decision := {"allowed": allow, "rule": input.rule, "evaluated": object.get({"r":
 failure := result.error if {
 	is_object(result)
 } else := null
-`, pkg, nullable(p.Options.DefaultRuleName()), p.Options.EnforceScope, p.Options.EnforceNewDefaults, scopesLiteral(p.Scopes), namesLiteral(p), evaluatedRule(p), resultRule(p), e.fastResult(), e.safeLiteral(), scopeBranch(p))
+`, pkg, nullable(p.Options.DefaultRuleName()), p.Options.EnforceScope, p.Options.EnforceNewDefaults, scopesLiteral(p.Scopes), namesLiteral(p), evaluatedRule(p), resultRule(p), e.fastResult(), e.safeLiteral(), scopeBranch(p), namesIn(e.p, e.guarded))
 	if len(e.order) > 0 {
 		b.WriteString(`
 # unrolled holds the rules of rule: cycles, specialised by the path that
@@ -524,10 +537,13 @@ func scopeBranch(p *oslo.Policy) string {
 } `
 }
 
-func (e *emitter) safeLiteral() string {
+func (e *emitter) safeLiteral() string { return namesIn(e.p, e.safe) }
+
+// namesIn is the Rego set of p's rules in set, sorted.
+func namesIn(p *oslo.Policy, set map[string]bool) string {
 	var names []string
-	for _, r := range e.p.Rules {
-		if e.safe[r.Name] {
+	for _, r := range p.Rules {
+		if set[r.Name] {
 			names = append(names, quote(r.Name))
 		}
 	}

@@ -48,7 +48,11 @@ func constant3(b bool) tri {
 }
 
 // safeRules finds the rules whose holds form is exact for sane input.
-func safeRules(p *oslo.Policy, cyclic map[string]bool) map[string]bool {
+// With paths, a GenericCheck whose KIND is a dot path into the credentials
+// does not make a rule unsafe: the rules found then (less the safe ones)
+// are the guarded rules, whose holds form is exact for sane input on
+// which every such walk indexes objects alone (see lib.creds_path).
+func safeRules(p *oslo.Policy, cyclic map[string]bool, paths bool) map[string]bool {
 	safe := map[string]bool{}
 	state := map[string]int{} // 0 unknown, 1 visiting, 2 done
 	var visit func(name string) bool
@@ -77,7 +81,8 @@ func safeRules(p *oslo.Policy, cyclic map[string]bool) map[string]bool {
 				switch {
 				case lit.Err != "" || lit.Class == python.SyntaxError:
 					ok = false
-				case lit.Class == python.NotLiteral && strings.Contains(n.Kind, "."):
+				case lit.Class == python.NotLiteral && strings.Contains(n.Kind, ".") &&
+					(!paths || strings.Count(n.Kind, ".") >= maxPath):
 					ok = false // a deeper path can walk into a string or null
 				default:
 					ok = safeFormat(n.Match)
@@ -209,6 +214,14 @@ func (h *holdsEmitter) body(b *strings.Builder, c oslo.Check) tri {
 				return constant3(s == lit.Str)
 			}
 			return tri{lits: []string{formatExpr(f) + " == " + quote(lit.Str)}}
+		}
+		if lit.Class == python.NotLiteral && strings.Contains(n.Kind, ".") {
+			// A guarded rule's dot path (safeRules).
+			segs := strings.Split(n.Kind, ".")
+			for i, seg := range segs {
+				segs[i] = quote(seg)
+			}
+			return tri{lits: []string{"lib.creds_path([" + strings.Join(segs, ", ") + "], " + saneFormatExpr(f) + ")"}}
 		}
 		return tri{lits: []string{"lib.creds_eq(" + quote(n.Kind) + ", " + saneFormatExpr(f) + ")"}}
 	}

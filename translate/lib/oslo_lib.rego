@@ -458,6 +458,17 @@ creds_is(path, m) := m == py_str_at(json.marshal(v), ["credentials", path[0]]) i
 	is_string(m)
 } else := _fail(m)
 
+# creds_path is creds_is for the holds form of a guarded rule, a plain
+# boolean: some value the walk reaches renders as m. It is exact only where
+# the walk indexes objects alone (oslo cannot raise then, and the order of
+# the walk does not matter); oslorego's native path checks that for every
+# decision it takes with it, and result never uses it.
+creds_path(path, m) if {
+	is_string(m)
+	some it in _walk(path)
+	_outcome(it, m) == true
+}
+
 # The walk's items are {"t": JSON text of a value, "p": its input path},
 # {"f": true} (a missing key: false) or {"e": message} (oslo raises).
 _outcome(it, m) := m == py_str_at(it.t, it.p) if {

@@ -126,6 +126,17 @@ test_role if {
 	lib.role_lower("x").error with input as {"target": null, "credentials": {"roles": ["x"]}}
 }
 
+test_creds_path if {
+	lib.creds_path(["a", "b"], "x") with input.credentials as {"a": [{"b": "y"}, {"b": "x"}]}
+	lib.creds_path(["a", "b"], "x") with input.credentials as {"a": {"b": ["y", "x"]}}
+	lib.creds_path(["a", "b", "c"], "1") with input.credentials as {"a": {"b": {"c": 1}}}
+	not lib.creds_path(["a", "b"], "x") with input.credentials as {"a": [{"b": "y"}]}
+	not lib.creds_path(["a", "b"], "x") with input.credentials as {"a": {}}
+	not lib.creds_path(["a", "b"], "x") with input.credentials as {}
+	not lib.creds_path(["a", "b"], {"missing": "k"}) with input.credentials as {"a": {"b": "x"}}
+	lib.creds_path(["system", "x"], "y") with input.credentials as {"system_scope": {"x": "y"}}
+}
+
 test_creds_is if {
 	lib.creds_is(["is_admin"], "True") with input.credentials as {"is_admin": true}
 	lib.creds_is(["is_admin"], "True") with input.credentials as {"is_admin": "True"}

@@ -31,6 +31,7 @@ holds["literal"] if {
 # "deep_path": "token.project.domain.id:%(domain_id)s"
 # from testdata/constructs.yaml:6
 rules["deep_path"] := lib.creds_is(["token", "project", "domain", "id"], lib.value("domain_id"))
+holds["deep_path"] if lib.creds_path(["token", "project", "domain", "id"], lib.value("domain_id"))
 
 # "format": "x:%(n)05d or y:%(name)-8s|%% or z:%s"
 # from testdata/constructs.yaml:7
