@@ -242,7 +242,13 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) func(c
 func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore.Image, want DataRequest) (Data, error) {
 	exp, cacheable := CacheEntry(img)
 	cacheable = cacheable && u.images != nil
-	if cacheable {
+	switch {
+	case cacheable && exp.Size <= imagecache.MaxSmall:
+		// Small entries from memory, as the embedded store's.
+		if b, ok := u.images.GetSmall(exp.Key, exp.Size); ok {
+			return Data{Bytes: b}, nil
+		}
+	case cacheable:
 		if f, ok := u.images.Get(exp.Key, exp.Size); ok {
 			return Data{File: f}, nil
 		}
