@@ -121,6 +121,11 @@ type Cache struct {
 	filling  map[string]bool                // image ids being filled
 	small    int64                          // bytes of the entries' data kept in memory
 	maxSmall int64                          // Options.SmallBytes
+	// watching: watch tells of every change to data/, so a kept entry's
+	// bytes are dropped when its file changes and a hit needs no stat.
+	watching  bool
+	watch     *dataWatch
+	watchOnce sync.Once
 
 	verify  singleflight.Group // first use of an entry found on disk
 	commits sync.WaitGroup     // fills verifying and renaming in the background
@@ -338,10 +343,11 @@ func (c *Cache) counted(k Key, err error) bool {
 }
 
 // GetSmall is Get for an entry of at most MaxSmall bytes, answered with
-// its verified bytes: from memory once they are kept there, after one
-// stat of the file finds its guard unchanged (no open, read or close),
-// so that a file changed on disk is dropped exactly as Get drops it. The
-// bytes are shared: the caller must not change them.
+// its verified bytes: from memory once they are kept there (no open,
+// read or close). A change to the file on disk drops the kept bytes (an
+// inotify watch of the directory tells, or, without one, a stat of the
+// file on every hit), and the next hit drops a changed entry exactly as
+// Get drops it. The bytes are shared: the caller must not change them.
 func (c *Cache) GetSmall(k Key, size int64) ([]byte, bool) {
 	b, err := c.getSmall(k, size)
 	if !c.counted(k, err) {
@@ -362,13 +368,19 @@ func (c *Cache) getSmall(k Key, size int64) ([]byte, error) {
 	if ok && e.key == k && e.size == size && e.data != nil {
 		data, g, file = e.data, e.guard, e.file
 	}
+	watching := c.watching
 	c.mu.Unlock()
+	if data != nil && watching {
+		return data, nil
+	}
 	if data != nil {
 		if fi, err := os.Stat(file); err == nil && guardOf(fi) == g {
 			return data, nil
 		}
 		// Changed or gone: get finds out which, and drops it.
 	}
+	// Before the file is checked: a change after the check is an event.
+	c.watchOnce.Do(c.startWatch)
 	f, e, err := c.get(k, size)
 	if err != nil {
 		return nil, err
@@ -427,6 +439,62 @@ func (c *Cache) get(k Key, size int64) (*os.File, *entry, error) {
 		return nil, nil, err
 	}
 	return f, e, nil
+}
+
+// startWatch watches data/ so that kept bytes are dropped when their
+// file changes. Without a watch every hit stats the file instead.
+func (c *Cache) startWatch() {
+	w, err := watchData(c.data, c.changed, c.lost)
+	if err != nil {
+		c.log.Info("image cache: kept entries are checked with a stat on every hit", "error", err)
+		return
+	}
+	c.mu.Lock()
+	c.watch, c.watching = w, true
+	c.mu.Unlock()
+}
+
+// changed drops the kept bytes of the entry whose file name changed on
+// disk: its next hit checks the file (and drops a changed entry). Until
+// the event is read, a hit may still get the bytes: they are the ones
+// verified for that key, whatever the file now holds.
+func (c *Cache) changed(name string) {
+	k, ok := parseName(name)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.index.Peek(k.ID); ok && e.key == k {
+		c.small -= int64(len(e.data))
+		e.data = nil
+	}
+}
+
+// lost drops every kept entry's bytes: the watch can no longer tell of
+// changes, so hits stat the files again.
+func (c *Cache) lost() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching = false
+	for _, e := range c.index.Values() {
+		e.data = nil
+	}
+	c.small = 0
+}
+
+// Close stops watching the directory. The cache stays usable: kept
+// entries are then checked with a stat on every hit.
+func (c *Cache) Close() error {
+	c.watchOnce.Do(func() {}) // no watch after Close
+	c.mu.Lock()
+	w := c.watch
+	c.watch = nil
+	c.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	return w.close()
 }
 
 // adoptLocked indexes, unverified, an entry that appeared on disk after
@@ -506,6 +574,9 @@ type Entry struct {
 	// Verified: hashed by this process (entries found on disk are
 	// hashed at their first use).
 	Verified bool
+	// InMemory: its verified bytes are kept in this process's memory
+	// (GetSmall).
+	InMemory bool
 }
 
 // List returns the entries, most recently used first.
@@ -516,7 +587,7 @@ func (c *Cache) List() []Entry {
 	out := make([]Entry, 0, len(es))
 	for i := len(es) - 1; i >= 0; i-- {
 		e := es[i]
-		out = append(out, Entry{Key: e.key, Size: e.size, Modified: e.modified, Verified: e.verified})
+		out = append(out, Entry{Key: e.key, Size: e.size, Modified: e.modified, Verified: e.verified, InMemory: e.data != nil})
 	}
 	return out
 }

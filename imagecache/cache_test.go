@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/sha512"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ func open(t *testing.T, dir string, max int64) *Cache {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -488,18 +490,42 @@ func TestGetSmall(t *testing.T) {
 		}
 		small(t, c, Expect{Key: exp.Key, Size: exp.Size + 1}, nil)
 	})
-	t.Run("corrupted in memory's shadow", func(t *testing.T) {
+	// With the directory watched, a change drops the kept bytes as soon
+	// as its event is read (until then a hit gets the verified bytes);
+	// without a watch (Close), every hit stats the file.
+	for _, watched := range []bool{true, false} {
+		t.Run(fmt.Sprintf("corrupted, watched %v", watched), func(t *testing.T) {
+			c := open(t, t.TempDir(), 1<<20)
+			if !watched {
+				c.Close()
+			}
+			exp := fill(t, c, "img", data)
+			small(t, c, exp, data)
+			if c.List()[0].InMemory != true {
+				t.Fatal("not kept in memory")
+			}
+			corrupt(t, c, exp)
+			if watched {
+				waitDropped(t, c)
+			}
+			small(t, c, exp, nil)
+			if n := testutil.ToFloat64(c.m.evictions.WithLabelValues("corrupt")); n != 1 {
+				t.Errorf("corrupt evictions = %v, want 1", n)
+			}
+			if kept(c) != 0 || len(c.List()) != 0 {
+				t.Errorf("after the corruption: %d bytes in memory, entries %+v; want none", kept(c), c.List())
+			}
+		})
+	}
+	t.Run("watch lost", func(t *testing.T) {
 		c := open(t, t.TempDir(), 1<<20)
 		exp := fill(t, c, "img", data)
 		small(t, c, exp, data)
+		c.Close() // as if the watch failed: the bytes go, hits stat
+		waitDropped(t, c)
+		small(t, c, exp, data)
 		corrupt(t, c, exp)
 		small(t, c, exp, nil)
-		if n := testutil.ToFloat64(c.m.evictions.WithLabelValues("corrupt")); n != 1 {
-			t.Errorf("corrupt evictions = %v, want 1", n)
-		}
-		if kept(c) != 0 || len(c.List()) != 0 {
-			t.Errorf("after the corruption: %d bytes in memory, entries %+v; want none", kept(c), c.List())
-		}
 	})
 	t.Run("removed by another process", func(t *testing.T) {
 		dir := t.TempDir()
@@ -509,6 +535,7 @@ func TestGetSmall(t *testing.T) {
 		if err := os.Remove(c.path(exp.Key)); err != nil {
 			t.Fatal(err)
 		}
+		waitDropped(t, c)
 		small(t, c, exp, nil)
 		fill(t, cli, "img", data) // prefetched again: adopted, hashed, kept
 		small(t, c, exp, data)
@@ -558,4 +585,19 @@ func TestGetSmall(t *testing.T) {
 			t.Fatal("a large entry not served by Get")
 		}
 	})
+}
+
+// waitDropped waits (at most 10 s) until c keeps no entry's bytes: the
+// watch read the event of a change.
+func waitDropped(t *testing.T, c *Cache) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := c.small
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("kept bytes not dropped after the file changed")
 }

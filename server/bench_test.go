@@ -104,6 +104,7 @@ func BenchmarkCachedDownload(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(func() { cache.Close() })
 		c := f.client(b)
 		src, err := server.NewUpstreamSource(c, server.UpstreamOptions{MetadataTTL: time.Hour, CallerViewTTL: time.Hour, Cache: cache, Registerer: prometheus.NewRegistry()})
 		if err != nil {

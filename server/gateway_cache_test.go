@@ -37,6 +37,7 @@ func (f *fakeGlance) cachedGateway(t testing.TB, policy server.PolicySource, ttl
 	if g.cache, err = imagecache.Open(imagecache.Options{Dir: g.dir, MaxBytes: 64 << 20, Registerer: g.reg}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { g.cache.Close() })
 	g.harness = f.gatewayWith(t, policy, server.UpstreamOptions{MetadataTTL: ttl, Registerer: g.reg, Cache: g.cache})
 	return g
 }
@@ -235,6 +236,16 @@ func TestGatewayCacheCorruptEntry(t *testing.T) {
 			file := filepath.Join(g.dir, "data", entries[0].ID+"."+entries[0].Algo+"."+entries[0].Hash)
 			if err := os.WriteFile(file, bytes.Repeat([]byte("X"), len(data)), 0o600); err != nil {
 				t.Fatal(err)
+			}
+			// Kept bytes are dropped once the cache's watch reads the
+			// change (until then a hit gets the verified bytes).
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				if es := g.cache.List(); len(es) == 1 && !es[0].InMemory {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the kept bytes of the changed entry were not dropped")
+				}
 			}
 			before := f.dataRequests()
 			if r := g.get(path, tok(member)); r.Status != 200 || !bytes.Equal(r.Body, data) {
