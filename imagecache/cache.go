@@ -444,14 +444,16 @@ func (c *Cache) get(k Key, size int64) (*os.File, *entry, error) {
 // startWatch watches data/ so that kept bytes are dropped when their
 // file changes. Without a watch every hit stats the file instead.
 func (c *Cache) startWatch() {
+	// Under mu: a watch that fails at once calls lost only after
+	// watching is set, never before.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	w, err := watchData(c.data, c.changed, c.lost)
 	if err != nil {
 		c.log.Info("image cache: kept entries are checked with a stat on every hit", "error", err)
 		return
 	}
-	c.mu.Lock()
 	c.watch, c.watching = w, true
-	c.mu.Unlock()
 }
 
 // changed drops the kept bytes of the entry whose file name changed on
