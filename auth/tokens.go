@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -107,6 +108,22 @@ type TokenFile struct {
 	failures  uint64                // failed reads
 
 	descOK, descErrors, descLastGood, descTokens *prometheus.Desc
+
+	// snap is the state of the last read, for requests to use without
+	// f.mu while the file is unchanged: the stat stays on every request,
+	// the lock only when the file changed.
+	snap atomic.Pointer[tokenSnapshot]
+}
+
+// tokenSnapshot is what a read put in force, with what tells whether the
+// file changed since.
+type tokenSnapshot struct {
+	seen     fs.FileInfo
+	absent   bool
+	good     bool
+	lastErr  error
+	tokens   map[string]tokenEntry
+	refusing error // refusingLocked's answer
 }
 
 // NewTokenFile returns a TokenFile reading path. The file is read on first
@@ -192,19 +209,37 @@ func newTokenEntry(e tokenEntryJSON) tokenEntry {
 func (f *TokenFile) Reload() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.readLocked()
+	err := f.readLocked()
+	f.publishLocked()
+	return err
 }
 
 // current returns the tokens in force, re-reading the file first if it
-// changed.
+// changed: the file is looked at on every call, the lock taken only when
+// it changed.
 func (f *TokenFile) current() (map[string]tokenEntry, error) {
+	fi, err := os.Stat(f.path)
+	if s := f.snap.Load(); s != nil && !fileChanged(s.seen, s.absent, s.good, s.lastErr, fi, err) {
+		if s.refusing != nil {
+			return nil, s.refusing
+		}
+		return s.tokens, nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.refreshLocked()
+	f.refreshLocked(fi, err) // fi may be older than the state now: at worst a read too many
+	f.publishLocked()
 	if err := f.refusingLocked(); err != nil {
 		return nil, err
 	}
 	return f.tokens, nil
+}
+
+// publishLocked makes the state in force current's snapshot; f.mu must
+// be held.
+func (f *TokenFile) publishLocked() {
+	f.snap.Store(&tokenSnapshot{seen: f.seen, absent: f.absent, good: f.good, lastErr: f.lastErr,
+		tokens: f.tokens, refusing: f.refusingLocked()})
 }
 
 // refusingLocked returns why every token is refused now, or nil; f.mu
@@ -219,26 +254,36 @@ func (f *TokenFile) refusingLocked() error {
 	return nil
 }
 
-// refreshLocked re-reads the file if its identity, size or mtime changed
-// since the last read; f.mu must be held.
-func (f *TokenFile) refreshLocked() {
-	fi, err := os.Stat(f.path)
-	changed := false
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		changed = !f.absent || !f.good || f.lastErr != nil
-	case err != nil:
-		changed = true // let readLocked report it
-	default:
-		// Writers rename a new file into place, so the inode changes even
-		// when size and mtime (coarse on some filesystems) do not.
-		changed = f.seen == nil || !os.SameFile(f.seen, fi) ||
-			!f.seen.ModTime().Equal(fi.ModTime()) || f.seen.Size() != fi.Size()
-	}
-	if changed {
+// refreshLocked re-reads the file if its identity, size or mtime (fi
+// and err: a stat of it) changed since the last read; f.mu must be held.
+func (f *TokenFile) refreshLocked(fi fs.FileInfo, err error) {
+	if fileChanged(f.seen, f.absent, f.good, f.lastErr, fi, err) {
 		// readLocked records, logs and counts a failure.
 		_ = f.readLocked()
 	}
+}
+
+// statLocked looks at the file and re-reads it if it changed; f.mu must
+// be held.
+func (f *TokenFile) statLocked() {
+	fi, err := os.Stat(f.path)
+	f.refreshLocked(fi, err)
+	f.publishLocked()
+}
+
+// fileChanged tells whether a stat of the file (fi, err) differs from
+// the file as last read (seen, absent) or calls for a new read.
+func fileChanged(seen fs.FileInfo, absent, good bool, lastErr error, fi fs.FileInfo, err error) bool {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return !absent || !good || lastErr != nil
+	case err != nil:
+		return true // let readLocked report it
+	}
+	// Writers rename a new file into place, so the inode changes even
+	// when size and mtime (coarse on some filesystems) do not.
+	return seen == nil || !os.SameFile(seen, fi) ||
+		!seen.ModTime().Equal(fi.ModTime()) || seen.Size() != fi.Size()
 }
 
 // readLocked reads and parses the file; f.mu must be held.

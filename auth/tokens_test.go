@@ -682,3 +682,58 @@ func TestDuplicateAuthToken(t *testing.T) {
 		t.Errorf("keystone was asked %d times about a request with two tokens", n)
 	}
 }
+
+// A revocation is in force for every Authenticate that starts after it,
+// while other requests keep reading (and publishing) the file's state.
+func TestTokenRevokedUnderLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	keep := mustAdd(t, path, NewToken{UserID: "keep", ProjectID: "p"})
+	var toks []string
+	for range 5 {
+		toks = append(toks, mustAdd(t, path, NewToken{UserID: "u", ProjectID: "p"}))
+	}
+	f := NewTokenFile(path)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := f.Authenticate(ctx, request(keep)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for _, tok := range toks {
+		if _, err := f.Authenticate(ctx, request(tok)); err != nil {
+			t.Fatalf("before its revocation: %v", err)
+		}
+		list, err := ListTokens(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// tok is the oldest "u" token left: revoke it by its id.
+		id := ""
+		for _, info := range list {
+			if info.UserID == "u" {
+				id = info.ID
+				break
+			}
+		}
+		if err := RevokeToken(path, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Authenticate(ctx, request(tok)); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("after its revocation: %v, want ErrUnauthenticated", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}

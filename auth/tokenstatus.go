@@ -68,7 +68,7 @@ func WithOnError(o OnError) TokenFileOption {
 func (f *TokenFile) Status() (ready bool, detail string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.refreshLocked()
+	f.statLocked()
 	switch {
 	case f.lastErr == nil && f.absent:
 		return true, fmt.Sprintf("tokens file %s absent: no token is valid", f.path)
@@ -93,7 +93,7 @@ func (f *TokenFile) Describe(ch chan<- *prometheus.Desc) {
 func (f *TokenFile) Collect(ch chan<- prometheus.Metric) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.refreshLocked()
+	f.statLocked()
 	ok, inForce := 0.0, 0.0
 	if f.lastErr == nil && f.good {
 		ok = 1

@@ -93,7 +93,18 @@ type Options struct {
 	// directory: Open leaves tmp/ alone. Otherwise what is in tmp/ is
 	// what a crash left, and is removed.
 	Beside bool
+	// SmallBytes bounds the verified bytes of small entries (MaxSmall
+	// at most) kept in memory for GetSmall; 0 means DefaultSmallBytes,
+	// negative none.
+	SmallBytes int64
 }
+
+// MaxSmall is the largest entry whose bytes GetSmall keeps in memory.
+const MaxSmall = 64 << 10
+
+// DefaultSmallBytes is Options.SmallBytes' default: 1,024 entries of
+// MaxSmall.
+const DefaultSmallBytes = 1024 * MaxSmall
 
 // Cache is an image cache on disk. Its methods are safe for concurrent
 // use; one process at a time serves from a directory (the cache
@@ -108,6 +119,13 @@ type Cache struct {
 	total    int64                          // bytes of the indexed entries
 	reserved int64                          // bytes of the fills in progress
 	filling  map[string]bool                // image ids being filled
+	small    int64                          // bytes of the entries' data kept in memory
+	maxSmall int64                          // Options.SmallBytes
+	// watching: watch tells of every change to data/, so a kept entry's
+	// bytes are dropped when its file changes and a hit needs no stat.
+	watching  bool
+	watch     *dataWatch
+	watchOnce sync.Once
 
 	verify  singleflight.Group // first use of an entry found on disk
 	commits sync.WaitGroup     // fills verifying and renaming in the background
@@ -122,11 +140,16 @@ type entry struct {
 	modified time.Time
 	verified bool
 	guard    guard // the file as it was when verified
+	// data, when not nil, are the verified bytes, read under guard
+	// (small entries, GetSmall); file is the entry's path.
+	data []byte
+	file string
 }
 
 type metrics struct {
 	lookups, fills, evictions *prometheus.CounterVec
 	filled                    prometheus.Counter
+	hit, miss                 prometheus.Counter // lookups' series, looked up once
 }
 
 // Open opens the cache in o.Dir: fills a crash left are removed, and the
@@ -138,7 +161,10 @@ func Open(o Options) (*Cache, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Cache{data: filepath.Join(o.Dir, "data"), tmp: filepath.Join(o.Dir, "tmp"), max: o.MaxBytes, log: o.Log, filling: map[string]bool{}}
+	c := &Cache{data: filepath.Join(o.Dir, "data"), tmp: filepath.Join(o.Dir, "tmp"), max: o.MaxBytes, log: o.Log, filling: map[string]bool{}, maxSmall: o.SmallBytes}
+	if c.maxSmall == 0 {
+		c.maxSmall = DefaultSmallBytes
+	}
 	var err error
 	if c.index, err = simplelru.NewLRU[string, *entry](math.MaxInt, nil); err != nil {
 		return nil, fmt.Errorf("image cache index: %w", err)
@@ -166,7 +192,7 @@ func Open(o Options) (*Cache, error) {
 }
 
 func newMetrics() metrics {
-	return metrics{
+	m := metrics{
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oslorego_image_cache_lookups_total",
 			Help: "Image cache lookups of downloads that policy allowed, by result: hit, miss.",
@@ -184,6 +210,8 @@ func newMetrics() metrics {
 			Help: "Bytes stored in the image cache by fills.",
 		}),
 	}
+	m.hit, m.miss = m.lookups.WithLabelValues("hit"), m.lookups.WithLabelValues("miss")
+	return m
 }
 
 func (c *Cache) register(r prometheus.Registerer) error {
@@ -266,6 +294,8 @@ func (c *Cache) removeLocked(e *entry, reason string) {
 	}
 	c.index.Remove(e.key.ID)
 	c.total -= e.size
+	c.small -= int64(len(e.data))
+	e.data = nil
 	if err := os.Remove(c.path(e.key)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		c.log.Warn("image cache: removing an entry", "image", e.key.ID, "error", err)
 	}
@@ -291,24 +321,99 @@ func (c *Cache) evictLocked(need int64) bool {
 // another hash is removed (the image was replaced), and so is one whose
 // file changed on disk. Call Get only for a request already allowed.
 func (c *Cache) Get(k Key, size int64) (*os.File, bool) {
-	f, err := c.get(k, size)
+	f, _, err := c.get(k, size)
+	if !c.counted(k, err) {
+		return nil, false
+	}
+	return f, true
+}
+
+// counted counts a lookup of k that ended with err (nil: a hit), logs a
+// dropped entry, and tells whether it was a hit.
+func (c *Cache) counted(k Key, err error) bool {
 	if err != nil {
 		if !errors.Is(err, errMiss) {
 			c.log.Warn("image cache: entry dropped", "image", k.ID, "error", err)
 		}
-		c.m.lookups.WithLabelValues("miss").Inc()
+		c.m.miss.Inc()
+		return false
+	}
+	c.m.hit.Inc()
+	return true
+}
+
+// GetSmall is Get for an entry of at most MaxSmall bytes, answered with
+// its verified bytes: from memory once they are kept there (no open,
+// read or close). A change to the file on disk drops the kept bytes (an
+// inotify watch of the directory tells, or, without one, a stat of the
+// file on every hit), and the next hit drops a changed entry exactly as
+// Get drops it. The bytes are shared: the caller must not change them.
+func (c *Cache) GetSmall(k Key, size int64) ([]byte, bool) {
+	b, err := c.getSmall(k, size)
+	if !c.counted(k, err) {
 		return nil, false
 	}
-	c.m.lookups.WithLabelValues("hit").Inc()
-	return f, true
+	return b, true
+}
+
+func (c *Cache) getSmall(k Key, size int64) ([]byte, error) {
+	if size > MaxSmall {
+		return nil, errMiss
+	}
+	c.mu.Lock()
+	e, ok := c.index.Get(k.ID)
+	var data []byte
+	var g guard
+	var file string
+	if ok && e.key == k && e.size == size && e.data != nil {
+		data, g, file = e.data, e.guard, e.file
+	}
+	watching := c.watching
+	c.mu.Unlock()
+	if data != nil && watching {
+		return data, nil
+	}
+	if data != nil {
+		if fi, err := os.Stat(file); err == nil && guardOf(fi) == g {
+			return data, nil
+		}
+		// Changed or gone: get finds out which, and drops it.
+	}
+	// Before the file is checked: a change after the check is an event.
+	c.watchOnce.Do(c.startWatch)
+	f, e, err := c.get(k, size)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(f, 0, size), b); err != nil {
+		c.drop(e, "corrupt")
+		return nil, fmt.Errorf("image cache entry %s: %w", k.name(), err)
+	}
+	// The bytes read are the verified ones only if the file is still as
+	// it was verified once they are read.
+	fi, err := f.Stat()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil || guardOf(fi) != e.guard {
+		c.removeLocked(e, "corrupt")
+		return nil, fmt.Errorf("image cache entry %s changed on disk while it was read", k.name())
+	}
+	if cur, ok := c.index.Peek(k.ID); ok && cur == e && e.data == nil && c.small+size <= c.maxSmall {
+		e.data, e.file = b, c.path(k)
+		c.small += size
+	}
+	return b, nil
 }
 
 // errMiss is a plain miss: no entry.
 var errMiss = errors.New("no entry")
 
-func (c *Cache) get(k Key, size int64) (*os.File, error) {
+// get is Get, with the entry it opened.
+func (c *Cache) get(k Key, size int64) (*os.File, *entry, error) {
 	if k.check() != nil || size <= 0 {
-		return nil, errMiss
+		return nil, nil, errMiss
 	}
 	c.mu.Lock()
 	e, ok := c.index.Get(k.ID)
@@ -321,19 +426,77 @@ func (c *Cache) get(k Key, size int64) (*os.File, error) {
 	}
 	c.mu.Unlock()
 	if e == nil || e.size != size {
-		return nil, errMiss
+		return nil, nil, errMiss
 	}
 	f, err := os.Open(c.path(k))
 	if err != nil {
 		c.drop(e, "missing")
-		return nil, errMiss
+		return nil, nil, errMiss
 	}
 	if err := c.check(e, f); err != nil {
 		f.Close()
 		c.drop(e, "corrupt")
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, e, nil
+}
+
+// startWatch watches data/ so that kept bytes are dropped when their
+// file changes. Without a watch every hit stats the file instead.
+func (c *Cache) startWatch() {
+	// Under mu: a watch that fails at once calls lost only after
+	// watching is set, never before.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := watchData(c.data, c.changed, c.lost)
+	if err != nil {
+		c.log.Info("image cache: kept entries are checked with a stat on every hit", "error", err)
+		return
+	}
+	c.watch, c.watching = w, true
+}
+
+// changed drops the kept bytes of the entry whose file name changed on
+// disk: its next hit checks the file (and drops a changed entry). Until
+// the event is read, a hit may still get the bytes: they are the ones
+// verified for that key, whatever the file now holds.
+func (c *Cache) changed(name string) {
+	k, ok := parseName(name)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.index.Peek(k.ID); ok && e.key == k {
+		c.small -= int64(len(e.data))
+		e.data = nil
+	}
+}
+
+// lost drops every kept entry's bytes: the watch can no longer tell of
+// changes, so hits stat the files again.
+func (c *Cache) lost() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching = false
+	for _, e := range c.index.Values() {
+		e.data = nil
+	}
+	c.small = 0
+}
+
+// Close stops watching the directory. The cache stays usable: kept
+// entries are then checked with a stat on every hit.
+func (c *Cache) Close() error {
+	c.watchOnce.Do(func() {}) // no watch after Close
+	c.mu.Lock()
+	w := c.watch
+	c.watch = nil
+	c.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	return w.close()
 }
 
 // adoptLocked indexes, unverified, an entry that appeared on disk after
@@ -413,6 +576,9 @@ type Entry struct {
 	// Verified: hashed by this process (entries found on disk are
 	// hashed at their first use).
 	Verified bool
+	// InMemory: its verified bytes are kept in this process's memory
+	// (GetSmall).
+	InMemory bool
 }
 
 // List returns the entries, most recently used first.
@@ -423,7 +589,7 @@ func (c *Cache) List() []Entry {
 	out := make([]Entry, 0, len(es))
 	for i := len(es) - 1; i >= 0; i-- {
 		e := es[i]
-		out = append(out, Entry{Key: e.key, Size: e.size, Modified: e.modified, Verified: e.verified})
+		out = append(out, Entry{Key: e.key, Size: e.size, Modified: e.modified, Verified: e.verified, InMemory: e.data != nil})
 	}
 	return out
 }

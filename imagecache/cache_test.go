@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/sha512"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ func open(t *testing.T, dir string, max int64) *Cache {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -99,6 +101,29 @@ func TestFillThenHit(t *testing.T) {
 	// Asked with another size (the record disagrees): a miss.
 	if _, ok := c.Get(exp.Key, exp.Size+1); ok {
 		t.Error("hit with another size")
+	}
+}
+
+// corrupt changes one byte of exp's entry in place, its mtime kept (its
+// ctime moves: no system call sets that back).
+func corrupt(t *testing.T, c *Cache, exp Expect) {
+	t.Helper()
+	p := c.path(exp.Key)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // past a coarse timestamp's tick
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("X"), 5000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -173,26 +198,6 @@ func TestEvictionUnderTheBound(t *testing.T) {
 // after a restart (re-hashed at first use).
 func TestCorruptEntryNeverServed(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 1000)
-	corrupt := func(t *testing.T, c *Cache, exp Expect) {
-		t.Helper()
-		p := c.path(exp.Key)
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond) // past a coarse timestamp's tick
-		f, err := os.OpenFile(p, os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteAt([]byte("X"), 5000); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	t.Run("after the fill", func(t *testing.T) {
 		c := open(t, t.TempDir(), 1<<20)
 		exp := fill(t, c, "img", data)
@@ -450,4 +455,149 @@ func TestOpenBesideKeepsFills(t *testing.T) {
 	if err := f.Commit(); err != nil {
 		t.Fatalf("a fill beside Open(Beside): %v", err)
 	}
+}
+
+// GetSmall answers a small entry's verified bytes, from memory after the
+// first time, and drops the entry as Get does when its file is changed,
+// removed or replaced under it, or when the image was replaced.
+func TestGetSmall(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	kept := func(c *Cache) int64 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.small
+	}
+	small := func(t *testing.T, c *Cache, exp Expect, want []byte) {
+		t.Helper()
+		got, ok := c.GetSmall(exp.Key, exp.Size)
+		if want == nil && ok {
+			t.Fatalf("GetSmall: %d bytes served, want a miss", len(got))
+		}
+		if want != nil && (!ok || !bytes.Equal(got, want)) {
+			t.Fatalf("GetSmall: %d bytes, %v; want %d bytes", len(got), ok, len(want))
+		}
+	}
+	t.Run("kept", func(t *testing.T) {
+		c := open(t, t.TempDir(), 1<<20)
+		exp := fill(t, c, "img", data)
+		small(t, c, exp, data)
+		if kept(c) != exp.Size {
+			t.Fatalf("%d bytes in memory, want %d", kept(c), exp.Size)
+		}
+		small(t, c, exp, data)
+		if n := testutil.ToFloat64(c.m.lookups.WithLabelValues("hit")); n != 2 {
+			t.Errorf("hits = %v, want 2", n)
+		}
+		small(t, c, Expect{Key: exp.Key, Size: exp.Size + 1}, nil)
+	})
+	// With the directory watched, a change drops the kept bytes as soon
+	// as its event is read (until then a hit gets the verified bytes);
+	// without a watch (Close), every hit stats the file.
+	for _, watched := range []bool{true, false} {
+		t.Run(fmt.Sprintf("corrupted, watched %v", watched), func(t *testing.T) {
+			c := open(t, t.TempDir(), 1<<20)
+			if !watched {
+				c.Close()
+			}
+			exp := fill(t, c, "img", data)
+			small(t, c, exp, data)
+			if c.List()[0].InMemory != true {
+				t.Fatal("not kept in memory")
+			}
+			corrupt(t, c, exp)
+			if watched {
+				waitDropped(t, c)
+			}
+			small(t, c, exp, nil)
+			if n := testutil.ToFloat64(c.m.evictions.WithLabelValues("corrupt")); n != 1 {
+				t.Errorf("corrupt evictions = %v, want 1", n)
+			}
+			if kept(c) != 0 || len(c.List()) != 0 {
+				t.Errorf("after the corruption: %d bytes in memory, entries %+v; want none", kept(c), c.List())
+			}
+		})
+	}
+	t.Run("watch lost", func(t *testing.T) {
+		c := open(t, t.TempDir(), 1<<20)
+		exp := fill(t, c, "img", data)
+		small(t, c, exp, data)
+		c.Close() // as if the watch failed: the bytes go, hits stat
+		waitDropped(t, c)
+		small(t, c, exp, data)
+		corrupt(t, c, exp)
+		small(t, c, exp, nil)
+	})
+	t.Run("removed by another process", func(t *testing.T) {
+		dir := t.TempDir()
+		c, cli := open(t, dir, 1<<20), open(t, dir, 1<<20)
+		exp := fill(t, c, "img", data)
+		small(t, c, exp, data)
+		if err := os.Remove(c.path(exp.Key)); err != nil {
+			t.Fatal(err)
+		}
+		waitDropped(t, c)
+		small(t, c, exp, nil)
+		fill(t, cli, "img", data) // prefetched again: adopted, hashed, kept
+		small(t, c, exp, data)
+	})
+	t.Run("replaced image", func(t *testing.T) {
+		c := open(t, t.TempDir(), 1<<20)
+		old := fill(t, c, "img", data)
+		small(t, c, old, data)
+		now := expect("img", []byte("new bytes"))
+		small(t, c, now, nil)
+		small(t, c, old, nil)
+		if kept(c) != 0 {
+			t.Errorf("%d bytes in memory after the replacement, want 0", kept(c))
+		}
+	})
+	t.Run("evicted", func(t *testing.T) {
+		c := open(t, t.TempDir(), 1<<20)
+		exp := fill(t, c, "img", data)
+		small(t, c, exp, data)
+		if !c.Evict("img") {
+			t.Fatal("nothing evicted")
+		}
+		small(t, c, exp, nil)
+		if kept(c) != 0 {
+			t.Errorf("%d bytes in memory after the eviction, want 0", kept(c))
+		}
+	})
+	t.Run("bound", func(t *testing.T) {
+		c, err := Open(Options{Dir: t.TempDir(), MaxBytes: 1 << 20, SmallBytes: int64(len(data)) + 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := fill(t, c, "a", data), fill(t, c, "b", data)
+		small(t, c, a, data)
+		small(t, c, b, data) // served, not kept: no room
+		small(t, c, b, data)
+		if kept(c) != a.Size {
+			t.Errorf("%d bytes in memory, want %d (one entry under the bound)", kept(c), a.Size)
+		}
+	})
+	t.Run("large", func(t *testing.T) {
+		c := open(t, t.TempDir(), 1<<20)
+		big := bytes.Repeat([]byte("x"), MaxSmall+1)
+		exp := fill(t, c, "img", big)
+		small(t, c, exp, nil)
+		if got, ok := served(t, c, exp); !ok || !bytes.Equal(got, big) {
+			t.Fatal("a large entry not served by Get")
+		}
+	})
+}
+
+// waitDropped waits (at most 10 s) until c keeps no entry's bytes: the
+// watch read the event of a change.
+func waitDropped(t *testing.T, c *Cache) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		n := c.small
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("kept bytes not dropped after the file changed")
 }

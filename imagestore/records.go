@@ -26,6 +26,11 @@ import (
 // connection commits. It is comparable only on one connection, so a stamp
 // also names the connection's generation; the connection is closed when
 // idle, like the main pool's, and a new one starts a new generation.
+//
+// Reading the pragma costs a read transaction (locks on the -shm file, a
+// stat of the -wal) on every request; where the directory can be watched
+// (dirWatch), the last stamp is reused while no file in the directory was
+// written since it was read, and the pragma runs only after a write.
 type records struct {
 	cache *lru.Cache[string, record]
 
@@ -46,7 +51,15 @@ type records struct {
 	used  bool // since the idle timer last fired
 	done  bool // closed
 
-	hits atomic.Uint64 // answers from the cache, for tests
+	// watch, when not nil, vouches that last is still current while it
+	// has seen no change; valid says last was read after the watch's
+	// last drain.
+	watch *dirWatch
+	last  stamp
+	valid bool
+
+	hits  atomic.Uint64 // answers from the cache, for tests
+	reads atomic.Uint64 // pragmas run, for tests
 }
 
 // record is one cached answer of Get and the stamp it was read under.
@@ -62,13 +75,14 @@ type stamp struct {
 }
 
 // newRecords keeps at most size records; the version connection opens
-// dsn when first needed and closes after idle without use.
-func newRecords(dsn string, size int, idle time.Duration) (*records, error) {
+// dsn when first needed and closes after idle without use. watch, when
+// not nil, is the database directory's (records closes it).
+func newRecords(dsn string, size int, idle time.Duration, watch *dirWatch) (*records, error) {
 	c, err := lru.New[string, record](size)
 	if err != nil {
 		return nil, fmt.Errorf("image record cache: %w", err)
 	}
-	return &records{cache: c, dsn: dsn, idle: idle}, nil
+	return &records{cache: c, dsn: dsn, idle: idle, watch: watch}, nil
 }
 
 // now reads the change stamp. It must be read before the rows it stamps:
@@ -82,6 +96,14 @@ func (r *records) now(ctx context.Context) (stamp, error) {
 	defer r.mu.Unlock()
 	if r.done {
 		return stamp{}, errors.New("image store is closed")
+	}
+	if r.watch != nil {
+		// Drained before the pragma: a commit after this point is an
+		// event for the next call, never lost between the two.
+		if !r.watch.changed() && r.valid {
+			return r.last, nil
+		}
+		r.valid = false
 	}
 	if r.conn == nil {
 		if err := r.openLocked(); err != nil {
@@ -105,7 +127,9 @@ func (r *records) now(ctx context.Context) (stamp, error) {
 		r.closeLocked()
 		return stamp{}, fmt.Errorf("reading image database version: %v (%T): %w", r.dest[0], r.dest[0], err)
 	}
-	return stamp{gen: r.gen, version: v}, nil
+	r.reads.Add(1)
+	r.last, r.valid = stamp{gen: r.gen, version: v}, true
+	return r.last, nil
 }
 
 // openLocked opens the version connection and prepares the pragma; r.mu
@@ -195,7 +219,14 @@ func (r *records) close() error {
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	return r.closeLocked()
+	err := r.closeLocked()
+	if r.watch != nil {
+		if cerr := r.watch.close(); err == nil {
+			err = cerr
+		}
+		r.watch = nil
+	}
+	return err
 }
 
 // clone copies what a caller could change in place: the properties and

@@ -67,14 +67,7 @@ func TestStoreGetCachesExactlyAcrossProcesses(t *testing.T) {
 	if _, err := s.Import(ctx, strings.NewReader("data"), ImportOptions{ID: "img", Visibility: Private, Properties: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
-	get := func() Image {
-		t.Helper()
-		img, err := s.Get(ctx, "img")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+	get := func() Image { t.Helper(); return mustGet(t, s, "img") }
 	get()
 	hits := s.records.hits.Load()
 	if img := get(); img.Visibility != Private || s.records.hits.Load() != hits+1 {
@@ -87,12 +80,7 @@ func TestStoreGetCachesExactlyAcrossProcesses(t *testing.T) {
 	}
 
 	// A write by plain SQL on the file (no oslorego code at all).
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "images.db"))}
-	raw, err := sql.Open("sqlite", u.String()+"?_busy_timeout=10000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawSQL(t, dir)
 	if _, err := raw.ExecContext(ctx, "UPDATE image_properties SET value = 'w' WHERE image_id = 'img' AND name = 'k'"); err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +221,93 @@ func TestStoreSmallData(t *testing.T) {
 	if _, err := s.SmallData(ctx, short); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("truncated data: %v, want ErrCorrupt", err)
 	}
+}
+
+// Where the directory is watched, a Get reads the database's change
+// counter only after a write: repeated Gets of an unchanged store run no
+// pragma, and a write by another process or by plain SQL is seen by the
+// next Get all the same.
+func TestStoreGetChecksTheDatabaseOnlyAfterWrites(t *testing.T) {
+	ctx := context.Background()
+	s, dir := newStore(t)
+	if s.records.watch == nil {
+		t.Skip("no directory watch on this system")
+	}
+	if _, err := s.Import(ctx, strings.NewReader("data"), ImportOptions{ID: "img", Visibility: Private, Properties: map[string]string{"k": "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	get := func() Image { t.Helper(); return mustGet(t, s, "img") }
+	get()
+	get()
+	reads := s.records.reads.Load()
+	for range 5 {
+		if img := get(); img.Visibility != Private {
+			t.Fatalf("visibility %s", img.Visibility)
+		}
+	}
+	if n := s.records.reads.Load() - reads; n != 0 {
+		t.Errorf("%d pragmas for 5 Gets of an unchanged store, want 0", n)
+	}
+
+	otherProcess(t, dir, "public")
+	raw := rawSQL(t, dir)
+	if img := get(); img.Visibility != Public {
+		t.Errorf("after another process made it public: visibility %s", img.Visibility)
+	}
+	for i, v := range []string{"w1", "w2", "w3"} {
+		if _, err := raw.ExecContext(ctx, "UPDATE image_properties SET value = ? WHERE image_id = 'img' AND name = 'k'", v); err != nil {
+			t.Fatal(err)
+		}
+		if img := get(); img.Properties["k"] != v {
+			t.Errorf("after SQL write %d: properties %v, want k=%s", i, img.Properties, v)
+		}
+	}
+}
+
+// A watch that can no longer vouch for the directory (its queue
+// overflowed, the directory went away) makes every Get read the pragma.
+func TestStoreGetWithoutAWatchReadsThePragma(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	if s.records.watch == nil {
+		t.Skip("no directory watch on this system")
+	}
+	if _, err := s.Import(ctx, strings.NewReader("data"), ImportOptions{ID: "img"}); err != nil {
+		t.Fatal(err)
+	}
+	s.records.mu.Lock()
+	s.records.watch.lost = true
+	s.records.mu.Unlock()
+	reads := s.records.reads.Load()
+	for range 3 {
+		if _, err := s.Get(ctx, "img"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.records.reads.Load() - reads; n != 3 {
+		t.Errorf("%d pragmas for 3 Gets with a lost watch, want 3", n)
+	}
+}
+
+// mustGet is s.Get(id), which must succeed.
+func mustGet(t *testing.T, s *Store, id string) Image {
+	t.Helper()
+	img, err := s.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// rawSQL opens the store's database in dir with plain database/sql, as
+// another program would; closed when the test ends.
+func rawSQL(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(dir, "images.db"))}
+	raw, err := sql.Open("sqlite", u.String()+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
 }

@@ -257,7 +257,13 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Store, error) {
 		}
 	}
 	if opts.RecordCache > 0 {
-		if s.records, err = newRecords(dsn, opts.RecordCache, opts.ConnMaxIdleTime); err != nil {
+		// Without a watch (another system, inotify's limits) every Get
+		// reads the pragma: slower, as exact.
+		watch, _ := newDirWatch(abs)
+		if s.records, err = newRecords(dsn, opts.RecordCache, opts.ConnMaxIdleTime, watch); err != nil {
+			if watch != nil {
+				watch.close()
+			}
 			s.Close()
 			return nil, err
 		}

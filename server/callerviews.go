@@ -22,6 +22,8 @@ const DefaultMaxCallerViews = 10000
 type callerViews struct {
 	ttl     time.Duration
 	lookups *prometheus.CounterVec
+	// counted are lookups' series by result, looked up once.
+	counted map[string]prometheus.Counter
 
 	mu      sync.Mutex
 	lru     *simplelru.LRU[viewKey, cachedView]
@@ -55,6 +57,10 @@ func newCallerViews(ttl time.Duration, size int) (*callerViews, error) {
 			Name: "oslorego_upstream_caller_view_lookups_total",
 			Help: "Lookups of a caller's cached view of an image (--upstream-caller-view-ttl), by result: hit (no caller GET upstream), miss, expired, dropped (the gateway's own read failed or disagreed: the caller was asked again).",
 		}, []string{"result"})}
+	v.counted = map[string]prometheus.Counter{}
+	for _, r := range []string{viewHit, viewMiss, viewExpired, viewDropped} {
+		v.counted[r] = v.lookups.WithLabelValues(r)
+	}
 	var err error
 	v.lru, err = simplelru.NewLRU(size, v.evicted)
 	return v, err
@@ -88,9 +94,9 @@ func (v *callerViews) get(k viewKey) (imagestore.Image, uint64, bool) {
 	v.mu.Unlock()
 	switch {
 	case !ok:
-		v.lookups.WithLabelValues(viewMiss).Inc()
+		v.counted[viewMiss].Inc()
 	case !now.Before(e.expires):
-		v.lookups.WithLabelValues(viewExpired).Inc()
+		v.counted[viewExpired].Inc()
 	default:
 		return e.view, epoch, true
 	}

@@ -32,6 +32,8 @@ type UpstreamSource struct {
 	cache map[string]cachedImage
 
 	lookups *prometheus.CounterVec
+	// hits is lookups' hit series, looked up once.
+	hits prometheus.Counter
 
 	images *imagecache.Cache // nil: no cache
 	views  *callerViews      // nil: the caller's GET on every request
@@ -83,6 +85,7 @@ func NewUpstreamSource(client *upstream.Client, o UpstreamOptions) (*UpstreamSou
 			Name: "oslorego_upstream_metadata_lookups_total",
 			Help: "The gateway's own reads of image metadata (the policy target), by result: hit (cached), miss (read upstream), error.",
 		}, []string{"result"})}
+	u.hits = u.lookups.WithLabelValues("hit")
 	collectors := []prometheus.Collector{u.lookups}
 	switch {
 	case o.CallerViewTTL < 0:
@@ -140,11 +143,11 @@ func (u *UpstreamSource) Find(ctx context.Context, caller Caller, id string) (Fo
 		if kept, epoch, ok = u.views.get(key); ok {
 			img, err := own(ctx)
 			if err == nil && agrees(img, kept) {
-				u.views.lookups.WithLabelValues(viewHit).Inc()
+				u.views.counted[viewHit].Inc()
 				return Found{Image: img, Shown: kept.Properties}, nil
 			}
 			// Changed, or unknown: no one's kept view of it holds.
-			u.views.lookups.WithLabelValues(viewDropped).Inc()
+			u.views.counted[viewDropped].Inc()
 			epoch = u.views.forget(id)
 			if ctx.Err() != nil {
 				return Found{}, ctx.Err()
@@ -191,7 +194,7 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) func(c
 	u.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return func(context.Context) (imagestore.Image, error) {
-			u.lookups.WithLabelValues("hit").Inc()
+			u.hits.Inc()
 			return e.img, nil
 		}
 	}
@@ -242,7 +245,13 @@ func (u *UpstreamSource) whole(ctx context.Context, id, requestID string) func(c
 func (u *UpstreamSource) Open(ctx context.Context, caller Caller, img imagestore.Image, want DataRequest) (Data, error) {
 	exp, cacheable := CacheEntry(img)
 	cacheable = cacheable && u.images != nil
-	if cacheable {
+	switch {
+	case cacheable && exp.Size <= imagecache.MaxSmall:
+		// Small entries from memory, as the embedded store's.
+		if b, ok := u.images.GetSmall(exp.Key, exp.Size); ok {
+			return Data{Bytes: b}, nil
+		}
+	case cacheable:
 		if f, ok := u.images.Get(exp.Key, exp.Size); ok {
 			return Data{File: f}, nil
 		}

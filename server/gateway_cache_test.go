@@ -30,13 +30,14 @@ type cachedGateway struct {
 	dir   string
 }
 
-func (f *fakeGlance) cachedGateway(t *testing.T, policy server.PolicySource, ttl time.Duration) *cachedGateway {
+func (f *fakeGlance) cachedGateway(t testing.TB, policy server.PolicySource, ttl time.Duration) *cachedGateway {
 	t.Helper()
 	g := &cachedGateway{reg: prometheus.NewRegistry(), dir: t.TempDir()}
 	var err error
 	if g.cache, err = imagecache.Open(imagecache.Options{Dir: g.dir, MaxBytes: 64 << 20, Registerer: g.reg}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { g.cache.Close() })
 	g.harness = f.gatewayWith(t, policy, server.UpstreamOptions{MetadataTTL: ttl, Registerer: g.reg, Cache: g.cache})
 	return g
 }
@@ -74,8 +75,16 @@ func answer(r response) string {
 // (the entry, ranged here) answer the same: statuses, headers, bytes, on
 // v1 and v2, whole and ranged, allowed and refused.
 func TestGatewayCacheHitAndMissSameAnswers(t *testing.T) {
+	// 80,000 bytes are sent from the entry's file; 4,000 from memory
+	// after the first hit (imagecache.MaxSmall).
+	for _, size := range []int{80000, 4000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) { testCacheHitAndMissSameAnswers(t, size) })
+	}
+}
+
+func testCacheHitAndMissSameAnswers(t *testing.T, size int) {
 	f := newFakeGlance(t)
-	data := bytes.Repeat([]byte("0123456789abcdef"), 5000)
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
 	f.add(gwPresent, data, map[string]string{"x_billing_code_ntt": "ntt_3251"})
 	f.add(gwAbsent, data, nil)
 	g := f.cachedGateway(t, glancePolicy(t), 0)
@@ -90,7 +99,7 @@ func TestGatewayCacheHitAndMissSameAnswers(t *testing.T) {
 		for _, who := range []string{"member", "admin"} {
 			token := map[string]string{"member": member, "admin": admin}[who]
 			reqs = append(reqs, req{who, token, "/v2/images/" + id + "/file", nil}, req{who, token, "/v1/images/" + id, nil})
-			for _, rng := range []string{"bytes=2-4", "bytes=-3", "bytes=79990-", "bytes=0-0"} {
+			for _, rng := range []string{"bytes=2-4", "bytes=-3", fmt.Sprintf("bytes=%d-", size-10), "bytes=0-0"} {
 				reqs = append(reqs, req{who, token, "/v2/images/" + id + "/file", map[string]string{"Range": rng}})
 			}
 		}
@@ -104,10 +113,12 @@ func TestGatewayCacheHitAndMissSameAnswers(t *testing.T) {
 	}
 	cold := run()
 	fetched := f.dataRequests()
-	warm := run()
-	for i, r := range reqs {
-		if cold[i] != warm[i] {
-			t.Errorf("%s %s %v:\nmiss: %.300s\nhit:  %.300s", r.who, r.path, r.hdr, cold[i], warm[i])
+	for range 2 { // the second from memory, for a small image
+		warm := run()
+		for i, r := range reqs {
+			if cold[i] != warm[i] {
+				t.Errorf("%s %s %v:\nmiss: %.300s\nhit:  %.300s", r.who, r.path, r.hdr, cold[i], warm[i])
+			}
 		}
 	}
 	if !strings.HasPrefix(cold[0], "403") || !strings.HasPrefix(cold[len(cold)-1], "206") {
@@ -200,36 +211,56 @@ func TestGatewayCacheReplacedImage(t *testing.T) {
 }
 
 // A corrupted entry is never served: the download goes upstream and
-// fills the cache again.
+// fills the cache again. Also once a small entry's bytes are kept in
+// memory (after its first hit).
 func TestGatewayCacheCorruptEntry(t *testing.T) {
-	f := newFakeGlance(t)
-	data := bytes.Repeat(digits, 100)
-	f.add(gwAbsent, data, nil)
-	g := f.cachedGateway(t, glancePolicy(t), 0)
-	member := g.token(p1, "member", "reader")
-	path := "/v2/images/" + gwAbsent + "/file"
-	g.get(path, tok(member))
-	entries := g.cache.List()
-	if len(entries) != 1 {
-		t.Fatalf("entries: %+v", entries)
-	}
-	time.Sleep(20 * time.Millisecond) // past a coarse timestamp's tick
-	file := filepath.Join(g.dir, "data", entries[0].ID+"."+entries[0].Algo+"."+entries[0].Hash)
-	if err := os.WriteFile(file, bytes.Repeat([]byte("X"), len(data)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	before := f.dataRequests()
-	if r := g.get(path, tok(member)); r.Status != 200 || !bytes.Equal(r.Body, data) {
-		t.Fatalf("after the corruption: %d %.40q", r.Status, r.Body)
-	}
-	if f.dataRequests() != before+1 {
-		t.Error("not fetched upstream again")
-	}
-	if n := metric(t, g.reg, "oslorego_image_cache_evictions_total", "corrupt"); n != 1 {
-		t.Errorf("corrupt evictions = %v, want 1", n)
-	}
-	if r := g.get(path, tok(member)); !bytes.Equal(r.Body, data) {
-		t.Fatalf("refilled entry: %.40q", r.Body)
+	for _, hits := range []int{0, 2} {
+		t.Run(fmt.Sprintf("%d hits before", hits), func(t *testing.T) {
+			f := newFakeGlance(t)
+			data := bytes.Repeat(digits, 100)
+			f.add(gwAbsent, data, nil)
+			g := f.cachedGateway(t, glancePolicy(t), 0)
+			member := g.token(p1, "member", "reader")
+			path := "/v2/images/" + gwAbsent + "/file"
+			g.get(path, tok(member))
+			for range hits {
+				if r := g.get(path, tok(member)); r.Status != 200 || !bytes.Equal(r.Body, data) {
+					t.Fatalf("hit: %d %.40q", r.Status, r.Body)
+				}
+			}
+			entries := g.cache.List()
+			if len(entries) != 1 {
+				t.Fatalf("entries: %+v", entries)
+			}
+			time.Sleep(20 * time.Millisecond) // past a coarse timestamp's tick
+			file := filepath.Join(g.dir, "data", entries[0].ID+"."+entries[0].Algo+"."+entries[0].Hash)
+			if err := os.WriteFile(file, bytes.Repeat([]byte("X"), len(data)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// Kept bytes are dropped once the cache's watch reads the
+			// change (until then a hit gets the verified bytes).
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				if es := g.cache.List(); len(es) == 1 && !es[0].InMemory {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the kept bytes of the changed entry were not dropped")
+				}
+			}
+			before := f.dataRequests()
+			if r := g.get(path, tok(member)); r.Status != 200 || !bytes.Equal(r.Body, data) {
+				t.Fatalf("after the corruption: %d %.40q", r.Status, r.Body)
+			}
+			if f.dataRequests() != before+1 {
+				t.Error("not fetched upstream again")
+			}
+			if n := metric(t, g.reg, "oslorego_image_cache_evictions_total", "corrupt"); n != 1 {
+				t.Errorf("corrupt evictions = %v, want 1", n)
+			}
+			if r := g.get(path, tok(member)); !bytes.Equal(r.Body, data) {
+				t.Fatalf("refilled entry: %.40q", r.Body)
+			}
+		})
 	}
 }
 

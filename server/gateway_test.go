@@ -32,7 +32,7 @@ import (
 // Range (net/http's), and knobs to fail. The real Glance is in
 // gateway_peer_test.go.
 type fakeGlance struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	service string // the gateway's own token
 
@@ -56,7 +56,7 @@ type fakeGlance struct {
 	failCaller                  bool // callers' metadata reads: 500
 }
 
-func newFakeGlance(t *testing.T) *fakeGlance {
+func newFakeGlance(t testing.TB) *fakeGlance {
 	f := &fakeGlance{t: t, service: "gateway-own-token", images: map[string]map[string]any{}, data: map[string][]byte{},
 		hidden: map[string][]string{}, invisible: map[string]map[string]bool{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -179,7 +179,7 @@ func (f *fakeGlance) gateway(t *testing.T, ttl time.Duration, reg *prometheus.Re
 
 // gatewayWith is gateway with policy and o (a nil o.Registerer: a new
 // registry).
-func (f *fakeGlance) gatewayWith(t *testing.T, policy server.PolicySource, o server.UpstreamOptions) *harness {
+func (f *fakeGlance) gatewayWith(t testing.TB, policy server.PolicySource, o server.UpstreamOptions) *harness {
 	t.Helper()
 	c := f.client(t)
 	reg, _ := o.Registerer.(*prometheus.Registry)
@@ -197,7 +197,7 @@ func (f *fakeGlance) gatewayWith(t *testing.T, policy server.PolicySource, o ser
 }
 
 // client is a client of f whose own identity is f's service token.
-func (f *fakeGlance) client(t *testing.T) *upstream.Client {
+func (f *fakeGlance) client(t testing.TB) *upstream.Client {
 	t.Helper()
 	tf := filepath.Join(t.TempDir(), "gateway-token")
 	if err := os.WriteFile(tf, []byte(f.service+"\n"), 0o600); err != nil {
