@@ -2,10 +2,11 @@ package imagecache
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"syscall"
 	"unsafe"
+
+	"github.com/oslorego/oslorego/internal/dirwatch"
 )
 
 // dataWatch reads inotify events of the data directory in the
@@ -15,20 +16,10 @@ import (
 // watch was closed).
 type dataWatch struct{ f *os.File }
 
-const (
-	dataMask = syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_CLOSE_WRITE | syscall.IN_CREATE |
-		syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO | syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF
-	lostMask = syscall.IN_Q_OVERFLOW | syscall.IN_IGNORED | syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF | syscall.IN_UNMOUNT
-)
-
 func watchData(dir string, changed func(name string), lost func()) (*dataWatch, error) {
-	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	fd, err := dirwatch.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("inotify: %w", err)
-	}
-	if _, err := syscall.InotifyAddWatch(fd, dir, dataMask); err != nil {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
+		return nil, err
 	}
 	// Non-blocking: reads wait in the runtime's poller, not a thread.
 	f := os.NewFile(uintptr(fd), "inotify:"+dir)
@@ -44,7 +35,7 @@ func watchData(dir string, changed func(name string), lost func()) (*dataWatch, 
 				ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[off]))
 				start := off + syscall.SizeofInotifyEvent
 				off = start + int(ev.Len)
-				if ev.Mask&lostMask != 0 || off > n {
+				if ev.Mask&dirwatch.Lost != 0 || off > n {
 					f.Close()
 					return
 				}

@@ -2,9 +2,10 @@ package imagestore
 
 import (
 	"errors"
-	"fmt"
 	"syscall"
 	"unsafe"
+
+	"github.com/oslorego/oslorego/internal/dirwatch"
 )
 
 // dirWatch tells, with one non-blocking read(2) of an inotify descriptor,
@@ -20,20 +21,13 @@ type dirWatch struct {
 	buf  [4096]byte
 }
 
-// watchMask is every change to a file's data or name in the directory.
-const watchMask = syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_CLOSE_WRITE | syscall.IN_CREATE |
-	syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO | syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF
-
 // newDirWatch watches dir. It fails where inotify is unavailable (or its
-// limits reached); the caller then checks the database every time.
+// limits reached) or dir is not on a local filesystem (dirwatch.Open); the
+// caller then checks the database every time.
 func newDirWatch(dir string) (*dirWatch, error) {
-	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	fd, err := dirwatch.Open(dir)
 	if err != nil {
-		return nil, fmt.Errorf("inotify: %w", err)
-	}
-	if _, err := syscall.InotifyAddWatch(fd, dir, watchMask); err != nil {
-		syscall.Close(fd)
-		return nil, fmt.Errorf("watching %s: %w", dir, err)
+		return nil, err
 	}
 	return &dirWatch{fd: fd}, nil
 }
@@ -62,7 +56,7 @@ func (w *dirWatch) changed() bool {
 		any = true
 		for off := 0; off+syscall.SizeofInotifyEvent <= n; {
 			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&w.buf[off]))
-			if ev.Mask&(syscall.IN_Q_OVERFLOW|syscall.IN_IGNORED|syscall.IN_DELETE_SELF|syscall.IN_MOVE_SELF|syscall.IN_UNMOUNT) != 0 {
+			if ev.Mask&dirwatch.Lost != 0 {
 				w.lost = true
 			}
 			off += syscall.SizeofInotifyEvent + int(ev.Len)
