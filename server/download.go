@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oslorego/oslorego/imagestore"
+	"github.com/oslorego/oslorego/internal/onewrite"
 )
 
 // downloadV2 is GET /v2/images/{id}/file, after download_image allowed it:
@@ -144,8 +145,25 @@ func (s *Server) sendData(c *call, d Data, status int, offset, length int64) err
 	if c.Request().Method == http.MethodHead {
 		return nil
 	}
+	// Headers and body in one write(2) where the connection allows it
+	// (onewrite): the body goes in one Write, flushed before Release.
+	oc := onewrite.FromContext(c.Request().Context())
+	if oc != nil {
+		oc.Hold()
+		// Never left holding, even by a panic: the connection's next
+		// response would wait for a write that may not come.
+		defer oc.Release()
+	}
 	// The Writer itself: sent counts the bytes (echo's Write would too).
 	n, err := resp.Writer.Write(d.Bytes[offset : offset+length])
+	if oc != nil {
+		if err == nil {
+			err = http.NewResponseController(resp.Writer).Flush()
+		}
+		if rerr := oc.Release(); err == nil {
+			err = rerr
+		}
+	}
 	return s.sent(c, int64(n), length, err)
 }
 

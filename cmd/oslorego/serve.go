@@ -25,6 +25,7 @@ import (
 	"github.com/oslorego/oslorego/bundles"
 	"github.com/oslorego/oslorego/imagestore"
 	"github.com/oslorego/oslorego/internal/batchwriter"
+	"github.com/oslorego/oslorego/internal/onewrite"
 	"github.com/oslorego/oslorego/rego"
 	"github.com/oslorego/oslorego/server"
 	"github.com/oslorego/oslorego/shadow"
@@ -317,6 +318,8 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	if f.maxConns > 0 {
 		ln = netutil.LimitListener(ln, f.maxConns)
 	}
+	// Small images leave in one write(2) (server.sendData).
+	ln = onewrite.Listener(ln)
 	defer ln.Close() // when New fails; Serve closes it otherwise
 	replica, err := f.replicaName(ln.Addr().String())
 	if err != nil {
@@ -359,7 +362,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	// stops the server (Shutdown) and lets requests in flight finish.
 	reqCtx := context.WithoutCancel(ctx)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		BaseContext: func(net.Listener) context.Context { return reqCtx }}
+		BaseContext: func(net.Listener) context.Context { return reqCtx }, ConnContext: onewrite.ConnContext}
 	if f.writeProgress > 0 {
 		// Covers what net/http writes itself; the server moves the
 		// deadline on while a response makes progress.
