@@ -12,6 +12,7 @@ package onewrite
 
 import (
 	"context"
+	"io"
 	"net"
 )
 
@@ -65,6 +66,22 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	return c.Conn.Write(p)
 }
+
+// ReadFrom sends anything held, then lets the connection it wraps read
+// from r itself when it can (a TCP connection's sendfile(2) or splice(2)),
+// as net/http does with an unwrapped connection.
+func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	if err := c.Release(); err != nil {
+		return 0, err
+	}
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{c.Conn}, r)
+}
+
+// writerOnly hides its writer's ReadFrom from io.Copy.
+type writerOnly struct{ io.Writer }
 
 // reset keeps the buffer for the next response unless it grew large.
 func (c *Conn) reset() {

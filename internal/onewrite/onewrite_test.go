@@ -182,3 +182,36 @@ func strs(bs [][]byte) []string {
 	}
 	return out
 }
+
+// readerFrom is a recorder that reads from a reader itself.
+type readerFrom struct {
+	recorder
+	from int
+}
+
+func (r *readerFrom) ReadFrom(src io.Reader) (int64, error) {
+	r.from++
+	b, err := io.ReadAll(src)
+	r.writes = append(r.writes, b)
+	return int64(len(b)), err
+}
+
+// ReadFrom sends what is held first, then leaves the copy to the wrapped
+// connection when it can (sendfile), else copies.
+func TestReadFrom(t *testing.T) {
+	rf := &readerFrom{}
+	c := &Conn{Conn: rf}
+	c.Hold()
+	c.Write([]byte("head"))
+	if n, err := c.ReadFrom(strings.NewReader("body")); n != 4 || err != nil || rf.from != 1 {
+		t.Fatalf("ReadFrom: %d %v, delegated %d times", n, err, rf.from)
+	}
+	if got := strings.Join(strs(rf.writes), ","); got != "head,body" {
+		t.Fatalf("writes %q", got)
+	}
+	r := &recorder{}
+	c = &Conn{Conn: r}
+	if n, err := c.ReadFrom(strings.NewReader("copied")); n != 6 || err != nil || strings.Join(strs(r.writes), "") != "copied" {
+		t.Fatalf("copy: %d %v %q", n, err, strs(r.writes))
+	}
+}
