@@ -168,9 +168,10 @@ func (s *Server) sendData(c *call, d Data, status int, offset, length int64) err
 }
 
 // sendFile writes length bytes of f from offset. Bodies above smallBody go
-// straight from the file to the socket: io.CopyN onto the net/http writer
-// of an *os.File is sendfile(2) on Linux, one progressChunk at a time so
-// that the write deadline moves on only while the reader takes the data.
+// from the file to the socket by io.CopyN onto the net/http writer, one
+// progressChunk at a time so that the write deadline moves on only while
+// the reader takes the data: sendfile(2) on Linux when net/http reaches
+// the TCP connection (not behind serve's connection bound), a buffer else.
 // Either way the data is streamed, never read whole into memory.
 func (s *Server) sendFile(c *call, f *os.File, status int, offset, length int64) error {
 	resp := c.Response()
