@@ -25,19 +25,7 @@ import (
 // evaluator does, request by request, on OPA's values and on Go's. With
 // -short, every tenth request.
 func TestNativeRealPolicies(t *testing.T) {
-	dir := testenv.Shared(t, "policies")
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	areas, err := casegen.RealPolicies(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(areas) != len(files) {
-		t.Fatalf("%d areas for %d files", len(areas), len(files))
-	}
+	files, areas := realFiles(t)
 	ctx := context.Background()
 	totalNative, total := 0, 0
 	for i, f := range files {
@@ -75,6 +63,26 @@ func TestNativeRealPolicies(t *testing.T) {
 	if totalNative < total/2 {
 		t.Errorf("only %d of %d requests decided natively", totalNative, total)
 	}
+}
+
+// realFiles are the real policy files, sorted, and casegen's requests
+// for each (areas[i] for files[i]).
+func realFiles(t *testing.T) ([]string, []casegen.Area) {
+	t.Helper()
+	dir := testenv.Shared(t, "policies")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	areas, err := casegen.RealPolicies(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(areas) != len(files) {
+		t.Fatalf("%d areas for %d files", len(areas), len(files))
+	}
+	return files, areas
 }
 
 // realEngine loads a real policy file as bench/cold does.
@@ -156,19 +164,7 @@ func sameNative(ctx context.Context, e *rego.Engine, c oracle.Case) (bool, error
 // natively, and decides casegen.RealPolicies' requests as the engine
 // built from the policy itself does. With -short, every tenth request.
 func TestNativeRealPolicyBundles(t *testing.T) {
-	dir := testenv.Shared(t, "policies")
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(files)
-	areas, err := casegen.RealPolicies(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(areas) != len(files) {
-		t.Fatalf("%d areas for %d files", len(areas), len(files))
-	}
+	files, areas := realFiles(t)
 	ctx := context.Background()
 	for i, f := range files {
 		type pair struct{ bundle, policy *rego.Engine }
