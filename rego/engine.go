@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -361,46 +362,36 @@ func carries(modules map[string]*ast.Module, tr *translate.Translation) error {
 	if err != nil {
 		return err
 	}
+	formatted, err := tr.Formatted()
+	if err != nil {
+		return err
+	}
+	// forms are the accepted parses of each module, the library first.
+	forms := [][]*ast.Module{{lib}}
+	names := []string{translate.LibModule().File}
+	for i, m := range tr.Modules {
+		var f []*ast.Module
+		for _, text := range []string{m.Text, formatted[i].Text} {
+			pm, err := ast.ParseModuleWithOpts(m.File, text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+			if err != nil {
+				return fmt.Errorf("parsing translated module %s: %w", m.File, err)
+			}
+			f = append(f, pm)
+		}
+		forms = append(forms, f)
+		names = append(names, m.File)
+	}
 	used := map[string]bool{}
-	// find marks the first unused module equal to want.
-	find := func(want *ast.Module) bool {
+	for i, f := range forms {
+		found := false
 		for file, m := range modules {
-			if !used[file] && m.Equal(want) {
-				used[file] = true
-				return true
+			if !used[file] && slices.ContainsFunc(f, m.Equal) {
+				used[file], found = true, true
+				break
 			}
 		}
-		return false
-	}
-	if !find(lib) {
-		return fmt.Errorf("the modules do not carry the translation's %s as built", translate.LibModule().File)
-	}
-	parse := func(m translate.Module) (*ast.Module, error) {
-		pm, err := ast.ParseModuleWithOpts(m.File, m.Text, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-		if err != nil {
-			return nil, fmt.Errorf("parsing translated module %s: %w", m.File, err)
-		}
-		return pm, nil
-	}
-	for _, m := range tr.Modules {
-		pm, err := parse(m)
-		if err != nil {
-			return err
-		}
-		if find(pm) {
-			continue
-		}
-		// Formatted only when needed: most modules parse the same both
-		// ways, and formatting a large one costs tens of milliseconds.
-		f, err := translate.Format(m)
-		if err != nil {
-			return err
-		}
-		if pm, err = parse(f); err != nil {
-			return err
-		}
-		if !find(pm) {
-			return fmt.Errorf("the modules do not carry the translation's %s as built", m.File)
+		if !found {
+			return fmt.Errorf("the modules do not carry the translation's %s as built", names[i])
 		}
 	}
 	return nil

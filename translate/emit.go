@@ -201,23 +201,14 @@ func quote(s string) string { return jsonstr.Quote(s) }
 func (t *Translation) Formatted() ([]Module, error) {
 	out := make([]Module, len(t.Modules))
 	for i, m := range t.Modules {
-		f, err := Format(m)
+		text, err := formatRego(m.File, m.Text)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = f
+		out[i] = m
+		out[i].Text = text
 	}
 	return out, nil
-}
-
-// Format returns one generated module as "opa fmt" writes it.
-func Format(m Module) (Module, error) {
-	text, err := formatRego(m.File, m.Text)
-	if err != nil {
-		return Module{}, err
-	}
-	m.Text = text
-	return m, nil
 }
 
 // formatRego runs OPA's formatter on generated source. The formatter
